@@ -1,0 +1,43 @@
+"""pyproject.toml and environment.yml list the same dependencies."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject_deps() -> dict[str, str]:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(meta["dependencies"])
+    for extra in meta.get("optional-dependencies", {}).values():
+        reqs += extra
+    return {_name(r): r.replace(" ", "") for r in reqs}
+
+
+def _conda_deps() -> dict[str, str]:
+    deps = {}
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        m = re.match(r"^  - ([A-Za-z0-9_.\-]+)(.*)$", line)
+        if m and m.group(1) not in ("python", "pip"):
+            deps[m.group(1).lower()] = (m.group(1) + m.group(2)).replace(" ", "")
+    return deps
+
+
+def test_environment_matches_pyproject():
+    py, conda = _pyproject_deps(), _conda_deps()
+    # Packages that only exist on PyPI go in environment.yml's pip section instead.
+    assert set(conda) == set(py), (
+        f"only in pyproject.toml: {sorted(set(py) - set(conda))}; "
+        f"only in environment.yml: {sorted(set(conda) - set(py))}"
+    )
+    for name, spec in py.items():
+        assert conda[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
+
+
+def test_environment_installs_the_package_itself():
+    assert "- -e ." in (ROOT / "environment.yml").read_text()
