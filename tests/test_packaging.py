@@ -21,7 +21,8 @@ def _pyproject_deps() -> dict[str, str]:
 
 def _conda_deps() -> dict[str, str]:
     deps = {}
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
         m = re.match(r"^  - ([A-Za-z0-9_.\-]+)(.*)$", line)
         if m and m.group(1) not in ("python", "pip"):
             deps[m.group(1).lower()] = (m.group(1) + m.group(2)).replace(" ", "")
