@@ -37,7 +37,9 @@ def test_environment_matches_pyproject():
         f"only in environment.yml: {sorted(set(conda) - set(py))}"
     )
     for name, spec in py.items():
-        assert conda[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
+        assert conda[name] == spec, (
+            f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
+        )
 
 
 def test_environment_installs_the_package_itself():
