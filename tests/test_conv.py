@@ -1,0 +1,481 @@
+"""The conv layer: gradient checks, fast == naive on a seeded sweep, im2col/col2im,
+an independent reference (scipy.signal.correlate), dtypes and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+from convnets import conv
+from convnets.conv import (
+    col2im,
+    conv_backward_fast,
+    conv_backward_naive,
+    conv_forward_fast,
+    conv_forward_naive,
+    im2col,
+)
+from convnets.gradcheck import assert_close, check_layer_gradients
+from convnets.shapes import conv_output_size, effective_filter_size
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+# The fast forward picks how it builds X_col; tests force each path in turn.
+PATHS = ["auto", "shifted", "im2col", "shifted-tiny-blocks"]
+
+
+@pytest.fixture
+def fast_path(request, monkeypatch):
+    """Force one of the fast layer's code paths (stride 1 only; stride > 1 is im2col)."""
+    path = request.param
+    if path in ("shifted", "shifted-tiny-blocks"):
+        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
+    if path == "im2col":
+        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", 0.0)
+    if path == "shifted-tiny-blocks":
+        # Blocks of 5 columns: many blocks, most of them partial at some boundary.
+        monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(conv, "_MIN_BLOCK_COLUMNS", 5)
+    return path
+
+
+def expected_method(path: str, stride: int) -> str | None:
+    if stride > 1 or path == "im2col":
+        return "im2col"
+    if path in ("shifted", "shifted-tiny-blocks"):
+        return "shifted"
+    return None  # chosen from the shapes
+
+
+def make_arrays(rng, x_shape, w_shape, dtype=np.float64):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    return x, w, b
+
+
+# --------------------------------------------------------------------------------------
+# Numerical gradient checks
+# --------------------------------------------------------------------------------------
+
+# (x shape, w shape, stride, pad, dilation): every configuration is valid.
+GRAD_CASES = [
+    pytest.param((2, 3, 5, 5), (3, 3, 3, 3), 1, 1, 1, id="3x3-s1-p1"),
+    pytest.param((2, 3, 7, 7), (2, 3, 3, 3), 2, 1, 1, id="3x3-s2-p1"),
+    pytest.param((1, 2, 7, 6), (2, 2, 3, 2), 1, 2, 2, id="rect-3x2-d2-p2"),
+    pytest.param((2, 2, 6, 8), (3, 2, 2, 4), 2, 0, 1, id="rect-2x4-s2"),
+    pytest.param((1, 2, 9, 7), (2, 2, 3, 3), 2, 1, 2, id="s2-p1-d2"),
+    pytest.param((2, 1, 4, 6), (2, 1, 1, 1), 1, 0, 1, id="1x1"),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
+def test_naive_gradients(x_shape, w_shape, S, P, D):
+    rng = np.random.default_rng(1)
+    x, w, b = make_arrays(rng, x_shape, w_shape)
+    errors = check_layer_gradients(conv_forward_naive, conv_backward_naive,
+                                   {"x": x, "w": w, "b": b},
+                                   {"stride": S, "pad": P, "dilation": D})
+    assert errors["worst"] < 1e-7, errors
+
+
+@pytest.mark.parametrize("fast_path", ["shifted", "im2col", "shifted-tiny-blocks"],
+                         indirect=True)
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
+def test_fast_gradients(x_shape, w_shape, S, P, D, fast_path):
+    rng = np.random.default_rng(2)
+    x, w, b = make_arrays(rng, x_shape, w_shape)
+    conv_param = {"stride": S, "pad": P, "dilation": D}
+    _, cache = conv_forward_fast(x, w, b, conv_param)
+    assert cache["method"] == expected_method(fast_path, S)
+    errors = check_layer_gradients(conv_forward_fast, conv_backward_fast,
+                                   {"x": x, "w": w, "b": b}, conv_param)
+    assert errors["worst"] < 1e-7, errors
+
+
+# --------------------------------------------------------------------------------------
+# Seeded random sweep: fast == naive
+# --------------------------------------------------------------------------------------
+
+def random_geometry(rng):
+    """A valid random conv geometry, built from the output size backwards."""
+    N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+    HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+    S, D = (int(v) for v in rng.integers(1, 4, size=2))
+    P = int(rng.integers(0, 3))
+    H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+
+    def input_size(out, k):
+        # The smallest input of at least one pixel that gives `out` outputs or more.
+        size = (out - 1) * S + effective_filter_size(k, D) - 2 * P
+        while size < 1:
+            size += S
+        return size
+
+    H, W = input_size(H_out, HH), input_size(W_out, WW)
+    return (N, C, H, W), (F, C, HH, WW), S, P, D
+
+
+def maybe_strided(rng, array):
+    """The same values as `array`, sometimes as a non-contiguous view."""
+    layout = rng.choice(["contiguous", "transposed", "sliced", "fortran", "reversed"])
+    if layout == "transposed":
+        base = np.ascontiguousarray(np.swapaxes(array, -1, -2))
+        view = np.swapaxes(base, -1, -2)
+    elif layout == "sliced":
+        base = np.zeros(array.shape[:-1] + (2 * array.shape[-1] + 1,), dtype=array.dtype)
+        base[..., 1::2] = array
+        view = base[..., 1::2]
+    elif layout == "fortran":
+        view = np.asfortranarray(array)
+    elif layout == "reversed":
+        view = array[..., ::-1].copy()[..., ::-1]
+    else:
+        view = array
+    np.testing.assert_array_equal(view, array)
+    return view, str(layout)
+
+
+SWEEP = 60
+
+
+@pytest.mark.parametrize("fast_path", PATHS, indirect=True)
+def test_fast_matches_naive_random_sweep(fast_path):
+    rng = np.random.default_rng(231)
+    methods = set()
+    layouts = set()
+    for case in range(SWEEP):
+        x_shape, w_shape, S, P, D = random_geometry(rng)
+        x, w, b = make_arrays(rng, x_shape, w_shape)
+        conv_param = {"stride": S, "pad": P, "dilation": D}
+        config = dict(case=case, x=x_shape, w=w_shape, S=S, P=P, D=D, path=fast_path)
+
+        out, cache_naive = conv_forward_naive(x, w, b, conv_param)
+        dout = rng.standard_normal(out.shape)
+        grads = conv_backward_naive(dout, cache_naive)
+
+        x_view, x_layout = maybe_strided(rng, x)
+        w_view, _ = maybe_strided(rng, w)
+        dout_view, _ = maybe_strided(rng, dout)
+        layouts.add(x_layout)
+        out_fast, cache = conv_forward_fast(x_view, w_view, b, conv_param)
+        grads_fast = conv_backward_fast(dout_view, cache)
+        methods.add(cache["method"])
+        if expected_method(fast_path, S) is not None:
+            assert cache["method"] == expected_method(fast_path, S), config
+
+        assert out_fast.flags.c_contiguous
+        assert_close(out_fast, out, rtol=1e-9, atol=1e-11, what="out", **config)
+        for name, g_fast, g in zip(("dx", "dw", "db"), grads_fast, grads, strict=True):
+            assert g_fast.shape == g.shape and g_fast.dtype == g.dtype, (name, config)
+            assert_close(g_fast, g, rtol=1e-9, atol=1e-11, what=name, **config)
+    # The sweep really covered strides > 1 (im2col) and, unless forced, stride 1 tricks.
+    assert "im2col" in methods
+    if fast_path != "im2col":
+        assert "shifted" in methods
+    assert len(layouts) >= 4
+
+
+# --------------------------------------------------------------------------------------
+# Hypothesis: output shapes and fast == naive on arbitrary small geometries
+# --------------------------------------------------------------------------------------
+
+@st.composite
+def geometries(draw):
+    S = draw(st.integers(1, 3))
+    P = draw(st.integers(0, 2))
+    D = draw(st.integers(1, 3))
+    HH = draw(st.integers(1, 4))
+    WW = draw(st.integers(1, 4))
+    # At least one filter position, then grown until the positions tile the input.
+    H = max(1, effective_filter_size(HH, D) - 2 * P) + draw(st.integers(0, 6))
+    W = max(1, effective_filter_size(WW, D) - 2 * P) + draw(st.integers(0, 6))
+    while (H + 2 * P - effective_filter_size(HH, D)) % S:
+        H += 1
+    while (W + 2 * P - effective_filter_size(WW, D)) % S:
+        W += 1
+    N = draw(st.integers(1, 2))
+    C = draw(st.integers(1, 3))
+    F = draw(st.integers(1, 3))
+    step = draw(st.integers(1, 2))
+    return (N, C, H, W), (F, C, HH, WW), S, P, D, step
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(geometries())
+def test_output_shape_property(geometry):
+    x_shape, w_shape, S, P, D, step = geometry
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    H_out = (H + 2 * P - (D * (HH - 1) + 1)) // S + 1
+    W_out = (W + 2 * P - (D * (WW - 1) + 1)) // S + 1
+    rng = np.random.default_rng(0)
+    # A strided view: every `step`-th element of a bigger array along the width.
+    big = rng.standard_normal((N, C, H, W * step))
+    x = big[..., ::step]
+    w = rng.standard_normal(w_shape)
+    b = rng.standard_normal(F)
+    conv_param = {"stride": S, "pad": P, "dilation": D}
+    out, _ = conv_forward_fast(x, w, b, conv_param)
+    out_naive, _ = conv_forward_naive(x, w, b, conv_param)
+    assert out.shape == out_naive.shape == (N, F, H_out, W_out)
+    assert im2col(x, HH, WW, S, P, D).shape == (C * HH * WW, N * H_out * W_out)
+    assert_close(out, out_naive, rtol=1e-9, atol=1e-11, geometry=geometry)
+
+
+# --------------------------------------------------------------------------------------
+# An independent reference: scipy.signal.correlate
+# --------------------------------------------------------------------------------------
+
+def dilate_filter(k, D):
+    """Insert D-1 zeros between the taps of a 2-D filter."""
+    HH, WW = k.shape
+    out = np.zeros((effective_filter_size(HH, D), effective_filter_size(WW, D)))
+    out[::D, ::D] = k
+    return out
+
+
+@pytest.mark.parametrize("x_shape, w_shape, P, D", [
+    ((2, 3, 6, 7), (4, 3, 3, 3), 0, 1),
+    ((1, 2, 8, 5), (3, 2, 5, 2), 2, 1),
+    ((2, 2, 7, 7), (2, 2, 3, 3), 2, 2),
+    ((1, 1, 9, 9), (1, 1, 1, 1), 0, 1),
+])
+@pytest.mark.parametrize("layer", [conv_forward_naive, conv_forward_fast],
+                         ids=["naive", "fast"])
+def test_stride_one_equals_scipy_correlate(x_shape, w_shape, P, D, layer):
+    rng = np.random.default_rng(5)
+    x, w, b = make_arrays(rng, x_shape, w_shape)
+    out, _ = layer(x, w, b, {"stride": 1, "pad": P, "dilation": D})
+    x_padded = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
+    N, C = x.shape[:2]
+    F = w.shape[0]
+    expected = np.empty_like(out)
+    for n in range(N):
+        for f in range(F):
+            expected[n, f] = b[f] + sum(
+                scipy.signal.correlate(x_padded[n, c], dilate_filter(w[f, c], D), mode="valid")
+                for c in range(C))
+    assert_close(out, expected, rtol=1e-10, atol=1e-12, x=x_shape, w=w_shape, P=P, D=D)
+
+
+# --------------------------------------------------------------------------------------
+# Dtypes
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fast_path", ["shifted", "im2col"], indirect=True)
+@pytest.mark.parametrize("S", [1, 2])
+def test_float32_stays_float32_and_matches_float64(fast_path, S):
+    rng = np.random.default_rng(7)
+    x, w, b = make_arrays(rng, (2, 4, 9, 9), (5, 4, 3, 3))
+    conv_param = {"stride": S, "pad": 1}
+    out64, cache64 = conv_forward_fast(x, w, b, conv_param)
+    dout = rng.standard_normal(out64.shape)
+    grads64 = conv_backward_fast(dout, cache64)
+
+    x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
+    out32, cache32 = conv_forward_fast(x32, w32, b32, conv_param)
+    grads32 = conv_backward_fast(dout32, cache32)
+    assert out32.dtype == np.float32
+    assert [g.dtype for g in grads32] == [np.float32] * 3
+    for name, a32, a64 in zip(("out", "dx", "dw", "db"), (out32, *grads32),
+                              (out64, *grads64), strict=True):
+        scale = float(np.max(np.abs(a64)))
+        assert_close(a32, a64, rtol=1e-5, atol=1e-5 * scale, what=name, S=S, path=fast_path)
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)],
+    ids=["naive", "fast"])
+def test_dtypes_of_mixed_and_integer_inputs(forward, backward):
+    rng = np.random.default_rng(8)
+    x, w, b = make_arrays(rng, (1, 2, 5, 5), (3, 2, 3, 3))
+    # float32 x with float64 w: the output follows NumPy's promotion, each gradient
+    # keeps the dtype of its own array.
+    out, cache = forward(x.astype(np.float32), w, b.astype(np.float32), {"stride": 1, "pad": 1})
+    assert out.dtype == np.float64
+    dx, dw, db = backward(np.ones_like(out), cache)
+    assert (dx.dtype, dw.dtype, db.dtype) == (np.float32, np.float64, np.float32)
+    # Integers are converted to float64 (no silent integer overflow).
+    xi = rng.integers(-3, 4, size=(1, 2, 5, 5))
+    wi = rng.integers(-3, 4, size=(3, 2, 3, 3))
+    out_int, _ = forward(xi, wi, np.zeros(3, dtype=int), {"stride": 1, "pad": 1})
+    out_float, _ = forward(xi.astype(float), wi.astype(float), np.zeros(3), {"stride": 1, "pad": 1})
+    assert out_int.dtype == np.float64
+    np.testing.assert_array_equal(out_int, out_float)
+
+
+def test_fast_inputs_are_not_modified():
+    rng = np.random.default_rng(9)
+    x, w, b = make_arrays(rng, (2, 3, 6, 6), (4, 3, 3, 3))
+    copies = [a.copy() for a in (x, w, b)]
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    dout = rng.standard_normal(out.shape)
+    dout_copy = dout.copy()
+    conv_backward_fast(dout, cache)
+    for a, c in zip((x, w, b, dout), (*copies, dout_copy), strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+# --------------------------------------------------------------------------------------
+# im2col / col2im
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x_shape, HH, WW, S, P, D", [
+    ((2, 3, 7, 6), 3, 2, 1, 1, 1),
+    ((2, 2, 9, 9), 3, 3, 2, 1, 2),
+    ((1, 4, 5, 8), 1, 4, 1, 0, 1),
+    ((3, 1, 6, 6), 4, 4, 2, 2, 1),
+])
+def test_im2col_layout_and_col2im_is_its_adjoint(x_shape, HH, WW, S, P, D):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape)
+    N, C, H, W = x_shape
+    H_out = conv_output_size(H, HH, S, P, D)
+    W_out = conv_output_size(W, WW, S, P, D)
+    cols = im2col(x, HH, WW, stride=S, pad=P, dilation=D)
+    assert cols.shape == (C * HH * WW, N * H_out * W_out)
+    # Column n*H'*W' + i*W' + j is the receptive field of output (i, j) of image n,
+    # flattened in the order of w[f].ravel() (channel, row, column).
+    x_padded = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                field = x_padded[n, :, i * S:i * S + D * (HH - 1) + 1:D,
+                                 j * S:j * S + D * (WW - 1) + 1:D]
+                np.testing.assert_array_equal(cols[:, n * H_out * W_out + i * W_out + j],
+                                              field.ravel())
+    # Adjoint: <im2col(x), c> == <x, col2im(c)>.
+    c = rng.standard_normal(cols.shape)
+    back = col2im(c, x_shape, HH, WW, stride=S, pad=P, dilation=D)
+    assert back.shape == x_shape
+    assert np.isclose(np.sum(cols * c), np.sum(x * back), rtol=1e-12)
+
+
+def test_col2im_counts_overlaps():
+    # 3x3 windows, stride 1, pad 1 on a 5x5 image: a corner pixel is in 4 windows,
+    # an edge pixel in 6, an interior pixel in 9.
+    ones = np.ones((1, 1, 5, 5))
+    counts = col2im(im2col(ones, 3, 3, 1, 1), ones.shape, 3, 3, 1, 1)[0, 0]
+    expected = np.full((5, 5), 9.0)
+    expected[0, :] = expected[-1, :] = expected[:, 0] = expected[:, -1] = 6
+    expected[0, 0] = expected[0, -1] = expected[-1, 0] = expected[-1, -1] = 4
+    np.testing.assert_array_equal(counts, expected)
+
+
+def test_conv_is_w_row_times_x_col():
+    rng = np.random.default_rng(12)
+    x, w, b = make_arrays(rng, (2, 3, 9, 7), (4, 3, 2, 3))
+    out, _ = conv_forward_naive(x, w, b, {"stride": 2, "pad": 1, "dilation": 2})
+    cols = im2col(x, 2, 3, stride=2, pad=1, dilation=2)
+    product = w.reshape(4, -1) @ cols + b[:, None]           # (F, N*H'*W')
+    N, F, H_out, W_out = out.shape
+    assert_close(product.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3), out, rtol=1e-12)
+
+
+def test_im2col_keeps_dtype_and_accepts_views():
+    x = np.arange(2 * 3 * 5 * 6, dtype=np.float32).reshape(2, 3, 6, 5).transpose(0, 1, 3, 2)
+    cols = im2col(x, 3, 3, pad=1)
+    assert cols.dtype == np.float32 and cols.flags.c_contiguous
+    np.testing.assert_array_equal(cols, im2col(np.ascontiguousarray(x), 3, 3, pad=1))
+
+
+def test_im2col_col2im_bad_input():
+    x = np.zeros((1, 3, 10, 10))
+    with pytest.raises(ValueError, match=r"\(10 - 3 \+ 0\)/2 \+ 1 = 4.5 is not an integer"):
+        im2col(x, 3, 3, stride=2)
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        im2col(np.zeros((3, 10, 10)), 3, 3)
+    with pytest.raises(ValueError, match="HH must be >= 1"):
+        im2col(x, 0, 3)
+    with pytest.raises(TypeError, match="stride must be an integer"):
+        im2col(x, 3, 3, stride=1.5)
+    with pytest.raises(ValueError, match=r"cols must have shape .* = \(27, 64\).* got \(27, 63\)"):
+        col2im(np.zeros((27, 63)), (1, 3, 10, 10), 3, 3)
+    with pytest.raises(ValueError, match="x_shape must be a tuple"):
+        col2im(np.zeros((27, 64)), (3, 10, 10), 3, 3)
+
+
+# --------------------------------------------------------------------------------------
+# Bad input: the same error, with the numbers, from both versions
+# --------------------------------------------------------------------------------------
+
+def good_inputs():
+    rng = np.random.default_rng(0)
+    x, w, b = make_arrays(rng, (2, 3, 10, 10), (4, 3, 3, 3))
+    return {"x": x, "w": w, "b": b, "conv_param": {"stride": 1, "pad": 0}}
+
+
+BAD_INPUTS = [
+    pytest.param({"conv_param": {"stride": 2, "pad": 0}}, ValueError,
+                 r"\(W - F \+ 2P\)/S \+ 1 = \(10 - 3 \+ 0\)/2 \+ 1 = 4.5 is not an integer",
+                 id="notes-4.5"),
+    pytest.param({"conv_param": {"stride": 0, "pad": 0}}, ValueError,
+                 r"stride'\] must be >= 1, got .* = 0", id="stride-0"),
+    pytest.param({"conv_param": {"stride": 1, "pad": -1}}, ValueError,
+                 r"pad'\] must be >= 0, got .* = -1", id="pad-negative"),
+    pytest.param({"conv_param": {"stride": 1, "pad": 0, "dilation": 0}}, ValueError,
+                 r"dilation'\] must be >= 1, got .* = 0", id="dilation-0"),
+    pytest.param({"conv_param": {"stride": 1.5, "pad": 0}}, TypeError,
+                 r"stride'\] must be an integer, got 1.5", id="stride-float"),
+    pytest.param({"conv_param": {"stride": "2", "pad": 0}}, TypeError,
+                 r"stride'\] must be an integer, got '2'", id="stride-str"),
+    pytest.param({"conv_param": {"stride": 1, "pad": 0.5}}, TypeError,
+                 r"pad'\] must be an integer, got 0.5", id="pad-float"),
+    pytest.param({"conv_param": {"pad": 0}}, ValueError,
+                 r"conv_param is missing the key 'stride'", id="missing-stride"),
+    pytest.param({"conv_param": (1, 0)}, TypeError, r"conv_param must be a dict",
+                 id="param-not-dict"),
+    pytest.param({"w": np.zeros((4, 2, 3, 3))}, ValueError,
+                 r"channel mismatch: x has C = 3 .* expect C = 2", id="channels"),
+    pytest.param({"b": np.zeros(5)}, ValueError,
+                 r"bias length mismatch: b has 5 entries but there are F = 4", id="bias"),
+    pytest.param({"x": np.zeros((3, 10, 10))}, ValueError,
+                 r"x must be 4-D \(N, C, H, W\), got shape \(3, 10, 10\)", id="x-3d"),
+    pytest.param({"w": np.zeros((4, 3, 3))}, ValueError, r"w must be 4-D", id="w-3d"),
+    pytest.param({"b": np.zeros((4, 1))}, ValueError, r"b must be 1-D", id="b-2d"),
+    pytest.param({"w": np.zeros((4, 3, 13, 3))}, ValueError,
+                 r"filter larger than the padded input along the height: "
+                 r"F = 13 > W \+ 2P = 10 \+ 2\*0 = 10", id="filter-too-big"),
+    pytest.param({"conv_param": {"stride": 1, "pad": 0, "dilation": 6}}, ValueError,
+                 r"F = 13 > W \+ 2P = 10 .*dilated filter size 6\*\(3-1\)\+1",
+                 id="dilated-too-big"),
+    pytest.param({"w": np.zeros((4, 3, 0, 3))}, ValueError, r"at least 1x1", id="empty-filter"),
+    pytest.param({"x": np.array([["a"]])}, TypeError, r"x must hold numbers", id="x-strings"),
+    pytest.param({"x": np.zeros((2, 3, 10, 10), complex)}, TypeError, r"x must be real",
+                 id="x-complex"),
+]
+
+
+@pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast],
+                         ids=["naive", "fast"])
+@pytest.mark.parametrize("change, error, message", BAD_INPUTS)
+def test_bad_input_raises(forward, change, error, message):
+    args = {**good_inputs(), **change}
+    with pytest.raises(error, match=message):
+        forward(args["x"], args["w"], args["b"], args["conv_param"])
+
+
+@pytest.mark.parametrize("change, error, message", BAD_INPUTS)
+def test_naive_and_fast_raise_the_same_error(change, error, message):
+    args = {**good_inputs(), **change}
+    messages = []
+    for forward in (conv_forward_naive, conv_forward_fast):
+        with pytest.raises(error) as info:
+            forward(args["x"], args["w"], args["b"], args["conv_param"])
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)],
+    ids=["naive", "fast"])
+def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
+    args = good_inputs()
+    out, cache = forward(args["x"], args["w"], args["b"], args["conv_param"])
+    assert out.shape == (2, 4, 8, 8)
+    with pytest.raises(ValueError, match=r"dout must have the shape of the conv output "
+                                         r"\(2, 4, 8, 8\), got \(2, 4, 8, 7\)"):
+        backward(np.zeros((2, 4, 8, 7)), cache)
+    with pytest.raises(ValueError, match=r"dout must be 4-D"):
+        backward(np.zeros((2, 4, 64)), cache)
