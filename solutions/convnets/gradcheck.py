@@ -80,7 +80,8 @@ def check_layer_gradients(forward: Callable, backward: Callable, inputs: dict,
         ``forward(*inputs.values(), *args, **kwargs) -> (out, cache)``.
     backward : callable
         ``backward(dout, cache)`` returning one gradient per entry of ``inputs``
-        (a tuple in the same order, or a single array for a one-input layer).
+        (a tuple in the same order, or a single array for a one-input layer), each
+        of the shape of its input.
     inputs : dict
         Name -> float64 array, in the order ``forward`` takes them, e.g.
         ``{'x': x, 'w': w, 'b': b}``.
@@ -91,6 +92,12 @@ def check_layer_gradients(forward: Callable, backward: Callable, inputs: dict,
     -------
     dict
         Name -> relative error of the analytic gradient, plus ``'worst'``.
+
+    Raises
+    ------
+    ValueError
+        If ``backward`` returns the wrong number of gradients, or a gradient whose
+        shape differs from its input's.
 
     Examples
     --------
@@ -108,10 +115,18 @@ def check_layer_gradients(forward: Callable, backward: Callable, inputs: dict,
     out, cache = forward(*values, *args, **kwargs)
     dout = np.random.default_rng(seed).standard_normal(np.shape(out))
     grads = backward(dout, cache)
+    if isinstance(grads, list):
+        grads = tuple(grads)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(names):
         raise ValueError(f"backward returned {len(grads)} gradients for inputs {names}")
+    for name, value, grad in zip(names, values, grads, strict=True):
+        # rel_error broadcasts, so a gradient of shape (1, M) for a bias of shape (M,)
+        # would otherwise pass unnoticed.
+        if np.shape(grad) != value.shape:
+            raise ValueError(f"the gradient of {name!r} has shape {np.shape(grad)} but "
+                             f"{name} has shape {value.shape}")
 
     errors = {}
     for i, name in enumerate(names):
