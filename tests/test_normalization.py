@@ -72,17 +72,6 @@ def test_lrn_alpha_is_pytorch_alpha_times_n(n, alpha, beta, k, C):
                  what="LRN vs PyTorch's formula with alpha*n", n=n)
 
 
-def test_lrn_equals_torch_local_response_norm():
-    torch = pytest.importorskip("torch")
-    x = np.random.default_rng(2).standard_normal((2, 7, 3, 3)) * 2
-    for n in (1, 2, 3, 4, 5):
-        alpha, beta, k = 0.3, 0.75, 1.5
-        out, _ = lrn_forward(x, {"size": n, "alpha": alpha, "beta": beta, "k": k})
-        expected = torch.nn.functional.local_response_norm(
-            torch.from_numpy(x), n, alpha=alpha * n, beta=beta, k=k).numpy()
-        assert_close(out, expected, rtol=1e-10, what="LRN vs torch", n=n)
-
-
 def test_lrn_hand_example():
     # One pixel, 3 channels a = [1, 2, 3], n = 3, alpha = 1, beta = 1, k = 1:
     # windows {0,1}, {0,1,2}, {1,2}: sums of squares 5, 14, 13.
