@@ -521,36 +521,7 @@ def conv_backward_fast(dout, cache):
     db = dout.sum(axis=(0, 2, 3))
 
     if cache["method"] == "shifted":
-        grid = cache["x_padded"]
-        offsets = _tap_offsets(HH, WW, D, Wp)
-        reach = offsets[-1]
-        size = N * Hp * Wp
-        n_valid = size - reach
-        # dout on the padded output grid, preceded by `reach` zeros so that the
-        # flipped-filter correlation can look that far "back".
-        dout_grid = np.zeros((F, reach + size), dtype=dtype)
-        dout_grid[:, reach:].reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out] = \
-            dout.transpose(1, 0, 2, 3)
-        # w_flip_row[c, f*HH*WW + t] = w[f, c, HH-1-kh, WW-1-kw] for t = kh*WW + kw.
-        w_flip_row = np.ascontiguousarray(
-            w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, F * HH * WW)
-        dw_row = np.zeros((F, K), dtype=dtype)
-        block = _block_columns(max(K, F * HH * WW), dtype, size)
-        cols = np.empty(K * block, dtype=dtype)
-        dcols = np.empty(F * HH * WW * block, dtype=dtype)
-        dx_grid = np.empty((C, size), dtype=dtype)
-        first = P * Wp + P           # first and last real input pixels on the grid
-        last = size - first
-        for start in range(0, size, block):
-            stop = min(start + block, size)
-            if start < n_valid:
-                stop_valid = min(stop, n_valid)
-                x_col = _shifted_columns(grid, offsets, start, stop_valid, cols)
-                dw_row += dout_grid[:, reach + start:reach + stop_valid] @ x_col.T
-            if stop > first and start < last:
-                d_col = _shifted_columns(dout_grid, offsets, start, stop, dcols)
-                np.matmul(w_flip_row, d_col, out=dx_grid[:, start:stop])
-        dx_padded = dx_grid.reshape(C, N, Hp, Wp)
+        dx_padded, dw_row = _shifted_backward(dout, cache["x_padded"], w, P, D, H, W)
     else:
         dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
         dw_row = dout_row @ cache["x_cols"].T
@@ -588,3 +559,71 @@ def _shifted_columns(grid, offsets, start, stop, buffer):
     for t, offset in enumerate(offsets):
         block[:, t, :] = grid[:, start + offset:stop + offset]
     return block.reshape(rows * len(offsets), width)
+
+
+_DX_MODE = None
+_DW_MODE = None
+
+
+def _shifted_backward(dout, grid, w, P, D, H, W):
+    """dx (on the padded grid, channels first) and dw_row for the stride-1 path."""
+    N, F, H_out, W_out = dout.shape
+    _, C, HH, WW = w.shape
+    K, T = C * HH * WW, HH * WW
+    dtype = w.dtype
+    Hp, Wp = H + 2 * P, W + 2 * P
+    size = N * Hp * Wp
+    offsets = _tap_offsets(HH, WW, D, Wp)
+    reach = offsets[-1]
+    n_valid = size - reach
+    dx_mode = _DX_MODE or ("gather" if F <= C else "scatter")
+    dw_mode = _DW_MODE or "blocked"
+    front = reach if dx_mode == "gather" else 0
+    # dout on the padded output grid (zero where there is no real output); for the
+    # gather form preceded by `reach` zeros so the flipped filters can look back.
+    dout_grid = np.zeros((F, front + size), dtype=dtype)
+    dout_grid[:, front:].reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out] = \
+        dout.transpose(1, 0, 2, 3)
+    dout_valid = dout_grid[:, front:front + n_valid]
+
+    if dw_mode == "pertap":
+        dw3 = np.empty((F, C, T), dtype=dtype)
+        for t, o in enumerate(offsets):
+            np.matmul(dout_valid, grid[:, o:o + n_valid].T, out=dw3[:, :, t])
+        dw_row = dw3.reshape(F, K)
+    else:
+        dw_row = np.zeros((F, K), dtype=dtype)
+
+    if dx_mode == "gather":
+        w_flip_row = np.ascontiguousarray(
+            w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, F * T)
+        block = _block_columns(max(K, F * T), dtype, size)
+        dx_grid = np.empty((C, size), dtype=dtype)
+        dcols = np.empty(F * T * block, dtype=dtype)
+    else:
+        w_col = np.ascontiguousarray(w.reshape(F, K).T)
+        block = _block_columns(K, dtype, n_valid)
+        dx_grid = np.zeros((C, size), dtype=dtype)
+        dcols = np.empty(K * block, dtype=dtype)
+    cols = np.empty(K * block, dtype=dtype)
+    first = P * Wp + P           # first and last real input pixels on the grid
+    last = size - first
+    stop_all = size if dx_mode == "gather" else n_valid
+    for start in range(0, stop_all, block):
+        stop = min(start + block, stop_all)
+        if dw_mode != "pertap" and start < n_valid:
+            stop_valid = min(stop, n_valid)
+            x_col = _shifted_columns(grid, offsets, start, stop_valid, cols)
+            dw_row += dout_valid[:, start:stop_valid] @ x_col.T
+        if dx_mode == "gather":
+            if stop > first and start < last:
+                d_col = _shifted_columns(dout_grid, offsets, start, stop, dcols)
+                np.matmul(w_flip_row, d_col, out=dx_grid[:, start:stop])
+        else:
+            n = stop - start
+            d_col = dcols[:K * n].reshape(K, n)
+            np.matmul(w_col, dout_valid[:, start:stop], out=d_col)
+            d_taps = d_col.reshape(C, T, n)
+            for t, o in enumerate(offsets):
+                dx_grid[:, start + o:stop + o] += d_taps[:, t, :]
+    return dx_grid.reshape(C, N, Hp, Wp), dw_row

@@ -1,0 +1,330 @@
+"""Speed benchmarks of the layers: ``python -m convnets.bench [--quick]``.
+
+Speed is measured here, never asserted in tests: timings depend on the machine and
+on what else runs on it. Every figure in the table is measured in the same run,
+side by side, as the best of several repetitions (the least disturbed one).
+
+Sections (each a function returning table rows; add more by appending to
+``SECTIONS``):
+
+* naive vs fast: the loops against im2col + GEMM on the CS231n speed case.
+* fast vs the machine's GEMM: the fast layer's forward+backward time against the
+  three plain matrix multiplies of the same shapes (forward ``W_row @ X_col``,
+  ``dw = dout_row @ X_col.T``, ``dX_col = W_row.T @ dout_row``), i.e. the fraction of
+  the BLAS throughput the whole layer achieves.
+* fast vs PyTorch: ``torch.nn.functional.conv2d`` forward+backward on the same
+  shapes and dtype, when PyTorch is installed (never a dependency).
+* memory: the peak memory of the fast layer (``tracemalloc`` sees NumPy's
+  allocations) next to the size of a full im2col matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
+
+__all__ = ["Row", "SECTIONS", "main", "best_time", "blas_info"]
+
+
+@dataclass
+class Row:
+    """One line of the table. ``met`` is None when the figure has no target."""
+
+    section: str
+    case: str
+    dtype: str
+    figure: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+
+def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """Seconds taken by the fastest of ``repeat`` calls of ``fn`` (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def blas_info() -> str:
+    """Which BLAS NumPy uses, and with how many threads."""
+    name = "unknown BLAS"
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy: no dict mode
+        pass
+    threads = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            threads = ", ".join(f"{p['internal_api']}: {p['num_threads']}" for p in pools)
+    except ImportError:
+        env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                 "MKL_NUM_THREADS") if k in os.environ]
+        threads = ", ".join(env) or "default (threadpoolctl not installed to ask)"
+    return f"NumPy {np.__version__}, BLAS: {name}; threads: {threads}; CPUs: {os.cpu_count()}"
+
+
+def _arrays(x_shape, w_shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    return x, w, b
+
+
+def _fast_step(x, w, b, conv_param, dout):
+    def step():
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        conv_backward_fast(dout, cache)
+    return step
+
+
+def _case_name(x_shape, w_shape, conv_param) -> str:
+    return (f"x{x_shape} w{w_shape} S={conv_param['stride']} P={conv_param['pad']}"
+            .replace(" ", "").replace("S=", " S=").replace("P=", " P="))
+
+
+# --------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------
+
+def section_naive_vs_fast(quick: bool) -> list[Row]:
+    """The CS231n speed case: x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1."""
+    N = 10 if quick else 100
+    x_shape, w_shape, conv_param = (N, 3, 31, 31), (25, 3, 3, 3), {"stride": 2, "pad": 1}
+    x, w, b = _arrays(x_shape, w_shape, np.float64)
+    out, cache = conv_forward_naive(x, w, b, conv_param)
+    dout = np.random.default_rng(1).standard_normal(out.shape)
+
+    def naive():
+        o, c = conv_forward_naive(x, w, b, conv_param)
+        conv_backward_naive(dout, c)
+
+    t_naive = best_time(naive, repeat=1, warmup=0)
+    t_fast = best_time(_fast_step(x, w, b, conv_param, dout), repeat=20 if quick else 10)
+    speedup = t_naive / t_fast
+    case = _case_name(x_shape, w_shape, conv_param)
+    return [
+        Row("naive vs fast", case, "float64", "naive fwd+bwd", f"{t_naive * 1e3:.1f} ms"),
+        Row("naive vs fast", case, "float64", "fast fwd+bwd", f"{t_fast * 1e3:.2f} ms"),
+        Row("naive vs fast", case, "float64", "speed-up naive/fast", f"{speedup:.0f}x",
+            ">= 300x", speedup >= 300),
+    ]
+
+
+GEMM_CASE = ((8, 64, 56, 56), (64, 64, 3, 3), {"stride": 1, "pad": 1})
+
+
+def gemm_reference_time(x_shape, w_shape, conv_param, dtype, repeat=5) -> float:
+    """Time of the three matrix multiplies a conv layer's forward+backward amounts to,
+    on contiguous operands of the same shapes: (F,K)@(K,M), (F,M)@(M,K), (K,F)@(F,M)
+    with K = C*HH*WW and M = N*H'*W'."""
+    from .shapes import conv_output_size
+
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    S, P = conv_param["stride"], conv_param["pad"]
+    M = N * conv_output_size(H, HH, S, P) * conv_output_size(W, WW, S, P)
+    K = C * HH * WW
+    rng = np.random.default_rng(0)
+    w_row = rng.standard_normal((F, K)).astype(dtype)
+    x_col = rng.standard_normal((K, M)).astype(dtype)
+    dout_row = rng.standard_normal((F, M)).astype(dtype)
+    return (best_time(lambda: np.dot(w_row, x_col), repeat)
+            + best_time(lambda: np.dot(dout_row, x_col.T), repeat)
+            + best_time(lambda: np.dot(w_row.T, dout_row), repeat))
+
+
+def section_gemm_fraction(quick: bool) -> list[Row]:
+    """Fast forward+backward as a fraction of the machine's GEMM throughput."""
+    x_shape, w_shape, conv_param = GEMM_CASE
+    if quick:
+        x_shape = (2,) + x_shape[1:]
+    repeat = 3 if quick else 7
+    rows = []
+    case = _case_name(x_shape, w_shape, conv_param)
+    for dtype in (np.float64, np.float32):
+        x, w, b = _arrays(x_shape, w_shape, dtype)
+        out, _ = conv_forward_fast(x, w, b, conv_param)
+        dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+        t_gemm = gemm_reference_time(x_shape, w_shape, conv_param, dtype, repeat)
+        t_fast = best_time(_fast_step(x, w, b, conv_param, dout), repeat)
+        fraction = t_gemm / t_fast
+        name = np.dtype(dtype).name
+        rows += [
+            Row("fast vs GEMM", case, name, "3 GEMMs of the same shapes", f"{t_gemm * 1e3:.1f} ms"),
+            Row("fast vs GEMM", case, name, "fast fwd+bwd", f"{t_fast * 1e3:.1f} ms"),
+            Row("fast vs GEMM", case, name, "GEMM time / fast time", f"{fraction:.2f}",
+                ">= 0.70", fraction >= 0.7),
+        ]
+    return rows
+
+
+TORCH_CASES = [
+    ((8, 64, 56, 56), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
+    ((50, 3, 32, 32), (32, 3, 7, 7), {"stride": 1, "pad": 3}),
+]
+
+
+def section_torch(quick: bool) -> list[Row]:
+    """Fast forward+backward against torch.nn.functional.conv2d (CPU), same dtype."""
+    try:
+        import torch
+        import torch.nn.functional as tf
+    except ImportError:
+        return [Row("fast vs PyTorch", "-", "-", "PyTorch not installed: skipped", "-")]
+    repeat = 3 if quick else 7
+    rows = []
+    for x_shape, w_shape, conv_param in TORCH_CASES:
+        if quick:
+            x_shape = (max(1, x_shape[0] // 4),) + x_shape[1:]
+        case = _case_name(x_shape, w_shape, conv_param)
+        for dtype, limit in ((np.float64, 1.0), (np.float32, 2.0)):
+            x, w, b = _arrays(x_shape, w_shape, dtype)
+            out, _ = conv_forward_fast(x, w, b, conv_param)
+            dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+            tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+            tdout = torch.tensor(dout)
+
+            def torch_step(tx=tx, tw=tw, tb=tb, tdout=tdout, S=conv_param["stride"],
+                           P=conv_param["pad"]):
+                y = tf.conv2d(tx, tw, tb, stride=S, padding=P)
+                y.backward(tdout)
+                tx.grad = tw.grad = tb.grad = None
+
+            t_torch = best_time(torch_step, repeat)
+            t_fast = best_time(_fast_step(x, w, b, conv_param, dout), repeat)
+            ratio = t_fast / t_torch
+            name = np.dtype(dtype).name
+            rows += [
+                Row("fast vs PyTorch", case, name, "torch conv2d fwd+bwd",
+                    f"{t_torch * 1e3:.1f} ms"),
+                Row("fast vs PyTorch", case, name, "fast fwd+bwd", f"{t_fast * 1e3:.1f} ms"),
+                Row("fast vs PyTorch", case, name, "fast time / torch time", f"{ratio:.2f}",
+                    f"<= {limit:.1f}", ratio <= limit),
+            ]
+    rows.append(Row("fast vs PyTorch", "", "", f"torch {torch.__version__}, "
+                    f"{torch.get_num_threads()} threads", ""))
+    return rows
+
+
+def section_memory(quick: bool) -> list[Row]:
+    """Peak memory of fast forward+backward next to the size of a full im2col matrix."""
+    from .shapes import conv_output_size
+
+    rows = []
+    cases = [GEMM_CASE, TORCH_CASES[1],
+             ((100, 3, 31, 31), (25, 3, 3, 3), {"stride": 2, "pad": 1})]
+    for x_shape, w_shape, conv_param in cases:
+        if quick:
+            x_shape = (max(1, x_shape[0] // 4),) + x_shape[1:]
+        dtype = np.float32
+        x, w, b = _arrays(x_shape, w_shape, dtype)
+        out, _ = conv_forward_fast(x, w, b, conv_param)
+        dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+        N, C, H, W = x_shape
+        F, _, HH, WW = w_shape
+        S, P = conv_param["stride"], conv_param["pad"]
+        M = N * conv_output_size(H, HH, S, P) * conv_output_size(W, WW, S, P)
+        im2col_bytes = C * HH * WW * M * np.dtype(dtype).itemsize
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            out, cache = conv_forward_fast(x, w, b, conv_param)
+            conv_backward_fast(dout, cache)
+            del out, cache
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        case = _case_name(x_shape, w_shape, conv_param)
+        name = np.dtype(dtype).name
+        rows += [
+            Row("memory", case, name, "input x", f"{x.nbytes / 2**20:.1f} MiB"),
+            Row("memory", case, name, "full im2col matrix C*HH*WW x N*H'*W'",
+                f"{im2col_bytes / 2**20:.1f} MiB"),
+            Row("memory", case, name, "peak of fast fwd+bwd (tracemalloc)",
+                f"{peak / 2**20:.1f} MiB ({peak / im2col_bytes:.2f}x im2col)"),
+        ]
+    return rows
+
+
+SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
+    ("naive", section_naive_vs_fast),
+    ("gemm", section_gemm_fraction),
+    ("torch", section_torch),
+    ("memory", section_memory),
+]
+
+
+# --------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------
+
+def format_table(rows: list[Row]) -> str:
+    header = ("section", "case", "dtype", "figure", "value", "target", "met")
+    lines = [header]
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "NO")
+        lines.append((r.section, r.case, r.dtype, r.figure, r.value, r.target, met))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for k, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m convnets.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller batches and fewer repetitions (a few seconds)")
+    parser.add_argument("--only", metavar="NAMES", default="",
+                        help="comma-separated sections to run: "
+                             + ", ".join(name for name, _ in SECTIONS))
+    args = parser.parse_args(argv)
+    chosen = [s for s in args.only.split(",") if s]
+    unknown = set(chosen) - {name for name, _ in SECTIONS}
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}")
+
+    print(blas_info())
+    if args.quick:
+        print("--quick: smaller batches, fewer repetitions; ratios are indicative only")
+    rows: list[Row] = []
+    took = []
+    for name, section in SECTIONS:
+        if chosen and name not in chosen:
+            continue
+        start = time.perf_counter()
+        rows += section(args.quick)
+        took.append(f"{name} {time.perf_counter() - start:.1f} s")
+    print(format_table(rows))
+    missed = [r for r in rows if r.met is False]
+    print(f"\n{sum(r.met is True for r in rows)} targets met, {len(missed)} missed "
+          f"(sections took: {', '.join(took)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
