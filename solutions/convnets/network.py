@@ -701,11 +701,12 @@ class SpatialBatchNorm(Layer):
 
 def _bind_chain(layers: Sequence[Layer], prefix: str, seen: set[int]) -> None:
     """Name every layer of a chain (``conv1``, ``relu1``, ``conv2``... unless named)."""
-    used = {layer.name for layer in layers if layer.name is not None}
-    counters: dict[str, int] = {}
     for layer in layers:
         if not isinstance(layer, Layer):
             raise TypeError(f"a network is made of Layer objects, got {type(layer).__name__}")
+    used = {layer.name for layer in layers if layer.name is not None}
+    counters: dict[str, int] = {}
+    for layer in layers:
         if id(layer) in seen:  # blocks check their own layers when they are bound
             raise ValueError(f"the same layer object {layer!r} appears twice in the network; "
                              f"create a new layer for each position")
@@ -1078,6 +1079,11 @@ class Sequential:
         return self.output_shape()[0]
 
     # parameters -------------------------------------------------------------------
+    @property
+    def allocated(self) -> bool:
+        """Whether the parameters exist yet (they are created on first use)."""
+        return self._params is not None
+
     @property
     def params(self) -> dict[str, np.ndarray]:
         if self._params is None:  # allocated on first use, reproducibly from the seed
