@@ -1,0 +1,219 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 4: a convolution, one output at a time
+#
+# The notes illustrate the CONV layer with an animation. This lesson rebuilds it from
+# the layer's own numbers: an input volume of `5 x 5 x 3` (width, height, depth), a
+# layer with `K = 2` filters of size `F = 3`, stride `S = 2` and zero-padding `P = 1`.
+# The output is `(5 - 3 + 2)/2 + 1 = 3` wide and high and 2 deep: 18 numbers.
+#
+# Each output is one dot product: the 3x3x3 block of the padded input under the filter,
+# multiplied elementwise by the filter's 27 weights, summed, plus the filter's bias.
+# Below you can step through the 18 of them with a slider (in a running notebook), or
+# read the static figures and the printed trace (anywhere).
+
+# %%
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from convnets import conv_forward_fast, conv_forward_naive, conv_output_size
+from IPython.display import display
+from matplotlib.patches import Rectangle
+
+rng = np.random.default_rng(4)
+
+# %% [markdown]
+# ## 1. The example and the layer's answer
+#
+# Like the notes' demo we use small integers: input values 0, 1, 2, weights -1, 0, 1,
+# biases 1 and 0. With integers every product and sum is exact, so the layer's output
+# must equal the hand computation *exactly*.
+
+# %%
+x = rng.integers(0, 3, size=(1, 3, 5, 5)).astype(np.float64)    # N=1, D=3, H=W=5
+w = rng.integers(-1, 2, size=(2, 3, 3, 3)).astype(np.float64)   # K=2 filters 3x3x3
+b = np.array([1.0, 0.0])
+S, P = 2, 1
+
+out, _ = conv_forward_naive(x, w, b, {"stride": S, "pad": P})
+out_fast, _ = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
+size = conv_output_size(5, 3, S=S, P=P)
+print(f"(5 - 3 + 2*{P})/{S} + 1 = {size};  output (N, K, H, W) = {out.shape}")
+assert size == 3 and out.shape == (1, 2, 3, 3) and out.size == 18          # claim 16
+assert np.array_equal(out, out_fast)
+print(out[0])
+
+# %% [markdown]
+# ## 2. The same 18 numbers by hand
+#
+# Now without the layer: plain Python loops over the filter's 27 taps, reading a zero
+# wherever the filter hangs over the border (that is what zero-padding means). For
+# output `(k, i, j)` the window's top-left corner is at row `i*S - P`, column `j*S - P`
+# of the unpadded input. We keep every step's three per-channel sums for the trace.
+
+# %%
+def output_by_hand(k, i, j):
+    """Output (k, i, j) as explicit products; returns (value, per-channel sums)."""
+    channel_sums = []
+    for c in range(3):
+        total = 0.0
+        for r in range(3):
+            for s in range(3):
+                row, col = i * S - P + r, j * S - P + s
+                if 0 <= row < 5 and 0 <= col < 5:      # outside: a padding zero
+                    total += x[0, c, row, col] * w[k, c, r, s]
+        channel_sums.append(total)
+    return sum(channel_sums) + b[k], channel_sums
+
+
+steps = [(k, i, j) for k in range(2) for i in range(3) for j in range(3)]
+for step, (k, i, j) in enumerate(steps):
+    value, sums = output_by_hand(k, i, j)
+    terms = " + ".join(f"{v:+3.0f}" for v in sums)
+    print(f"step {step + 1:2d}: out[{k},{i},{j}] = {terms} (channels 0,1,2) "
+          f"{b[k]:+.0f} (bias) = {value:+3.0f}   layer: {out[0, k, i, j]:+3.0f}")
+    assert out[0, k, i, j] == value                                          # claim 16
+assert len(steps) == 18
+
+# %% [markdown]
+# **Summary.** All 18 outputs of the layer equal the hand computation exactly. The next
+# sections draw each step.
+
+# %% [markdown]
+# ## 3. Drawing one step
+#
+# The picture follows the notes' demo: the padded input volume on the left, one depth
+# slice per row (padding in grey, the window under the filter highlighted), the filter
+# in the middle, the output volume on the right with the current entry highlighted and
+# the entries computed so far filled in. The labels use the notes' `[x, y, depth]`
+# indexing: `x[:, :, c]` is our `x[0, c]` and `o[i, j, k]` is our `out[0, k, i, j]`.
+
+# %%
+x_padded = np.pad(x[0], ((0, 0), (P, P), (P, P)))              # (3, 7, 7)
+
+
+def draw_grid(ax, values, title, facecolor, highlight=None, shown=None, padding=0):
+    """A grid of numbers; `highlight` = (top, left, height, width) to outline."""
+    rows, cols = values.shape
+    for r in range(rows):
+        for c in range(cols):
+            border = r < padding or c < padding or r >= rows - padding or c >= cols - padding
+            ax.add_patch(Rectangle((c, r), 1, 1, edgecolor="0.6",
+                                   facecolor="0.88" if border else facecolor))
+            if shown is None or shown[r, c]:
+                ax.text(c + 0.5, r + 0.5, f"{values[r, c]:g}", ha="center", va="center",
+                        fontsize=9)
+    if highlight is not None:
+        top, left, height, width = highlight
+        ax.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="C3", lw=2.5))
+    ax.set_xlim(0, cols)
+    ax.set_ylim(rows, 0)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+def draw_step(step):
+    """The figure for one step of the demo, counting from 0 (the 18th is step 17)."""
+    k, i, j = steps[step]
+    value, sums = output_by_hand(k, i, j)
+    done = np.zeros((2, 3, 3), dtype=bool)
+    for kk, ii, jj in steps[:step + 1]:
+        done[kk, ii, jj] = True
+    fig, axes = plt.subplots(3, 4, figsize=(10, 6.6),
+                             gridspec_kw={"width_ratios": [7, 3, 3, 3]})
+    for c in range(3):
+        draw_grid(axes[c, 0], x_padded[c], f"x[:, :, {c}] (padded)", "#dbe8f7",
+                  highlight=(i * S, j * S, 3, 3), padding=P)
+        draw_grid(axes[c, 1], w[k, c], f"w{k}[:, :, {c}]", "#f8d7d3")
+        axes[c, 2].set_axis_off()
+        axes[c, 2].text(0.0, 0.5, f"sum of products\nin channel {c}:\n{sums[c]:+g}",
+                        va="center", fontsize=9)
+    for kk in range(2):
+        draw_grid(axes[kk, 3], out[0, kk], f"o[:, :, {kk}]", "#d9ead3",
+                  highlight=(i, j, 1, 1) if kk == k else None, shown=done[kk])
+    axes[2, 3].set_axis_off()
+    axes[2, 3].text(0.0, 0.5, f"bias b{k} = {b[k]:g}\n\n"
+                              f"o[{i},{j},{k}] =\n{sums[0]:g} + {sums[1]:g} + {sums[2]:g} + "
+                              f"{b[k]:g}\n= {value:g}", va="center", fontsize=10)
+    fig.suptitle(f"step {step + 1} of 18: output ({i}, {j}) of filter {k}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# %% [markdown]
+# ## 4. Step through it (interactive)
+#
+# Drag the slider, or press play. The widget needs a running kernel; the static
+# figures in the next section show the same content.
+
+# %%
+def show_step(step):
+    """Draw step `step` of 1-18 (the slider counts from 1, like the figure titles)."""
+    fig = draw_step(step - 1)
+    plt.show()
+    plt.close(fig)
+
+
+slider = widgets.IntSlider(value=1, min=1, max=len(steps), description="step")
+play = widgets.Play(value=1, min=1, max=len(steps), interval=900, description="play")
+widgets.jslink((play, "value"), (slider, "value"))
+display(widgets.VBox([widgets.HBox([play, slider]),
+                      widgets.interactive_output(show_step, {"step": slider})]))
+assert (slider.min, slider.max) == (1, 18)
+
+# %% [markdown]
+# ## 5. The same, as static figures
+#
+# First every window position at a glance: for each of the 18 steps, where the
+# window sits on the padded 7x7 input (the grey ring is padding) and the output it
+# produces. The window jumps 2 pixels at a time, so neighbouring windows overlap in one
+# row or column; the padding lets the corner windows hang over the border.
+
+# %%
+fig, axes = plt.subplots(3, 6, figsize=(12, 6.4))
+for step, ax in enumerate(axes.ravel()):
+    k, i, j = steps[step]
+    grid = np.zeros((7, 7))
+    grid[P:-P, P:-P] = 1
+    ax.imshow(grid, cmap="Blues", vmin=0, vmax=3)
+    ax.add_patch(Rectangle((j * S - 0.5, i * S - 0.5), 3, 3, fill=False, edgecolor="C3",
+                           lw=2))
+    ax.set_xticks(np.arange(-0.5, 7), minor=True)
+    ax.set_yticks(np.arange(-0.5, 7), minor=True)
+    ax.grid(which="minor", color="0.75", lw=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_title(f"{step + 1}: o[{i},{j},{k}] = {out[0, k, i, j]:g}", fontsize=9)
+fig.suptitle("The 18 steps: window position on the padded input and the output value")
+plt.show()
+
+# %% [markdown]
+# And two of the steps in full: the first one (the window over the top-left corner,
+# mostly padding) and the 14th, from the second filter.
+
+# %%
+for step in (0, 13):
+    draw_step(step)
+    plt.show()
+assert all(out[0][steps[s]] == output_by_hand(*steps[s])[0] for s in (0, 13))
+
+# %% [markdown]
+# **Summary.** A CONV layer computes each output as one dot product between a filter
+# and the block of padded input under it, plus a bias; with `5x5x3` input, `K = 2`,
+# `F = 3`, `S = 2`, `P = 1` that is 18 dot products of length 27, and the layer's
+# answers equal the hand computation exactly. Lesson 5 computes all of them with a
+# single matrix multiplication.
