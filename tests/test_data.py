@@ -230,3 +230,42 @@ def test_mnist_truncated_file_and_count_mismatch(tmp_path):
     write_idx(path, arrays["train-images-idx3-ubyte"])
     with pytest.raises(ValueError, match="num_validation must be smaller"):
         data.load_mnist(tmp_path, num_validation=7)
+
+
+# ---------------------------------------------------------------- augmentation
+
+def test_random_translate_moves_each_image_and_fills_with_black():
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.1, 1.0, size=(40, 2, 5, 6))
+    mean = raw.mean(axis=0)
+    out = data.random_translate(raw - mean, np.random.default_rng(1), max_shift=2,
+                                mean_image=mean) + mean
+    assert out.shape == raw.shape
+    shifts = set()
+    for n in range(len(raw)):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.allclose(out[n], _shifted(raw[n], dy, dx))]
+        assert len(found) == 1, n  # every output is exactly one shift of its input
+        shifts.add(found[0])
+    assert len(shifts) > 10  # shifts are drawn per image
+    same = data.random_translate(raw, np.random.default_rng(1), max_shift=2)
+    np.testing.assert_allclose(same, out, atol=1e-12)  # mean_image=None: raw pixels
+    np.testing.assert_array_equal(data.random_translate(raw, rng, max_shift=0), raw)
+
+
+def _shifted(image, dy, dx):
+    """Reference: image moved down by dy and right by dx, zeros shifted in."""
+    C, H, W = image.shape
+    out = np.zeros_like(image)
+    out[:, max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
+        image[:, max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+    return out
+
+
+def test_random_translate_keeps_dtype_and_checks_arguments():
+    X = np.ones((3, 1, 8, 8), dtype=np.float32)
+    assert data.random_translate(X, np.random.default_rng(0)).dtype == np.float32
+    with pytest.raises(ValueError, match="max_shift must be smaller than the image size 8x8"):
+        data.random_translate(X, np.random.default_rng(0), max_shift=8)
+    with pytest.raises(ValueError, match=r"mean_image must have the shape of one image"):
+        data.random_translate(X, np.random.default_rng(0), mean_image=np.zeros((8, 8)))

@@ -294,3 +294,36 @@ def test_plot_history_writes_a_png(tmp_path):
     image = matplotlib.image.imread(path)
     assert image.shape[0] >= 300 and image.shape[1] >= 800
     assert np.unique(image.reshape(-1, image.shape[-1]), axis=0).shape[0] > 10
+
+
+# ---------------------------------------------------------------- augmentation
+
+def test_augment_sees_every_training_batch_and_nothing_else():
+    calls = []
+
+    def record_identity(X, rng):
+        calls.append(X.shape)
+        assert isinstance(rng, np.random.Generator)
+        return X + 0.0
+
+    data = blobs()
+    solver = Solver(LinearSoftmax(4, 3), data, **quiet(batch_size=40, num_epochs=2, seed=0,
+                                                       augment=record_identity))
+    solver.train()
+    assert calls == [(40, 4)] * 6  # 3 minibatches per epoch, accuracy checks untouched
+
+    def crop(X, rng):
+        return X[:, :2]
+
+    with pytest.raises(ValueError, match=r"augment must keep the batch shape \(40, 4\)"):
+        Solver(LinearSoftmax(4, 3), data, **quiet(batch_size=40, augment=crop)).train()
+    with pytest.raises(TypeError, match="augment must be a function"):
+        Solver(LinearSoftmax(4, 3), data, augment="shift")
+
+
+def test_print_every_none_prints_only_epochs(capsys):
+    solver = Solver(LinearSoftmax(4, 3), blobs(),
+                    **quiet(verbose=True, batch_size=30, num_epochs=2, print_every=None))
+    solver.train()
+    out = capsys.readouterr().out
+    assert "Iteration" not in out and out.count("(Epoch") == 3

@@ -18,6 +18,10 @@ subtracted from every split (the validation and test images are never looked at 
 compute it). Nothing is ever downloaded: when the files are missing the loaders raise
 ``FileNotFoundError`` naming the files, the folder searched and where to get them.
 
+:func:`random_translate` is a data augmentation for :class:`convnets.Solver`'s
+``augment`` argument: every training image shifted by a pixel or so, so that the
+network sees slightly different digits at every epoch.
+
 This module needs scikit-learn only for :func:`load_digits` (imported inside it).
 """
 
@@ -30,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .shapes import check_int
+from .shapes import check_array, check_int
 
-__all__ = ["load_digits", "load_cifar10", "load_mnist",
+__all__ = ["load_digits", "load_cifar10", "load_mnist", "random_translate",
            "CIFAR10_URL", "MNIST_URL", "MNIST_MIRROR_URL", "CIFAR10_CLASSES"]
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -362,3 +366,63 @@ def load_mnist(root, num_validation: int = 5000, subtract_mean: bool = True,
     splits = dict(X_train=X[:n], y_train=y[:n], X_val=X[n:], y_val=y[n:],
                   X_test=arrays["test"][0], y_test=arrays["test"][1])
     return _finish(splits, subtract_mean, dtype, [str(i) for i in range(10)])
+
+
+# --------------------------------------------------------------------------------------
+# Augmentation
+# --------------------------------------------------------------------------------------
+
+def random_translate(X, rng, max_shift: int = 1, mean_image=None) -> np.ndarray:
+    """Shift every image by a random whole number of pixels in each direction.
+
+    Each image of the batch gets its own vertical and horizontal shift, drawn uniformly
+    from ``-max_shift .. max_shift``. Pixels shifted in from outside the image are black
+    (0 in the original pixel scale): with ``mean_image`` given, ``X`` is taken to be
+    mean-subtracted, so the new pixels get the value ``0 - mean_image`` and the rest of
+    the image is moved unchanged.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, C, H, W)
+    rng : numpy.random.Generator
+    max_shift : int
+        Largest shift in pixels (0 returns a copy of ``X``).
+    mean_image : ndarray, shape (C, H, W), or None
+        The mean subtracted from ``X`` (the loaders return it as ``'mean_image'``).
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W), dtype of ``X``
+
+    Examples
+    --------
+    Use it as the Solver's ``augment`` (the Solver passes its own seeded ``rng``)::
+
+        data = load_digits()
+        augment = functools.partial(random_translate, max_shift=1,
+                                    mean_image=data['mean_image'])
+        Solver(model, data, augment=augment, ...)
+    """
+    X = check_array(X, "X", 4, "(N, C, H, W)")
+    max_shift = check_int(max_shift, "max_shift", minimum=0)
+    N, C, H, W = X.shape
+    if max_shift >= min(H, W):
+        raise ValueError(f"max_shift must be smaller than the image size {H}x{W}, got "
+                         f"{max_shift}")
+    mean = np.zeros((C, H, W), dtype=X.dtype) if mean_image is None else np.asarray(
+        mean_image, dtype=X.dtype)
+    if mean.shape != (C, H, W):
+        raise ValueError(f"mean_image must have the shape of one image (C, H, W) = "
+                         f"{(C, H, W)}, got {mean.shape}")
+    p = max_shift
+    padded = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=X.dtype)
+    padded[:, :, p:p + H, p:p + W] = X + mean
+    dy = rng.integers(-p, p + 1, size=N)
+    dx = rng.integers(-p, p + 1, size=N)
+    # Image n shifted by (dy, dx) reads padded rows p - dy ... p - dy + H - 1.
+    rows = (p - dy)[:, None] + np.arange(H)                      # (N, H)
+    cols = (p - dx)[:, None] + np.arange(W)                      # (N, W)
+    n = np.arange(N)[:, None, None, None]
+    c = np.arange(C)[None, :, None, None]
+    out = padded[n, c, rows[:, None, :, None], cols[:, None, None, :]]
+    return out - mean

@@ -227,15 +227,22 @@ class Solver:
     checkpoint_name : str or Path or None
         When given, the best parameters (and buffers) are written to
         ``<checkpoint_name>.npz`` every time the validation accuracy improves.
-    print_every : int
-        With ``verbose``, print the training loss every this many iterations. Default 10.
+    print_every : int or None
+        With ``verbose``, print the training loss every this many iterations. Default 10;
+        None prints only the accuracies after each epoch.
     verbose : bool
         Print the loss and the accuracies during training. Default True.
     progress : bool
         Show a tqdm progress bar (when tqdm is installed and stderr is a terminal).
         Default True.
     seed : int or None
-        Seed of the minibatch order and of the accuracy subsamples. Default None.
+        Seed of the minibatch order, of the accuracy subsamples and of ``augment``.
+        Default None.
+    augment : callable or None
+        Data augmentation (not in CS231n's Solver): ``augment(X_batch, rng) -> X_batch``
+        is applied to every training minibatch (never to the accuracy measurements), with
+        the solver's ``numpy.random.Generator``; it must keep the shape. For example
+        :func:`convnets.data.random_translate`. Default None.
 
     Attributes
     ----------
@@ -282,15 +289,22 @@ class Solver:
             if value is not None:
                 setattr(self, name, check_int(value, name, minimum=1))
         self.checkpoint_name = kwargs.pop("checkpoint_name", None)
-        self.print_every = check_int(kwargs.pop("print_every", 10), "print_every", minimum=1)
+        self.print_every = kwargs.pop("print_every", 10)
+        if self.print_every is not None:
+            self.print_every = check_int(self.print_every, "print_every", minimum=1)
         self.verbose = bool(kwargs.pop("verbose", True))
         self.progress = bool(kwargs.pop("progress", True))
         self.seed = kwargs.pop("seed", None)
+        self.augment = kwargs.pop("augment", None)
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(f"augment must be a function augment(X_batch, rng) -> X_batch, "
+                            f"got {type(self.augment).__name__}")
         if kwargs:
             raise ValueError(f"unrecognized arguments: {', '.join(sorted(kwargs))}; the "
                              f"Solver takes update_rule, optim_config, lr_decay, batch_size, "
                              f"num_epochs, num_train_samples, num_val_samples, "
-                             f"checkpoint_name, print_every, verbose, progress, seed")
+                             f"checkpoint_name, print_every, verbose, progress, seed, "
+                             f"augment")
         self._reset()
 
     # ------------------------------------------------------------------ bookkeeping
@@ -323,7 +337,14 @@ class Solver:
             self._position = 0
         idx = np.sort(self._order[self._position:self._position + size])
         self._position += size
-        return self.X_train[idx], self.y_train[idx]
+        X_batch = self.X_train[idx]
+        if self.augment is not None:
+            augmented = self.augment(X_batch, self._rng)
+            if np.shape(augmented) != X_batch.shape:
+                raise ValueError(f"augment must keep the batch shape {X_batch.shape}, "
+                                 f"returned shape {np.shape(augmented)}")
+            X_batch = augmented
+        return X_batch, self.y_train[idx]
 
     def _step(self) -> float:
         """One minibatch: forward, backward and an update of every parameter."""
@@ -433,7 +454,7 @@ class Solver:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(epoch=self.epoch + 1, loss=f"{loss:.4f}", refresh=False)
-                if (t + 1) % self.print_every == 0:
+                if self.print_every is not None and (t + 1) % self.print_every == 0:
                     self._log(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:.6f}", bar)
                 if (t + 1) % self.iterations_per_epoch == 0:
                     self.epoch += 1
