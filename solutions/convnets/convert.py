@@ -78,7 +78,8 @@ def fc_to_conv(model: Sequential, input_shape=None) -> Sequential:
     shape = model._shape_or_default(input_shape)
     params = model.params
     layers, new_params = [], {}
-    for layer, in_shape, _ in model.trace(shape):
+    in_shape = shape  # the volume as the converted network sees it (never flattened)
+    for layer in model.layers:
         if isinstance(layer, Flatten):
             continue
         if isinstance(layer, Affine):
@@ -92,6 +93,7 @@ def fc_to_conv(model: Sequential, input_shape=None) -> Sequential:
             layers.append(copy.deepcopy(layer))
             for key in layer.param_shapes(in_shape):
                 new_params[key] = params[key]
+        in_shape = layer.output_shape(in_shape)
     converted = Sequential(layers, shape, reg=model.reg, dtype=model.dtype, seed=model.seed,
                            name=f"{model.name} (fully convolutional)")
     converted.params = new_params
