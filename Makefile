@@ -12,7 +12,7 @@ $(BIN)/python:
 # Re-install when the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[course,grader,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
