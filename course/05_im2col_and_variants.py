@@ -170,7 +170,9 @@ print("dw = conv(x, dout as the filter, batch axis summed like channels): equal"
 # %% [markdown]
 # **Summary.** Backpropagating through a convolution is another convolution: `dx` slides
 # the spatially flipped filters over the zero-padded upstream gradient; `dw` slides the
-# upstream gradient over the input. (Our fast backward pass uses exactly this.)
+# upstream gradient over the input. The notes say both use flipped filters; with the
+# cross-correlation every framework computes (and we do), only `dx` needs the flip, as
+# the two checks above show. (Our fast backward pass computes `dx` this way for stride 1.)
 
 # %% [markdown]
 # ## 3. 1x1 convolutions

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -71,34 +72,85 @@ def test_there_are_lessons():
     assert len(LESSONS) >= 6, f"expected the lessons in {COURSE}, found {LESSONS}"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_runs_from_a_clean_kernel(path, clean_environment):
+class LessonFailed(Exception):
+    """A lesson raised in one of its cells, or a cell timed out."""
+
+
+def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT):
+    """Run a lesson from a fresh kernel in ``workdir``; return the executed notebook.
+
+    Raises LessonFailed with the lesson's name, the failing cell's source and the
+    error (traceback without terminal colours).
+    """
     notebook = read_lesson(path)
-    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
-    assert code_cells, f"{path.name} has no code cells"
     client = nbclient.NotebookClient(
         notebook,
-        timeout=CELL_TIMEOUT,
+        timeout=timeout,
         startup_timeout=STARTUP_TIMEOUT,
         kernel_name="python3",
         kernel_manager_class=ThisInterpreterKernel,
-        resources={"metadata": {"path": str(clean_environment)}},
+        resources={"metadata": {"path": str(workdir)}},
         allow_errors=False,
     )
-    before = sorted(COURSE.rglob("*"))
-    start = time.perf_counter()
     try:
         client.execute()
     except CellTimeoutError as err:
-        pytest.fail(f"{path.name}: a cell ran longer than {CELL_TIMEOUT} s\n{err}",
-                    pytrace=False)
+        raise LessonFailed(f"{path.name}: a cell ran longer than {timeout} s\n{err}") from None
     except CellExecutionError as err:
-        pytest.fail(f"{path.name} failed:\n{ANSI.sub('', str(err))}", pytrace=False)
-    elapsed = time.perf_counter() - start
-    print(f"{path.name}: {elapsed:.1f} s")
+        raise LessonFailed(f"{path.name} failed:\n{ANSI.sub('', str(err))}") from None
+    return notebook
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_from_a_clean_kernel(path, clean_environment):
+    before = sorted(COURSE.rglob("*"))
+    start = time.perf_counter()
+    try:
+        notebook = execute_lesson(path, clean_environment)
+    except LessonFailed as err:
+        pytest.fail(str(err), pytrace=False)
+    print(f"{path.name}: {time.perf_counter() - start:.1f} s")
     # Every code cell ran, and the lesson wrote nothing into the course folder.
-    assert all(c.get("execution_count") for c in code_cells if c.source.strip())
+    code_cells = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+    assert code_cells, f"{path.name} has no code cells"
+    assert all(c.get("execution_count") for c in code_cells)
     assert sorted(COURSE.rglob("*")) == before, f"{path.name} wrote into {COURSE}"
+
+
+BROKEN_LESSON = """\
+# %% [markdown]
+# # A lesson with a wrong claim
+
+# %%
+import sys
+
+import convnets
+
+assert sys.executable == {executable!r}, sys.executable
+assert convnets.__file__.startswith({package!r}), convnets.__file__
+value = 3
+
+# %%
+assert value == 4, "the notes say 4"
+"""
+
+
+def test_a_failing_cell_fails_the_lesson_with_its_source_and_error(tmp_path,
+                                                                    clean_environment):
+    # The machinery itself: the kernel is this interpreter with this checkout's
+    # convnets (the first cell passes), and a failed assert is reported with the cell.
+    convnets = pytest.importorskip("convnets")
+    package = str(Path(convnets.__file__).parent)
+    path = tmp_path / "99_broken.py"
+    path.write_text(BROKEN_LESSON.format(executable=sys.executable, package=package))
+    with pytest.raises(LessonFailed) as failure:
+        execute_lesson(path, clean_environment)
+    message = str(failure.value)
+    assert message.startswith("99_broken.py failed:")
+    assert 'assert value == 4, "the notes say 4"' in message
+    assert "AssertionError: the notes say 4" in message
+    assert "\x1b[" not in message
+    assert "sys.executable" not in message.split("------------------")[1]
 
 
 def test_lessons_are_stored_without_outputs():
@@ -126,6 +178,9 @@ def test_lesson_opens_as_a_notebook(path):
     first = notebook.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), \
         f"{path.name}: the first cell should be a markdown title"
+    # Stored exactly as jupytext writes it, so saving from JupyterLab changes nothing.
+    assert jupytext.writes(notebook, fmt="py:percent") == text, \
+        f"{path.name} is not in jupytext's canonical form (run jupytext --to py:percent)"
 
 
 def test_readme_indexes_every_lesson():
