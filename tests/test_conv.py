@@ -20,20 +20,23 @@ from convnets.shapes import conv_output_size, effective_filter_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# The fast forward picks how it builds X_col; tests force each path in turn.
-PATHS = ["auto", "shifted", "im2col", "shifted-tiny-blocks"]
+# The fast layer picks how it builds X_col (and, for stride 1, which form of the dx
+# computation); the tests force each path in turn: "shifted-*" is the stride-1 path
+# with dx in the "gather" or "scatter" form, "tiny-*" the same with blocks of 5 columns
+# (many blocks, most of them partial at some boundary).
+PATHS = ["auto", "im2col", "shifted-gather", "shifted-scatter", "tiny-gather", "tiny-scatter"]
 
 
 @pytest.fixture
 def fast_path(request, monkeypatch):
     """Force one of the fast layer's code paths (stride 1 only; stride > 1 is im2col)."""
     path = request.param
-    if path in ("shifted", "shifted-tiny-blocks"):
-        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
     if path == "im2col":
         monkeypatch.setattr(conv, "_MAX_GRID_WASTE", 0.0)
-    if path == "shifted-tiny-blocks":
-        # Blocks of 5 columns: many blocks, most of them partial at some boundary.
+    elif path != "auto":
+        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
+        monkeypatch.setattr(conv, "_DX_FORM", path.split("-")[1])
+    if path.startswith("tiny"):
         monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
         monkeypatch.setattr(conv, "_MIN_BLOCK_COLUMNS", 5)
     return path
@@ -42,7 +45,7 @@ def fast_path(request, monkeypatch):
 def expected_method(path: str, stride: int) -> str | None:
     if stride > 1 or path == "im2col":
         return "im2col"
-    if path in ("shifted", "shifted-tiny-blocks"):
+    if path != "auto":
         return "shifted"
     return None  # chosen from the shapes
 
@@ -79,8 +82,7 @@ def test_naive_gradients(x_shape, w_shape, S, P, D):
     assert errors["worst"] < 1e-7, errors
 
 
-@pytest.mark.parametrize("fast_path", ["shifted", "im2col", "shifted-tiny-blocks"],
-                         indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS[1:], indirect=True)
 @pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
 def test_fast_gradients(x_shape, w_shape, S, P, D, fast_path):
     rng = np.random.default_rng(2)
@@ -263,7 +265,8 @@ def test_stride_one_equals_scipy_correlate(x_shape, w_shape, P, D, layer):
 # Dtypes
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fast_path", ["shifted", "im2col"], indirect=True)
+@pytest.mark.parametrize("fast_path", ["im2col", "shifted-gather", "shifted-scatter"],
+                         indirect=True)
 @pytest.mark.parametrize("S", [1, 2])
 def test_float32_stays_float32_and_matches_float64(fast_path, S):
     rng = np.random.default_rng(7)

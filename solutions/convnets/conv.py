@@ -382,7 +382,9 @@ _BLOCK_BYTES = 1 << 21
 _MIN_BLOCK_COLUMNS = 256
 # The stride-1 path computes outputs on the whole padded grid; it is used while that
 # grid is at most this many times the number of real outputs.
-_MAX_GRID_WASTE = 2.0
+_MAX_GRID_WASTE = 1.5
+# Form of the stride-1 dx computation: None chooses from the shapes (tests force each).
+_DX_FORM: str | None = None
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -561,12 +563,19 @@ def _shifted_columns(grid, offsets, start, stop, buffer):
     return block.reshape(rows * len(offsets), width)
 
 
-_DX_MODE = None
-_DW_MODE = None
-
-
 def _shifted_backward(dout, grid, w, P, D, H, W):
-    """dx (on the padded grid, channels first) and dw_row for the stride-1 path."""
+    """dx (on the padded grid, channels first) and dw_row for the stride-1 path.
+
+    Works on the flattened padded grid like the forward pass, in blocks of columns:
+
+    * ``dw_row += dout_grid[:, block] @ X_col[:, block].T``, with the block of
+      ``X_col`` rebuilt from shifted slices (cheaper than keeping it in memory);
+    * dx in one of two equivalent forms, whichever copies less:
+      "gather" (when F <= C): the notes' convolution of ``dout`` with the flipped
+      filters, ``dx_grid[:, block] = W_flip_row (C, F*T) @ (shifted slices of the
+      zero-padded dout_grid)``; "scatter" (F > C): ``dX_col = W_row.T @ dout_grid``
+      and each tap's rows added back at its shift (col2im on the grid).
+    """
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
     K, T = C * HH * WW, HH * WW
@@ -576,54 +585,48 @@ def _shifted_backward(dout, grid, w, P, D, H, W):
     offsets = _tap_offsets(HH, WW, D, Wp)
     reach = offsets[-1]
     n_valid = size - reach
-    dx_mode = _DX_MODE or ("gather" if F <= C else "scatter")
-    dw_mode = _DW_MODE or "blocked"
-    front = reach if dx_mode == "gather" else 0
+    gather = (_DX_FORM or ("gather" if F <= C else "scatter")) == "gather"
     # dout on the padded output grid (zero where there is no real output); for the
-    # gather form preceded by `reach` zeros so the flipped filters can look back.
+    # gather form preceded by `reach` zeros so that the flipped filters can look back.
+    front = reach if gather else 0
     dout_grid = np.zeros((F, front + size), dtype=dtype)
     dout_grid[:, front:].reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out] = \
         dout.transpose(1, 0, 2, 3)
     dout_valid = dout_grid[:, front:front + n_valid]
+    dw_row = np.zeros((F, K), dtype=dtype)
 
-    if dw_mode == "pertap":
-        dw3 = np.empty((F, C, T), dtype=dtype)
-        for t, o in enumerate(offsets):
-            np.matmul(dout_valid, grid[:, o:o + n_valid].T, out=dw3[:, :, t])
-        dw_row = dw3.reshape(F, K)
-    else:
-        dw_row = np.zeros((F, K), dtype=dtype)
-
-    if dx_mode == "gather":
+    if gather:
+        # w_flip_row[c, f*T + t] = w[f, c, HH-1-kh, WW-1-kw] for t = kh*WW + kw.
         w_flip_row = np.ascontiguousarray(
             w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, F * T)
         block = _block_columns(max(K, F * T), dtype, size)
         dx_grid = np.empty((C, size), dtype=dtype)
-        dcols = np.empty(F * T * block, dtype=dtype)
+        d_buffer = np.empty(F * T * block, dtype=dtype)
+        end = size
     else:
         w_col = np.ascontiguousarray(w.reshape(F, K).T)
         block = _block_columns(K, dtype, n_valid)
         dx_grid = np.zeros((C, size), dtype=dtype)
-        dcols = np.empty(K * block, dtype=dtype)
-    cols = np.empty(K * block, dtype=dtype)
+        d_buffer = np.empty(K * block, dtype=dtype)
+        end = n_valid
+    x_buffer = np.empty(K * block, dtype=dtype)
     first = P * Wp + P           # first and last real input pixels on the grid
     last = size - first
-    stop_all = size if dx_mode == "gather" else n_valid
-    for start in range(0, stop_all, block):
-        stop = min(start + block, stop_all)
-        if dw_mode != "pertap" and start < n_valid:
+    for start in range(0, end, block):
+        stop = min(start + block, end)
+        if start < n_valid:
             stop_valid = min(stop, n_valid)
-            x_col = _shifted_columns(grid, offsets, start, stop_valid, cols)
+            x_col = _shifted_columns(grid, offsets, start, stop_valid, x_buffer)
             dw_row += dout_valid[:, start:stop_valid] @ x_col.T
-        if dx_mode == "gather":
-            if stop > first and start < last:
-                d_col = _shifted_columns(dout_grid, offsets, start, stop, dcols)
+        if gather:
+            if stop > first and start < last:   # skip blocks of padding only
+                d_col = _shifted_columns(dout_grid, offsets, start, stop, d_buffer)
                 np.matmul(w_flip_row, d_col, out=dx_grid[:, start:stop])
         else:
             n = stop - start
-            d_col = dcols[:K * n].reshape(K, n)
+            d_col = d_buffer[:K * n].reshape(K, n)
             np.matmul(w_col, dout_valid[:, start:stop], out=d_col)
             d_taps = d_col.reshape(C, T, n)
-            for t, o in enumerate(offsets):
-                dx_grid[:, start + o:stop + o] += d_taps[:, t, :]
+            for t, offset in enumerate(offsets):
+                dx_grid[:, start + offset:stop + offset] += d_taps[:, t, :]
     return dx_grid.reshape(C, N, Hp, Wp), dw_row
