@@ -20,11 +20,13 @@ from convnets.shapes import conv_output_size, effective_filter_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# The fast layer picks how it builds X_col (and, for stride 1, which form of the dx
-# computation); the tests force each path in turn: "shifted-*" is the stride-1 path
-# with dx in the "gather" or "scatter" form, "tiny-*" the same with blocks of 5 columns
-# (many blocks, most of them partial at some boundary).
-PATHS = ["auto", "im2col", "shifted-gather", "shifted-scatter", "tiny-gather", "tiny-scatter"]
+# The fast layer picks how it builds X_col and, for stride 1, which form of the dx
+# and dw computations; the tests force each path in turn. "shifted-<dx>-<dw>" is the
+# stride-1 path with dx in the "gather" or "scatter" form and dw per block of X_col
+# ("blocked") or one GEMM per tap ("taps"); "tiny-..." the same with blocks of 5
+# columns (many blocks, most of them partial at some boundary).
+PATHS = ["auto", "im2col", "shifted-gather-taps", "shifted-scatter-blocked",
+         "tiny-gather-blocked", "tiny-scatter-taps"]
 
 
 @pytest.fixture
@@ -34,8 +36,10 @@ def fast_path(request, monkeypatch):
     if path == "im2col":
         monkeypatch.setattr(conv, "_MAX_GRID_WASTE", 0.0)
     elif path != "auto":
+        _, dx_form, dw_form = path.split("-")
         monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
-        monkeypatch.setattr(conv, "_DX_FORM", path.split("-")[1])
+        monkeypatch.setattr(conv, "_DX_FORM", dx_form)
+        monkeypatch.setattr(conv, "_PER_TAP_DW_MIN_CHANNELS", 1 if dw_form == "taps" else 10**9)
     if path.startswith("tiny"):
         monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
         monkeypatch.setattr(conv, "_MIN_BLOCK_COLUMNS", 5)
@@ -265,8 +269,7 @@ def test_stride_one_equals_scipy_correlate(x_shape, w_shape, P, D, layer):
 # Dtypes
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fast_path", ["im2col", "shifted-gather", "shifted-scatter"],
-                         indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS[1:4], indirect=True)
 @pytest.mark.parametrize("S", [1, 2])
 def test_float32_stays_float32_and_matches_float64(fast_path, S):
     rng = np.random.default_rng(7)

@@ -383,6 +383,8 @@ _MIN_BLOCK_COLUMNS = 256
 # The stride-1 path computes outputs on the whole padded grid; it is used while that
 # grid is at most this many times the number of real outputs.
 _MAX_GRID_WASTE = 1.5
+# From this many input channels on, the stride-1 dw is one GEMM per filter tap.
+_PER_TAP_DW_MIN_CHANNELS = 32
 # Form of the stride-1 dx computation: None chooses from the shapes (tests force each).
 _DX_FORM: str | None = None
 
@@ -568,8 +570,11 @@ def _shifted_backward(dout, grid, w, P, D, H, W):
 
     Works on the flattened padded grid like the forward pass, in blocks of columns:
 
-    * ``dw_row += dout_grid[:, block] @ X_col[:, block].T``, with the block of
-      ``X_col`` rebuilt from shifted slices (cheaper than keeping it in memory);
+    * dw: with many channels (C >= ``_PER_TAP_DW_MIN_CHANNELS``) one GEMM per tap,
+      ``dw[:, :, kh, kw] = dout_grid @ (grid shifted by the tap).T``, reading the
+      padded input in place (no copy at all); with few channels, per block,
+      ``dw_row += dout_grid[:, block] @ X_col[:, block].T`` with the block of ``X_col``
+      rebuilt from shifted slices (cheaper than keeping it in memory);
     * dx in one of two equivalent forms, whichever copies less:
       "gather" (when F <= C): the notes' convolution of ``dout`` with the flipped
       filters, ``dx_grid[:, block] = W_flip_row (C, F*T) @ (shifted slices of the
@@ -589,11 +594,21 @@ def _shifted_backward(dout, grid, w, P, D, H, W):
     # dout on the padded output grid (zero where there is no real output); for the
     # gather form preceded by `reach` zeros so that the flipped filters can look back.
     front = reach if gather else 0
-    dout_grid = np.zeros((F, front + size), dtype=dtype)
-    dout_grid[:, front:].reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out] = \
-        dout.transpose(1, 0, 2, 3)
+    dout_grid = np.empty((F, front + size), dtype=dtype)
+    dout_grid[:, :front] = 0
+    on_grid = dout_grid[:, front:].reshape(F, N, Hp, Wp)
+    on_grid[:, :, H_out:, :] = 0
+    on_grid[:, :, :H_out, W_out:] = 0
+    on_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
     dout_valid = dout_grid[:, front:front + n_valid]
-    dw_row = np.zeros((F, K), dtype=dtype)
+    per_tap_dw = C >= _PER_TAP_DW_MIN_CHANNELS
+    if per_tap_dw:
+        dw_taps = np.empty((F, C, T), dtype=dtype)
+        for t, offset in enumerate(offsets):
+            np.matmul(dout_valid, grid[:, offset:offset + n_valid].T, out=dw_taps[:, :, t])
+        dw_row = dw_taps.reshape(F, K)
+    else:
+        dw_row = np.zeros((F, K), dtype=dtype)
 
     if gather:
         # w_flip_row[c, f*T + t] = w[f, c, HH-1-kh, WW-1-kw] for t = kh*WW + kw.
@@ -614,7 +629,7 @@ def _shifted_backward(dout, grid, w, P, D, H, W):
     last = size - first
     for start in range(0, end, block):
         stop = min(start + block, end)
-        if start < n_valid:
+        if not per_tap_dw and start < n_valid:
             stop_valid = min(stop, n_valid)
             x_col = _shifted_columns(grid, offsets, start, stop_valid, x_buffer)
             dw_row += dout_valid[:, start:stop_valid] @ x_col.T
