@@ -1,0 +1,390 @@
+"""Shared machinery for the assignment tests (``tests/test_assignment_<name>.py``).
+
+An assignment is a jupytext "percent" file ``assignments/<name>/<name>.py`` with
+nbgrader metadata in its cell headers (see ``/work/notes/assignment_conventions.md``).
+This module lets each assignment's test file check it end to end, without the
+lead's build or grading code:
+
+* :func:`read_source` / :func:`cells_by_kind`: the source as a notebook, its cells
+  classified as ``markdown``, ``setup``, ``answer``, ``test`` or ``other``;
+* :func:`structure_problems`: the static rules (unique grade_ids, points on every
+  test cell, solution and hidden-test markers, no ``convnets`` outside hidden
+  blocks, setup cells that call no student function);
+* :func:`run_assignment`: executes the instructor version with nbclient, generates
+  the student release with nbgrader (in a temporary course directory), executes it
+  allowing errors, and runs ``nbgrader validate`` on the source and
+  ``nbgrader validate --invert`` on the release. Returns an :class:`AssignmentRun`
+  with everything a test wants to assert on.
+
+Typical use in a test file::
+
+    from assignment_helpers import run_assignment, structure_problems
+
+    @pytest.fixture(scope="module")
+    def run(tmp_path_factory):
+        return run_assignment("conv_naive", tmp_path_factory.mktemp("conv_naive"))
+
+    def test_instructor_version_passes(run):
+        assert not run.instructor_errors, run.instructor_errors
+
+Kernels are ipykernel in the interpreter running the tests (so the hidden tests'
+``import convnets`` finds this checkout's reference package), connection files go
+to a temporary runtime directory and every notebook runs with its working directory
+in a temporary copy of the assignment folder, next to ``checks.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbclient
+import nbformat
+from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import KernelManager
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ROOT / "assignments"
+CHECKS = ASSIGNMENTS / "checks.py"
+CELL_TIMEOUT = 60
+STARTUP_TIMEOUT = 60
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
+
+
+class ThisInterpreterKernel(KernelManager):
+    """A kernel manager whose kernel is ipykernel in ``sys.executable``."""
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+        return self._kernel_spec
+
+
+# --------------------------------------------------------------------------------------
+# Reading and classifying cells
+# --------------------------------------------------------------------------------------
+
+def source_path(name: str) -> Path:
+    return ASSIGNMENTS / name / f"{name}.py"
+
+
+def read_source(name: str) -> nbformat.NotebookNode:
+    """The instructor source of assignment ``name`` as a notebook."""
+    return jupytext.read(source_path(name), fmt="py:percent")
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def cell_kind(cell) -> str:
+    """``markdown``, ``test`` (grade), ``answer`` (solution), ``setup`` or ``other``.
+
+    ``setup`` is a locked code cell whose grade_id starts with ``setup``; ``other`` is
+    any other code cell (demos, given code, plain cells).
+    """
+    if cell.cell_type != "code":
+        return "markdown"
+    meta = nbgrader_meta(cell)
+    if meta.get("grade"):
+        return "test"
+    if meta.get("solution"):
+        return "answer"
+    if meta.get("locked") and str(meta.get("grade_id", "")).startswith("setup"):
+        return "setup"
+    return "other"
+
+
+def cells_by_kind(notebook, kind: str) -> list:
+    return [c for c in notebook.cells if cell_kind(c) == kind]
+
+
+def grade_id(cell) -> str:
+    return str(nbgrader_meta(cell).get("grade_id", "?"))
+
+
+def points(notebook) -> dict[str, float]:
+    """``{grade_id: points}`` of the test cells, in notebook order."""
+    return {grade_id(c): float(nbgrader_meta(c).get("points", 0))
+            for c in cells_by_kind(notebook, "test")}
+
+
+def visible_part(source: str) -> str:
+    """A test cell's source without its hidden block."""
+    return HIDDEN.sub("", source)
+
+
+def defined_functions(notebook) -> set[str]:
+    """Names of the functions the answer cells define."""
+    names = set()
+    for cell in cells_by_kind(notebook, "answer"):
+        names.update(re.findall(r"^def (\w+)\(", cell.source, re.M))
+    return names
+
+
+def structure_problems(name: str) -> list[str]:
+    """Static rules every assignment source follows; an empty list when all hold."""
+    nb = read_source(name)
+    problems = []
+    text = source_path(name).read_text(encoding="utf-8")
+    if not text.startswith("# ---\n# jupyter:\n"):
+        problems.append("no jupytext header")
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("kernelspec is not python3")
+    ids = [grade_id(c) for c in nb.cells if nbgrader_meta(c)]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(f"duplicate grade_ids: {dupes}")
+    for gid in ids:
+        if not re.fullmatch(r"[a-z0-9_]+", gid):
+            problems.append(f"grade_id {gid!r} is not lowercase_with_underscores")
+    students = defined_functions(nb)
+    for cell in nb.cells:
+        kind, gid, meta = cell_kind(cell), grade_id(cell), nbgrader_meta(cell)
+        if meta and meta.get("schema_version") != 3:
+            problems.append(f"{gid}: schema_version is not 3")
+        if kind == "test":
+            if not meta.get("locked"):
+                problems.append(f"{gid}: test cell not locked")
+            if not float(meta.get("points", 0)) > 0:
+                problems.append(f"{gid}: test cell without points")
+            if "### BEGIN HIDDEN TESTS" not in cell.source:
+                problems.append(f"{gid}: no hidden tests")
+            visible = visible_part(cell.source)
+            if "convnets" in visible:
+                problems.append(f"{gid}: the visible part mentions convnets")
+            if not any(re.search(rf"\b{f}\(", visible) for f in students):
+                problems.append(f"{gid}: the visible part calls no student function")
+        elif kind == "answer":
+            if "### BEGIN SOLUTION" not in cell.source or "### END SOLUTION" not in cell.source:
+                problems.append(f"{gid}: answer cell without solution markers")
+        elif kind == "setup":
+            called = [f for f in students if re.search(rf"\b{f}\(", cell.source)]
+            if called:
+                problems.append(f"{gid}: setup cell calls student functions {called}")
+        if cell.cell_type == "code" and kind != "test" and "convnets" in cell.source:
+            problems.append(f"{gid}: a {kind} cell mentions convnets")
+    if not cells_by_kind(nb, "setup"):
+        problems.append("no setup cell")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
+# Executing notebooks
+# --------------------------------------------------------------------------------------
+
+def copy_assignment_folder(name: str, dest: Path) -> Path:
+    """The assignment folder without its ``.py`` source, plus ``checks.py``, in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    src = ASSIGNMENTS / name
+    for path in src.iterdir():
+        if path.name == f"{name}.py" or path.name.startswith(".") or path.name == "__pycache__":
+            continue
+        if path.is_dir():
+            shutil.copytree(path, dest / path.name)
+        else:
+            shutil.copy2(path, dest / path.name)
+    shutil.copy2(CHECKS, dest / "checks.py")
+    return dest
+
+
+@contextlib.contextmanager
+def _environment(runtime: Path):
+    """Environment for kernels and nbgrader: runtime dir, Agg, the venv's bin on PATH."""
+    saved = {k: os.environ.get(k) for k in
+             ("JUPYTER_RUNTIME_DIR", "MPLBACKEND", "PATH", "PYDEVD_DISABLE_FILE_VALIDATION")}
+    runtime.mkdir(parents=True, exist_ok=True)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # nbgrader runs `alembic` (installed next to this interpreter) when it opens a gradebook.
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + (saved["PATH"] or "")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute(notebook, workdir: Path, allow_errors: bool, timeout: int = CELL_TIMEOUT):
+    """Execute ``notebook`` (in place) from a fresh kernel with cwd ``workdir``."""
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=timeout,
+        startup_timeout=STARTUP_TIMEOUT,
+        kernel_name="python3",
+        kernel_manager_class=ThisInterpreterKernel,
+        resources={"metadata": {"path": str(workdir)}},
+        allow_errors=allow_errors,
+    )
+    client.execute()
+    return notebook
+
+
+def cell_error(cell) -> str | None:
+    """``"Name: message"`` of the error a code cell raised, or None."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename')}: {ANSI.sub('', str(output.get('evalue')))}"
+    return None
+
+
+def cell_stderr(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+# --------------------------------------------------------------------------------------
+# The whole check: instructor run, release, student run, nbgrader validate
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class AssignmentRun:
+    name: str
+    source: nbformat.NotebookNode               # the instructor notebook, executed
+    release: nbformat.NotebookNode              # the generated student notebook, executed
+    release_path: Path
+    validate_source: dict                       # nbgrader validate results ({} = success)
+    validate_release: dict                      # nbgrader validate --invert results
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def instructor_errors(self) -> list[str]:
+        """``grade_id: error`` for every instructor cell that raised or wrote to stderr."""
+        problems = []
+        for cell in self.source.cells:
+            if cell.cell_type != "code":
+                continue
+            err = cell_error(cell)
+            if err:
+                problems.append(f"{grade_id(cell)}: {err}")
+            elif cell_kind(cell) == "test" and cell_stderr(cell):
+                problems.append(f"{grade_id(cell)}: wrote to stderr: {cell_stderr(cell)[:300]}")
+        return problems
+
+    def release_errors(self, kind: str) -> dict[str, str | None]:
+        """``{grade_id: error or None}`` for the release's cells of one kind."""
+        return {grade_id(c): cell_error(c) for c in cells_by_kind(self.release, kind)}
+
+
+def generate_release(name: str, course: Path) -> Path:
+    """``nbgrader generate_assignment name --force`` in a fresh course dir; the release."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    source_dir = copy_assignment_folder(name, course / "source" / name)
+    nbformat.write(read_source(name), source_dir / f"{name}.ipynb")
+    (course / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n", encoding="utf-8")
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course)))
+    result = api.generate_assignment(name, force=True)
+    release = course / "release" / name / f"{name}.ipynb"
+    if not result.get("success") or not release.exists():
+        raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
+                           f"{result.get('log', '')}\n{result.get('error', '')}")
+    return release
+
+
+def nbgrader_validate(path: Path, invert: bool = False) -> dict:
+    """``nbgrader validate [--invert] path``: ``{}`` on success, else nbgrader's findings."""
+    from nbgrader.validator import Validator
+
+    return Validator(invert=invert).validate(str(path))
+
+
+def run_assignment(name: str, tmp: Path) -> AssignmentRun:
+    """Everything :class:`AssignmentRun` holds, for assignment ``name``, under ``tmp``."""
+    seconds = {}
+    with _environment(tmp / "runtime"):
+        start = time.perf_counter()
+        source = read_source(name)
+        execute(source, copy_assignment_folder(name, tmp / "instructor"), allow_errors=True)
+        seconds["instructor"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        release_path = generate_release(name, tmp / "course")
+        seconds["generate"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        release = nbformat.read(release_path, as_version=4)
+        student_dir = tmp / "student"
+        shutil.copytree(release_path.parent, student_dir)
+        execute(release, student_dir, allow_errors=True)
+        seconds["student"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        validate_source = nbgrader_validate(tmp / "course" / "source" / name / f"{name}.ipynb")
+        validate_release = nbgrader_validate(release_path, invert=True)
+        seconds["validate"] = time.perf_counter() - start
+    return AssignmentRun(name, source, release, release_path, validate_source,
+                         validate_release, seconds)
+
+
+def describe(results: dict) -> str:
+    """nbgrader validate results, readable in an assertion message."""
+    return json.dumps({k: [{kk: vv for kk, vv in item.items() if kk != "error"}
+                           for item in v] for k, v in results.items()}, indent=1)[:4000]
+
+
+# --------------------------------------------------------------------------------------
+# The standard assertions (each test file calls them from its own test functions)
+# --------------------------------------------------------------------------------------
+
+def assert_instructor_passes(run: AssignmentRun) -> None:
+    """Every instructor cell ran, without an error and (test cells) without stderr."""
+    problems = run.instructor_errors
+    assert not problems, f"{run.name} (instructor) failed:\n" + "\n".join(problems)
+    unexecuted = [grade_id(c) for c in run.source.cells
+                  if c.cell_type == "code" and c.source.strip() and not c.get("execution_count")]
+    assert not unexecuted, f"{run.name}: cells not executed: {unexecuted}"
+
+
+def assert_release_fails_every_test(run: AssignmentRun) -> None:
+    """In the student version every test cell fails and no setup or answer cell does."""
+    tests = run.release_errors("test")
+    assert tests, f"{run.name}: the release has no test cells"
+    passing = [gid for gid, err in tests.items() if err is None]
+    assert not passing, f"{run.name} (student version): test cells pass: {passing}"
+    allowed = ("NotImplementedError", "AssertionError")
+    odd = {gid: err for gid, err in tests.items() if not err.startswith(allowed)}
+    assert not odd, f"{run.name} (student version): tests fail for another reason: {odd}"
+    for kind in ("setup", "answer"):
+        failed = {gid: err for gid, err in run.release_errors(kind).items() if err}
+        assert not failed, f"{run.name} (student version): {kind} cells fail: {failed}"
+
+
+def assert_release_is_stubbed(run: AssignmentRun) -> None:
+    """The release keeps the answer cells' signatures but none of the solution code."""
+    source = read_source(run.name)
+    release_answers = cells_by_kind(run.release, "answer")
+    assert len(release_answers) == len(cells_by_kind(source, "answer"))
+    for cell in release_answers:
+        assert "BEGIN SOLUTION" not in cell.source, f"{grade_id(cell)}: solution left in"
+        assert "raise NotImplementedError" in cell.source, f"{grade_id(cell)}: no stub"
+    assert defined_functions(run.release) == defined_functions(source)
+    for cell in cells_by_kind(run.release, "test"):
+        assert "BEGIN HIDDEN TESTS" not in cell.source, f"{grade_id(cell)}: hidden tests left in"
+        assert "convnets" not in cell.source, f"{grade_id(cell)}: mentions convnets"
+    assert points(run.release) == points(source)
+
+
+def assert_nbgrader_validates(run: AssignmentRun) -> None:
+    """``nbgrader validate`` passes on the source and ``validate --invert`` on the release."""
+    assert run.validate_source == {}, \
+        f"nbgrader validate {run.name} (source):\n{describe(run.validate_source)}"
+    assert run.validate_release == {}, \
+        f"nbgrader validate --invert {run.name} (release):\n{describe(run.validate_release)}"
