@@ -32,7 +32,7 @@ import numpy as np
 
 from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
 
-__all__ = ["Row", "SECTIONS", "main", "best_time", "blas_info"]
+__all__ = ["Row", "SECTIONS", "main", "best_time", "best_times", "blas_info"]
 
 
 @dataclass
@@ -57,6 +57,22 @@ def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> flo
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
+    return best
+
+
+def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
+               warmup: int = 1) -> dict[str, float]:
+    """Best-of-``repeat`` seconds of several functions, run in turns (round robin), so
+    that a disturbance from other work on the machine affects all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -134,10 +150,10 @@ def section_naive_vs_fast(quick: bool) -> list[Row]:
 GEMM_CASE = ((8, 64, 56, 56), (64, 64, 3, 3), {"stride": 1, "pad": 1})
 
 
-def gemm_reference_time(x_shape, w_shape, conv_param, dtype, repeat=5) -> float:
-    """Time of the three matrix multiplies a conv layer's forward+backward amounts to,
-    on contiguous operands of the same shapes: (F,K)@(K,M), (F,M)@(M,K), (K,F)@(F,M)
-    with K = C*HH*WW and M = N*H'*W'."""
+def gemm_reference(x_shape, w_shape, conv_param, dtype) -> dict[str, Callable[[], object]]:
+    """The three matrix multiplies a conv layer's forward+backward amounts to, on
+    contiguous operands of the same shapes: (F,K)@(K,M) for the forward, (F,M)@(M,K)
+    for dw and (K,F)@(F,M) for dX_col, with K = C*HH*WW and M = N*H'*W'."""
     from .shapes import conv_output_size
 
     N, C, H, W = x_shape
@@ -149,9 +165,9 @@ def gemm_reference_time(x_shape, w_shape, conv_param, dtype, repeat=5) -> float:
     w_row = rng.standard_normal((F, K)).astype(dtype)
     x_col = rng.standard_normal((K, M)).astype(dtype)
     dout_row = rng.standard_normal((F, M)).astype(dtype)
-    return (best_time(lambda: np.dot(w_row, x_col), repeat)
-            + best_time(lambda: np.dot(dout_row, x_col.T), repeat)
-            + best_time(lambda: np.dot(w_row.T, dout_row), repeat))
+    return {"gemm forward": lambda: np.dot(w_row, x_col),
+            "gemm dw": lambda: np.dot(dout_row, x_col.T),
+            "gemm dx": lambda: np.dot(w_row.T, dout_row)}
 
 
 def section_gemm_fraction(quick: bool) -> list[Row]:
@@ -166,8 +182,11 @@ def section_gemm_fraction(quick: bool) -> list[Row]:
         x, w, b = _arrays(x_shape, w_shape, dtype)
         out, _ = conv_forward_fast(x, w, b, conv_param)
         dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
-        t_gemm = gemm_reference_time(x_shape, w_shape, conv_param, dtype, repeat)
-        t_fast = best_time(_fast_step(x, w, b, conv_param, dout), repeat)
+        fns = gemm_reference(x_shape, w_shape, conv_param, dtype)
+        fns["fast"] = _fast_step(x, w, b, conv_param, dout)
+        times = best_times(fns, repeat)
+        t_fast = times.pop("fast")
+        t_gemm = sum(times.values())
         fraction = t_gemm / t_fast
         name = np.dtype(dtype).name
         rows += [
@@ -211,8 +230,9 @@ def section_torch(quick: bool) -> list[Row]:
                 y.backward(tdout)
                 tx.grad = tw.grad = tb.grad = None
 
-            t_torch = best_time(torch_step, repeat)
-            t_fast = best_time(_fast_step(x, w, b, conv_param, dout), repeat)
+            times = best_times({"torch": torch_step,
+                                "fast": _fast_step(x, w, b, conv_param, dout)}, repeat)
+            t_torch, t_fast = times["torch"], times["fast"]
             ratio = t_fast / t_torch
             name = np.dtype(dtype).name
             rows += [
