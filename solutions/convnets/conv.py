@@ -396,8 +396,9 @@ def conv_forward_fast(x, w, b, conv_param):
     ``X_col = im2col(x)`` of shape (C*HH*WW, N*H'*W'), the filters into the rows of
     ``W_row = w.reshape(F, C*HH*WW)``, and ``W_row @ X_col`` (one BLAS GEMM, F x
     N*H'*W' dot products of length C*HH*WW) gives every output at once. Costs memory:
-    ``X_col`` has C*HH*WW*N*H'*W' entries. Same contract and results as the slow but
-    straightforward :func:`conv_forward_naive`.
+    ``X_col`` has C*HH*WW*N*H'*W' entries, about HH*WW/S**2 times the input (the
+    stride-1 path below avoids holding it). Same contract and results as the slow
+    but straightforward :func:`conv_forward_naive`.
 
     Two ways of building ``X_col`` are used, chosen from the shapes (same result):
 
@@ -482,12 +483,17 @@ def conv_backward_fast(dout, cache):
     Fast: with ``dout_row = dout`` reshaped to (F, N*H'*W'),
 
     * ``dw = dout_row @ X_col.T`` (one GEMM), reshaped to (F, C, HH, WW);
-    * ``dx = col2im(W_row.T @ dout_row)``; on the stride-1 path the same numbers are
-      computed as the notes' "convolution with spatially flipped filters": ``dout``
-      zero-padded by the dilated filter size minus one and correlated with ``w``
-      flipped in both spatial axes and with its F and C axes swapped, again one
-      (blocked) GEMM with no scatter-add;
+    * ``dx = col2im(W_row.T @ dout_row)`` (one GEMM, then :func:`col2im` adds each
+      column back onto the pixels it was copied from);
     * ``db = dout.sum(axis=(0, 2, 3))``.
+
+    On the stride-1 path (``cache['method'] == 'shifted'``) the same products are
+    computed on the padded grid, block by block, without a full ``X_col``: dw as
+    one GEMM per filter tap on the shifted input (many channels) or per block of
+    rebuilt columns (few channels); dx either as the notes' "convolution with
+    spatially flipped filters" (``dout`` zero-padded and correlated with ``w``
+    flipped in both spatial axes, F and C swapped: a GEMM and no scatter-add, used
+    when F <= C) or as ``W_row.T @ dout`` followed by one shifted add per tap.
 
     Same contract and results as the slow but straightforward
     :func:`conv_backward_naive`.
