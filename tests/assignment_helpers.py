@@ -335,9 +335,16 @@ def run_assignment(name: str, tmp: Path) -> AssignmentRun:
 
 
 def describe(results: dict) -> str:
-    """nbgrader validate results, readable in an assertion message."""
-    return json.dumps({k: [{kk: vv for kk, vv in item.items() if kk != "error"}
-                           for item in v] for k, v in results.items()}, indent=1)[:4000]
+    """nbgrader validate results, readable in an assertion message: for each cell the
+    first line of its source and the last lines of its error."""
+    lines = []
+    for verdict, cells in results.items():
+        for item in cells:
+            first = item.get("source", "").strip().splitlines()[:1]
+            lines.append(f"{verdict}: {first[0] if first else '(empty cell)'}")
+            error = ANSI.sub("", item.get("raw_error", "")).strip().splitlines()
+            lines.extend("    " + e for e in error[-3:])
+    return "\n".join(lines) if lines else json.dumps(results)
 
 
 # --------------------------------------------------------------------------------------
