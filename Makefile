@@ -3,33 +3,53 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ASSIGNMENT ?=
+SUBMISSIONS ?=
 
-.PHONY: demo test lint bench train clean
+.PHONY: demo test lint bench train grade release lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install when the project's metadata changes.
+# Re-install when the project's metadata changes. bubblewrap (Debian's `bwrap`) is the
+# sandbox the grader runs student code in.
 $(STAMP): $(BIN)/python pyproject.toml
+	@command -v bwrap >/dev/null || $(SUDO) apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q bubblewrap) \
+		|| echo "warning: could not install bubblewrap; grading will run without a sandbox"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[course,grader,dev]'
 	touch $(STAMP)
 
+# The instructor's main job, end to end, on the bundled sample submissions.
 demo: $(STAMP)
-	$(BIN)/python -m convnets.bench --quick
+	$(BIN)/python -m autograder demo
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
-	$(BIN)/ruff check solutions tests
+	$(BIN)/ruff check solutions tests autograder assignments/checks.py course
+
+# make grade ASSIGNMENT=conv_naive SUBMISSIONS=path/to/submitted
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
+		{ echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir or .zip>"; exit 2; }
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
+
+release: $(STAMP)
+	$(BIN)/python -m autograder build
 
 bench: $(STAMP)
 	$(BIN)/python -m convnets.bench
 
 train: $(STAMP)
 	$(BIN)/python -m convnets train --dataset digits
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab course
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

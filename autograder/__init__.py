@@ -1,0 +1,1 @@
+"""The course autograder: nbgrader underneath, student code in a sandbox."""

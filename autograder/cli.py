@@ -1,0 +1,135 @@
+"""Command line: ``python -m autograder <command>`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import course as course_mod
+from . import pipeline, samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Build the student release, grade submissions with nbgrader and a "
+                    "sandbox, write feedback and export grades.")
+    parser.add_argument("--course", type=Path, default=course_mod.DEFAULT_COURSE,
+                        help="nbgrader course directory (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="generate the source notebooks, the student release "
+                                     "and the self-study solutions")
+    p.add_argument("assignments", nargs="*", help="default: all")
+
+    p = sub.add_parser("grade", help="grade every student of a submissions folder")
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path,
+                   help="folder <student>/<assignment>/<notebook>.ipynb, or an LMS .zip")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: every core)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds allowed for one student cell or one call (default: 60)")
+    p.add_argument("--memory", type=int, default=3072,
+                   help="memory limit per submission in MB (default: 3072)")
+    p.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("feedback", help="(re)write the HTML feedback of an assignment")
+    p.add_argument("assignment")
+
+    sub.add_parser("export", help="one CSV with the grades of every assignment")
+
+    p = sub.add_parser("validate", help="for students: run the visible tests of a notebook")
+    p.add_argument("notebook", type=Path)
+
+    p = sub.add_parser("samples", help="write the sample submissions (reference, blank, "
+                                       "partial) of every assignment")
+    p.add_argument("--out", type=Path, default=course_mod.REPO / "out" / "samples")
+
+    p = sub.add_parser("demo", help="the instructor's job end to end on the sample "
+                                    "submissions")
+    p.add_argument("--workers", type=int, default=None)
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except course_mod.CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_build(args) -> int:
+    names = course_mod.build(args.course.resolve(), args.assignments or None)
+    print(f"built {', '.join(names)}: release in {args.course / 'release'}, "
+          f"solutions in {args.course / 'solutions'}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    limits = {"call_timeout": args.timeout, "memory_bytes": args.memory * 1024**2}
+    start = time.monotonic()
+    path = pipeline.grade_assignment(args.course, args.assignment, args.submissions,
+                                     workers=args.workers, limits=limits,
+                                     progress=not args.no_progress,
+                                     feedback=not args.no_feedback, scheduler=args.scheduler)
+    print(pipeline.gradebook_table(path))
+    print(f"graded in {time.monotonic() - start:.1f} s")
+    print(f"grades: {path}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    course_mod.check_assignment(args.assignment)
+    course_mod.nbgrader(args.course.resolve(), "generate_feedback", args.assignment, "--force")
+    print(f"feedback: {args.course / 'feedback'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    path = pipeline.export_all(args.course.resolve())
+    print(pipeline.gradebook_table(path))
+    print(f"grades: {path}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    proc = course_mod.nbgrader(args.notebook.resolve().parent, "validate",
+                               str(args.notebook.resolve()), check=False)
+    print(proc.stdout, end="")
+    return proc.returncode
+
+
+def cmd_samples(args) -> int:
+    course = args.course.resolve()
+    course_mod.build(course)
+    out = samples.write_samples(course, args.out.resolve())
+    print(f"samples: {out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    start = time.monotonic()
+    course = args.course.resolve()
+    names = course_mod.build(course)
+    print(f"built the release of {len(names)} assignments")
+    subs = samples.write_samples(course, course_mod.REPO / "out" / "samples")
+    for name in names:
+        print(f"\n== {name}")
+        pipeline.grade_assignment(course, name, subs, workers=args.workers)
+    path = pipeline.export_all(course)
+    print()
+    print(pipeline.gradebook_table(path))
+    print(f"\nfeedback: {course / 'feedback'}")
+    print(f"demo finished in {time.monotonic() - start:.0f} s")
+    print(f"grades: {path}")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "grade": cmd_grade, "feedback": cmd_feedback,
+            "export": cmd_export, "validate": cmd_validate, "samples": cmd_samples,
+            "demo": cmd_demo}

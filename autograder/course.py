@@ -1,0 +1,143 @@
+"""The nbgrader course directory: building it from the sources, running nbgrader in it.
+
+Layout (``--course``, default ``out/course``; nothing in it is tracked by git)::
+
+    nbgrader_config.py        written by :func:`write_config`
+    source/<a>/<a>.ipynb      generated from assignments/<a>/<a>.py (jupytext) + its files
+    release/<a>/              the student version (nbgrader generate_assignment)
+    solutions/<a>/<a>.ipynb   the instructor's solutions without hidden tests, for self-study
+    submitted/<s>/<a>/        collected submissions, one notebook each, normalised
+    results/<a>/<s>.json      what the sandboxed grading found (autograder.execute)
+    autograded/, feedback/    nbgrader's
+    gradebook.db              nbgrader's gradebook (written by nbgrader only)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS_DIR = REPO / "assignments"
+DEFAULT_COURSE = REPO / "out" / "course"
+CHECKS = ASSIGNMENTS_DIR / "checks.py"
+
+
+class CourseError(Exception):
+    """A problem the instructor can fix (unknown assignment, nbgrader failure...)."""
+
+
+def assignment_names() -> list[str]:
+    """Assignments in ``assignments/``: folders holding ``<name>/<name>.py``."""
+    return sorted(p.name for p in ASSIGNMENTS_DIR.iterdir()
+                  if p.is_dir() and (p / f"{p.name}.py").is_file())
+
+
+def check_assignment(name: str) -> str:
+    names = assignment_names()
+    if name not in names:
+        raise CourseError(f"unknown assignment {name!r}; the assignments are: "
+                          f"{', '.join(names)}")
+    return name
+
+
+def write_config(course: Path) -> None:
+    """nbgrader_config.py: our ReplayResults in place of nbgrader's Execute, hidden
+    tests removed from feedback, missing test cells put back."""
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(f'''\
+# Written by autograder.course; edit autograder/course.py instead.
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades, LimitOutput,
+    SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from autograder.replay import ReplayResults
+
+c = get_config()
+c.CourseDirectory.root = {str(course)!r}
+c.CourseDirectory.course_id = "convnets"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# Tests are run by autograder.execute, sandboxed; nbgrader only records the results.
+c.Autograde.autograde_preprocessors = [
+    ReplayResults, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata]
+c.ReplayResults.results_dir = {str(course / "results")!r}
+c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+''')
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course directory, with this environment's tools
+    on PATH (nbgrader calls ``alembic`` as a program)."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{tail}")
+    return proc
+
+
+def source_notebook(course: Path, name: str) -> Path:
+    return course / "source" / name / f"{name}.ipynb"
+
+
+def build_source(course: Path, name: str) -> Path:
+    """source/<a>/: the notebook converted from jupytext, plus checks.py and the
+    assignment's other files."""
+    import jupytext
+
+    check_assignment(name)
+    src_dir = ASSIGNMENTS_DIR / name
+    dest = course / "source" / name
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for item in src_dir.iterdir():
+        if item.name == f"{name}.py" or item.name.startswith((".", "__pycache__")):
+            continue
+        if item.is_file():
+            shutil.copy2(item, dest / item.name)
+    shutil.copy2(CHECKS, dest / "checks.py")
+    notebook = jupytext.read(src_dir / f"{name}.py")
+    notebook.metadata.pop("jupytext", None)
+    jupytext.write(notebook, dest / f"{name}.ipynb", fmt="ipynb")
+    return dest / f"{name}.ipynb"
+
+
+def build(course: Path, names: list[str] | None = None) -> list[str]:
+    """Sources, student releases and self-study solutions of the given assignments."""
+    names = names or assignment_names()
+    write_config(course)
+    for name in names:
+        build_source(course, name)
+        nbgrader(course, "generate_assignment", name, "--force")
+        write_solution_notebook(course, name)
+    return names
+
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?",
+                    re.DOTALL | re.MULTILINE)
+
+
+def write_solution_notebook(course: Path, name: str) -> Path:
+    """solutions/<a>/: the instructor version with solutions but without hidden tests."""
+    import nbformat
+
+    nb = nbformat.read(source_notebook(course, name), as_version=4)
+    for cell in nb.cells:
+        cell.source = HIDDEN.sub("", cell.source)
+    dest = course / "solutions" / name
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in (course / "source" / name).iterdir():
+        if item.suffix != ".ipynb" and item.is_file():
+            shutil.copy2(item, dest / item.name)
+    nbformat.write(nb, dest / f"{name}.ipynb")
+    return dest / f"{name}.ipynb"

@@ -1,0 +1,357 @@
+"""Collect, grade, give feedback, export: the instructor's workflow end to end.
+
+``grade_assignment`` is what ``make grade`` runs:
+
+1. collect: every ``<submissions>/<student>/<assignment>/*.ipynb`` is checked (valid
+   JSON notebook? the expected name, or the only notebook there?) and copied, cleaned,
+   into the course's ``submitted/`` folder; the others get a status at once;
+2. grade: each collected notebook is graded by :func:`autograder.execute.grade_submission`
+   (student code sandboxed; one submission per worker process, ``workers`` at a time);
+3. record: ``nbgrader autograde`` (one process, the only writer of the gradebook) replays
+   the results into the autograded notebooks and the gradebook;
+4. feedback (``nbgrader generate_feedback``, hidden tests cleared) and a CSV of
+   ``student_id, assignment, score, max_score, status, message``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import course as course_mod
+from .execute import (
+    ERROR,
+    GRADED,
+    INVALID,
+    MISSING,
+    grade_submission,
+    is_test_cell,
+    load_notebook_json,
+    nbgrader_meta,
+)
+from .sandbox import Limits, SandboxConfig, default_hidden_paths
+
+CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+
+
+@dataclass
+class Submission:
+    student_id: str
+    notebook: Path | None          # the notebook to grade, None when missing/invalid
+    status: str = GRADED
+    message: str = ""
+
+
+# ---------------------------------------------------------------------------------------
+# 1. collect
+# ---------------------------------------------------------------------------------------
+
+def extract_zip(archive: Path, dest: Path, assignment: str) -> Path:
+    """Unpack an LMS download into ``<dest>/<student>/<assignment>/``.
+
+    Two layouts are understood: the folder layout zipped as it is
+    (``<student>/<assignment>/<nb>.ipynb``, optionally under one top folder), and the
+    flat layout of LMS downloads, where the student is the part of the file name before
+    the first underscore (``<student>_<anything>.ipynb``, as Canvas and Moodle name them).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            if info.is_dir() or not info.filename.endswith(".ipynb"):
+                continue
+            parts = [p for p in Path(info.filename).parts if p not in ("", ".", "..")]
+            if len(parts) >= 3 and parts[-2] == assignment:
+                student, name = parts[-3], parts[-1]
+            elif len(parts) >= 1 and "_" in parts[-1]:
+                student, name = parts[-1].split("_", 1)[0], f"{assignment}.ipynb"
+            else:
+                continue
+            if not STUDENT_ID.match(student):
+                continue
+            target = dest / student / assignment
+            target.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target / Path(name).name, "wb") as out:
+                shutil.copyfileobj(src, out, length=1 << 20)
+    return dest
+
+
+def find_submissions(submissions: Path, assignment: str) -> list[Submission]:
+    """One entry per student folder, with the notebook to grade or why there is none."""
+    if not submissions.is_dir():
+        raise course_mod.CourseError(f"no submissions folder at {submissions}")
+    found = []
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
+        student = student_dir.name
+        if student.startswith("."):
+            continue
+        if not STUDENT_ID.match(student):
+            found.append(Submission(student, None, INVALID,
+                                    f"student folder name {student!r} is not a valid id"))
+            continue
+        adir = student_dir / assignment
+        notebooks = sorted(adir.glob("*.ipynb")) if adir.is_dir() else []
+        exact = adir / f"{assignment}.ipynb"
+        if exact in notebooks:
+            found.append(Submission(student, exact))
+        elif len(notebooks) == 1:
+            found.append(Submission(student, notebooks[0], GRADED,
+                                    f"graded {notebooks[0].name} (the only notebook) as "
+                                    f"{assignment}.ipynb"))
+        elif not notebooks:
+            found.append(Submission(student, None, MISSING,
+                                    f"no notebook in {assignment}/ (expected "
+                                    f"{assignment}.ipynb)"))
+        else:
+            names = ", ".join(n.name for n in notebooks)
+            found.append(Submission(student, None, MISSING,
+                                    f"{assignment}.ipynb not found and several other "
+                                    f"notebooks are there ({names}): which one to grade?"))
+    return found
+
+
+def stage(course: Path, assignment: str, sub: Submission) -> None:
+    """Copy a valid notebook into ``submitted/``, cleaned so that nbgrader can read it:
+    plain nbformat 4 cells, nbgrader metadata kept only on the first cell of each id."""
+    import nbformat
+
+    try:
+        raw = load_notebook_json(sub.notebook)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        sub.status, sub.notebook = INVALID, None
+        sub.message = f"the notebook is not valid: {err}"
+        return
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}}
+    seen = set()
+    for cell in raw["cells"]:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        kind = cell.get("cell_type")
+        new = (nbformat.v4.new_code_cell(source) if kind == "code" else
+               nbformat.v4.new_markdown_cell(source) if kind == "markdown" else
+               nbformat.v4.new_raw_cell(source))
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if isinstance(grade_id, str) and grade_id not in seen:
+            seen.add(grade_id)
+            new.metadata["nbgrader"] = meta
+        elif is_test_cell(cell):
+            continue                 # a duplicated test cell: the source's copy counts
+        nb.cells.append(new)
+    dest = course / "submitted" / sub.student_id / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / f"{assignment}.ipynb")
+    stamp = sub.notebook.parent / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copy2(stamp, dest / "timestamp.txt")
+    sub.notebook = dest / f"{assignment}.ipynb"
+
+
+# ---------------------------------------------------------------------------------------
+# 2. grade (one submission per worker)
+# ---------------------------------------------------------------------------------------
+
+def _grade_task(args: dict) -> dict:
+    try:
+        config = SandboxConfig(limits=Limits(**args["limits"]), hide=args["hide"])
+        return grade_submission(args["source"], args["notebook"], args["assignment_dir"],
+                                student_id=args["student_id"], assignment=args["assignment"],
+                                config=config)
+    except Exception as err:  # noqa: BLE001 - a grader bug must not stop the class
+        return {"student_id": args["student_id"], "assignment": args["assignment"],
+                "status": ERROR, "message": f"{type(err).__name__}: {err}", "score": 0.0,
+                "max_score": 0.0, "tests": {}, "cells": [], "events": []}
+
+
+def grade_all(tasks: list[dict], workers: int, progress: bool = True,
+              scheduler: str | None = None) -> list[dict]:
+    """Grade every task, ``workers`` at a time; results in the order of ``tasks``."""
+    results: dict[int, dict] = {}
+    bar = _progress(len(tasks), progress)
+    if scheduler:
+        from .distributed import grade_on_cluster
+        for i, result in grade_on_cluster(_grade_task, tasks, scheduler):
+            results[i] = result
+            bar.update(1)
+    elif workers <= 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = _grade_task(task)
+            bar.update(1)
+    else:
+        import multiprocessing
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_grade_task, t): i for i, t in enumerate(tasks)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    bar.close()
+    return [results[i] for i in range(len(tasks))]
+
+
+def _progress(total: int, enabled: bool):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+        class _Quiet:
+            def update(self, n):
+                pass
+
+            def close(self):
+                pass
+        return _Quiet()
+    return tqdm(total=total, desc="grading", unit="submission")
+
+
+# ---------------------------------------------------------------------------------------
+# The whole job for one assignment
+# ---------------------------------------------------------------------------------------
+
+def grade_assignment(course: Path, assignment: str, submissions: Path, *,
+                     workers: int | None = None, limits: dict | None = None,
+                     progress: bool = True, feedback: bool = True,
+                     scheduler: str | None = None) -> Path:
+    """Grade every student in ``submissions``; returns the CSV's path."""
+    course = Path(course).resolve()
+    course_mod.check_assignment(assignment)
+    source = course_mod.source_notebook(course, assignment)
+    if not source.is_file():
+        course_mod.build(course, [assignment])
+    submissions = Path(submissions).resolve()
+    if submissions.suffix == ".zip":
+        submissions = extract_zip(submissions, course / "downloaded" / assignment, assignment)
+    subs = find_submissions(submissions, assignment)
+    if not subs:
+        raise course_mod.CourseError(f"no student folders in {submissions}")
+
+    # This batch replaces what an earlier run staged for the same assignment.
+    for old in (course / "submitted").glob(f"*/{assignment}"):
+        shutil.rmtree(old)
+    for sub in subs:
+        if sub.notebook is not None:
+            stage(course, assignment, sub)
+    hide = default_hidden_paths(course, submissions)
+    base = {"source": str(source), "assignment_dir": str(source.parent),
+            "assignment": assignment, "hide": hide, "limits": limits or {}}
+    graded = [s for s in subs if s.notebook is not None]
+    tasks = [{**base, "student_id": s.student_id, "notebook": str(s.notebook)}
+             for s in graded]
+    results = grade_all(tasks, workers or os.cpu_count() or 1, progress, scheduler)
+
+    results_dir = course / "results" / assignment
+    if results_dir.exists():
+        shutil.rmtree(results_dir)
+    results_dir.mkdir(parents=True)
+    for sub, result in zip(graded, results, strict=True):
+        if sub.message:
+            result["message"] = "; ".join(m for m in (sub.message, result["message"]) if m)
+        (results_dir / f"{sub.student_id}.json").write_text(json.dumps(result))
+
+    rows = []
+    if graded:
+        course_mod.nbgrader(course, "autograde", assignment, "--force")
+        if feedback:
+            course_mod.nbgrader(course, "generate_feedback", assignment, "--force")
+    scores = gradebook_scores(course, assignment)
+    max_score = _max_score(source)
+    for sub in subs:
+        result = next((r for s, r in zip(graded, results, strict=True) if s is sub), None)
+        if result is None:
+            rows.append({"student_id": sub.student_id, "assignment": assignment, "score": 0.0,
+                         "max_score": max_score, "status": sub.status,
+                         "message": sub.message})
+            continue
+        score = scores.get(sub.student_id)
+        status, message = result["status"], result["message"]
+        if score is None:
+            status, message = ERROR, "nbgrader did not record this submission; " + message
+            score = 0.0
+        elif abs(score - result["score"]) > 1e-9:
+            message += f" (gradebook {score} differs from the grader's {result['score']})"
+        rows.append({"student_id": sub.student_id, "assignment": assignment,
+                     "score": round(score, 4), "max_score": max_score, "status": status,
+                     "message": message})
+    path = course / "grades" / f"{assignment}.csv"
+    write_csv(path, rows)
+    return path
+
+
+def _max_score(source: Path) -> float:
+    from .execute import test_cells
+    return sum(t["points"] for t in test_cells(load_notebook_json(source)))
+
+
+def gradebook_scores(course: Path, assignment: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    db = course / "gradebook.db"
+    if not db.exists():
+        return scores
+    with Gradebook(f"sqlite:///{db}", course_id="convnets") as gb:
+        try:
+            assignment_row = gb.find_assignment(assignment)
+        except MissingEntry:
+            return scores
+        for submission in assignment_row.submissions:
+            scores[submission.student.id] = float(submission.score)
+    return scores
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in CSV_FIELDS})
+    return path
+
+
+def export_all(course: Path) -> Path:
+    """One CSV with every assignment's grades (from the per-assignment CSVs)."""
+    rows = []
+    for name in course_mod.assignment_names():
+        path = course / "grades" / f"{name}.csv"
+        if path.is_file():
+            with open(path, newline="") as f:
+                rows += list(csv.DictReader(f))
+    rows.sort(key=lambda r: (r["student_id"], r["assignment"]))
+    return write_csv(course / "grades" / "all.csv", rows)
+
+
+def gradebook_table(csv_path: Path) -> str:
+    """Students x assignments, ``score/max`` with the status when it is not 'graded'."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    students = sorted({r["student_id"] for r in rows})
+    assignments = [a for a in course_mod.assignment_names()
+                   if any(r["assignment"] == a for r in rows)]
+    cell = {(r["student_id"], r["assignment"]): r for r in rows}
+
+    def fmt(r):
+        if r is None:
+            return "-"
+        text = f"{float(r['score']):g}/{float(r['max_score']):g}"
+        return text if r["status"] == GRADED else f"{text} ({r['status']})"
+
+    table = [["student"] + assignments]
+    for s in students:
+        table.append([s] + [fmt(cell.get((s, a))) for a in assignments])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
