@@ -25,6 +25,9 @@ from .solver import plot_history
 __all__ = ["filter_grid", "show_filters", "show_activations", "plot_history"]
 
 
+_SEPARATOR = (0.6, 0.68, 0.85)
+
+
 def _normalize(a: np.ndarray) -> np.ndarray:
     """Scale to [0, 1]; a constant array becomes 0.5 (mid gray) instead of dividing by 0."""
     a = np.asarray(a, dtype=np.float64)
@@ -58,7 +61,8 @@ def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
     w : ndarray, shape (F, C, HH, WW)
         Filters (e.g. ``model.params['W1']``).
     padding : int
-        Pixels of background (value 1, white) between tiles.
+        Pixels between tiles; they hold NaN ("no data"), so that no filter value can be
+        mistaken for the separator (:func:`show_filters` draws them in one color).
     ncols : int or None
         Tiles per row; default ``ceil(sqrt(F))`` (a square-ish grid).
 
@@ -86,7 +90,7 @@ def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
     shape = (rows * (HH + padding) - padding, cols * (WW + padding) - padding)
     if C == 3:
         shape += (3,)
-    grid = np.ones(shape)
+    grid = np.full(shape, np.nan)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, cols)
         grid[r * (HH + padding):r * (HH + padding) + HH,
@@ -116,11 +120,16 @@ def show_filters(w, path=None, padding: int = 1, ncols: int | None = None, title
     """
     grid = filter_grid(w, padding=padding, ncols=ncols)
     F, C, HH, WW = np.shape(w)
+    # Draw in RGB: gray tiles as equal channels, the separators in one bluish gray that a
+    # gray filter never takes.
+    gap = np.isnan(grid if grid.ndim == 2 else grid[..., 0])
+    rgb = np.repeat(grid[..., None], 3, axis=-1) if grid.ndim == 2 else grid.copy()
+    rgb[gap] = _SEPARATOR
     side = 6.0
     aspect = grid.shape[0] / grid.shape[1]
     fig = _new_figure(side, max(2.0, side * aspect) + 0.5)
     ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(grid, cmap=None if C == 3 else "gray", interpolation="nearest", vmin=0, vmax=1)
+    ax.imshow(rgb, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title or f"{F} filters, {HH}x{WW}x{C}")
     fig.tight_layout()
