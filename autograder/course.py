@@ -22,9 +22,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENTS_DIR = REPO / "assignments"
+# AUTOGRADER_ASSIGNMENTS points the grader at another folder of assignment sources.
+ASSIGNMENTS_DIR = Path(os.environ.get("AUTOGRADER_ASSIGNMENTS", REPO / "assignments")).resolve()
 DEFAULT_COURSE = REPO / "out" / "course"
-CHECKS = ASSIGNMENTS_DIR / "checks.py"
+CHECKS = REPO / "assignments" / "checks.py"
 
 
 class CourseError(Exception):
