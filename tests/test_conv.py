@@ -485,3 +485,28 @@ def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
         backward(np.zeros((2, 4, 8, 7)), cache)
     with pytest.raises(ValueError, match=r"dout must be 4-D"):
         backward(np.zeros((2, 4, 64)), cache)
+
+
+# --------------------------------------------------------------------------------------
+# The benchmark runs (its figures are timings: printed, never asserted)
+# --------------------------------------------------------------------------------------
+
+def test_bench_memory_section_prints_a_table(capsys):
+    from convnets import bench
+
+    assert bench.main(["--quick", "--only", "memory"]) == 0
+    printed = capsys.readouterr().out
+    assert "BLAS" in printed and "threads" in printed
+    assert "full im2col matrix" in printed and "peak of fast fwd+bwd" in printed
+    assert [name for name, _ in bench.SECTIONS] == ["naive", "gemm", "torch", "memory"]
+
+
+def test_bench_without_pytorch_says_skipped(monkeypatch):
+    import sys
+
+    from convnets import bench
+
+    monkeypatch.setitem(sys.modules, "torch", None)      # makes `import torch` fail
+    rows = bench.section_torch(quick=True)
+    assert [r.figure for r in rows] == ["PyTorch not installed: skipped"]
+    assert "PyTorch not installed: skipped" in bench.format_table(rows)
