@@ -91,8 +91,10 @@ def nbgrader_meta(cell) -> dict:
 def cell_kind(cell) -> str:
     """``markdown``, ``test`` (grade), ``answer`` (solution), ``setup`` or ``other``.
 
-    ``setup`` is a locked code cell whose grade_id starts with ``setup``; ``other`` is
-    any other code cell (demos, given code, plain cells).
+    ``setup`` is a locked code cell whose grade_id starts with ``setup`` or ``given``
+    (imports, or code handed to the students, e.g. last assignment's naive layer): it
+    must run in the student version too. ``other`` is any other code cell (demos that
+    call student functions, plain cells).
     """
     if cell.cell_type != "code":
         return "markdown"
@@ -101,7 +103,7 @@ def cell_kind(cell) -> str:
         return "test"
     if meta.get("solution"):
         return "answer"
-    if meta.get("locked") and str(meta.get("grade_id", "")).startswith("setup"):
+    if meta.get("locked") and str(meta.get("grade_id", "")).startswith(("setup", "given")):
         return "setup"
     return "other"
 
@@ -164,7 +166,7 @@ def structure_problems(name: str) -> list[str]:
             visible = visible_part(cell.source)
             if "convnets" in visible:
                 problems.append(f"{gid}: the visible part mentions convnets")
-            if not any(re.search(rf"\b{f}\(", visible) for f in students):
+            if not any(re.search(rf"\b{f}\b", visible) for f in students):
                 problems.append(f"{gid}: the visible part calls no student function")
         elif kind == "answer":
             if "### BEGIN SOLUTION" not in cell.source or "### END SOLUTION" not in cell.source:
