@@ -36,6 +36,7 @@ in a temporary copy of the assignment folder, next to ``checks.py``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -285,9 +286,16 @@ class AssignmentRun:
 
 def generate_release(name: str, course: Path) -> Path:
     """``nbgrader generate_assignment name --force`` in a fresh course dir; the release."""
+    import nbgrader.api
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    # Every new gradebook asks the `alembic` command for the schema version (a subprocess
+    # that takes seconds on a busy machine); the answer is fixed by the installed
+    # nbgrader, so ask once per test session.
+    if not hasattr(nbgrader.api.get_alembic_version, "cache_info"):
+        nbgrader.api.get_alembic_version = functools.lru_cache(maxsize=1)(
+            nbgrader.api.get_alembic_version)
     source_dir = copy_assignment_folder(name, course / "source" / name)
     nbformat.write(read_source(name), source_dir / f"{name}.ipynb")
     (course / "nbgrader_config.py").write_text(
