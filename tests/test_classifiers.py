@@ -140,3 +140,17 @@ def test_overfits_50_real_digits_with_the_solver():
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
     assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
+
+
+def test_training_benchmark_rows_are_well_formed():
+    # Speed is never asserted; this only checks that the benchmark's NumPy side runs and
+    # reports (the PyTorch comparison is optional and left to the benchmark itself).
+    from convnets.bench_training import numpy_train_step, section_training
+
+    step, model = numpy_train_step(batch_size=2)
+    before = model.params["W1"].copy()
+    assert np.isfinite(step())
+    assert not np.array_equal(before, model.params["W1"])  # the step updates the params
+    rows = section_training(quick=True, batch_size=2, with_torch=False)
+    assert rows[0].figure == "NumPy (convnets) step" and "images/s" in rows[0].value
+    assert rows[1].figure == "PyTorch not requested: no comparison"
