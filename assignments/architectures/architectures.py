@@ -266,10 +266,10 @@ for trial in range(12):
 #
 # | layer | tuple | output volume |
 # |---|---|---|
-# | convolution | `("CONV", K, F, S, P)`: `K` filters of `F x F`, stride `S`, padding `P` | `(K, H', W')` |
+# | convolution | `("CONV", K, F, S, P)`: `K` filters `F x F`, stride `S`, pad `P` | `(K, H', W')` |
 # | max pooling | `("POOL", F, S)` | `(C, H', W')` |
 # | ReLU | `("RELU",)` | unchanged |
-# | fully connected | `("FC", K)`: `K` outputs, each connected to the whole input volume | `(K, 1, 1)` |
+# | fully connected | `("FC", K)`: `K` outputs, each seeing the whole input | `(K, 1, 1)` |
 #
 # Write `conv_output_size`, `pool_output_size` (raising `ValueError` with the numbers in the
 # message when the size is not a whole number or the window does not fit) and
@@ -703,9 +703,12 @@ def ref_layers(spec):
 
 
 for trial in range(12):
-    input_shape = (int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5)))
-    repeats = {"N": int(rng.integers(1, 4)), "M": int(rng.integers(0, 4)), "K": int(rng.integers(0, 3))}
-    names = ref.parse_pattern("INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC", repeats)
+    input_shape = (int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5)),
+                   8 * int(rng.integers(1, 5)))
+    repeats = {"N": int(rng.integers(1, 4)), "M": int(rng.integers(0, 4)),
+               "K": int(rng.integers(0, 3))}
+    names = ref.parse_pattern("INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC",
+                              repeats)
     spec = []
     for name in names:
         if name == "CONV":
@@ -746,8 +749,8 @@ import convnets as ref  # noqa: E402
 rng = hidden_rng("test_memory_bytes")
 for trial in range(10):
     width = float(rng.choice([1 / 16, 1 / 8, 1 / 4]))
-    summary = ref.summarize(ref.zoo.get("vgg16", width=width, num_classes=int(rng.integers(2, 100))),
-                            warn=False)
+    network = ref.zoo.get("vgg16", width=width, num_classes=int(rng.integers(2, 100)))
+    summary = ref.summarize(network, warn=False)
     dtype = str(rng.choice(["float32", "float64"]))
     training = bool(rng.random() < 0.5)
     batch = int(rng.integers(1, 64))
@@ -844,11 +847,12 @@ for trial in range(20):
 # | `W3` | `(hidden_dim, num_classes)` | normal, std `weight_scale` |
 # | `b3` | `(num_classes,)` | zeros |
 #
-# all of dtype `dtype`. `loss(X)` returns the class scores `(N, num_classes)`;
-# `loss(X, y)` returns the softmax loss (averaged over the batch) plus the L2 penalty
-# `0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))`, and a dictionary of gradients with
-# the same keys and shapes as `self.params`. The methods read the parameters from
-# `self.params` every time they run (the tests replace the whole dictionary).
+# all of dtype `dtype` (a NumPy dtype or its name, e.g. `"float64"`). `loss(X)` returns the
+# class scores `(N, num_classes)`; `loss(X, y)` returns the softmax loss (averaged over the
+# batch) plus the L2 penalty `0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))`, and a
+# dictionary of gradients with the same keys and shapes as `self.params`. The methods read
+# the parameters from `self.params` every time they run (the tests replace the whole
+# dictionary).
 #
 # The layers you wrote in the previous assignments are given below (compact versions).
 
@@ -966,8 +970,8 @@ class ThreeLayerConvNet:
         Standard deviation of the initial weights (biases start at zero).
     reg : float
         L2 regularization strength.
-    dtype : numpy dtype
-        Of the parameters and the computation (float64 for gradient checks).
+    dtype : numpy dtype or its name
+        Of the parameters and the computation (``"float64"`` for gradient checks).
     """
 
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
@@ -1058,7 +1062,7 @@ for trial in range(4):
     config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 9)),
                   filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 30)),
                   num_classes=int(rng.integers(2, 12)), weight_scale=float(rng.uniform(0.01, 1)),
-                  dtype=np.float64)
+                  dtype="float64")
     model = ThreeLayerConvNet(**config)
     expected = ref.ThreeLayerConvNet(**config, seed=0).params
     params = model.params
@@ -1070,7 +1074,7 @@ for trial in range(4):
     check_shape(model.loss(rng.standard_normal((N, C, H, W))), (N, config["num_classes"]),
                 f"scores for {config}")
     big = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=64, filter_size=3,
-                            weight_scale=config["weight_scale"], dtype=np.float64)
+                            weight_scale=config["weight_scale"], dtype="float64")
     std = float(np.std(big.params["W1"]))
     if not 0.85 * config["weight_scale"] < std < 1.15 * config["weight_scale"]:
         raise AssertionError(f"params['W1']: expected a standard deviation near weight_scale = "
@@ -1081,7 +1085,7 @@ for trial in range(4):
 # Numerical gradient check on a small network with the parameters set by the test.
 rng = np.random.default_rng(0)
 model = ThreeLayerConvNet(input_dim=(2, 4, 6), num_filters=3, filter_size=3, hidden_dim=5,
-                          num_classes=4, reg=0.1, dtype=np.float64)
+                          num_classes=4, reg=0.1, dtype="float64")
 shapes = {key: np.shape(value) for key, value in model.params.items()}
 params = {key: 0.3 * rng.standard_normal(shape) for key, shape in shapes.items()}
 model.params = params
@@ -1109,8 +1113,9 @@ for trial in range(4):
     C, H, W = int(rng.integers(1, 4)), 2 * int(rng.integers(2, 6)), 2 * int(rng.integers(2, 6))
     config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 6)),
                   filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 12)),
-                  num_classes=int(rng.integers(2, 8)), reg=float(rng.choice([0.0, rng.uniform(0, 1)])),
-                  dtype=np.float64)
+                  num_classes=int(rng.integers(2, 8)),
+                  reg=float(rng.choice([0.0, rng.uniform(0, 1)])),
+                  dtype="float64")
     model = ThreeLayerConvNet(**config)
     reference = ref.ThreeLayerConvNet(**config, seed=0)
     params = {key: rng.standard_normal(value.shape) for key, value in reference.params.items()}
