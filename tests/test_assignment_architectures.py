@@ -22,10 +22,12 @@ pytest.importorskip("nbgrader", reason="the assignments need the 'grader' extra"
 
 import convnets as ref  # noqa: E402
 from assignment_helpers import (  # noqa: E402
+    ASSIGNMENTS,
     assert_instructor_passes,
     assert_nbgrader_validates,
     assert_release_fails_every_test,
     assert_release_is_stubbed,
+    cell_kind,
     cells_by_kind,
     grade_id,
     points,
@@ -214,3 +216,41 @@ def test_run_times(run):
     # Generous bounds (a loaded 2-core machine); the figures go in the report.
     assert run.seconds["instructor"] < 60, run.seconds
     print(run.seconds)
+
+
+# --------------------------------------------------------------------------------------
+# The hidden tests earn their points: mistakes the visible tests let through fail them
+# --------------------------------------------------------------------------------------
+
+def _run(code, namespace):
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(code, namespace)
+
+
+def test_hidden_tests_catch_what_the_visible_ones_miss(source, monkeypatch):
+    monkeypatch.syspath_prepend(str(ASSIGNMENTS))
+    ns = {}
+    for cell in source.cells:
+        if cell.cell_type == "code" and cell_kind(cell) in ("setup", "answer"):
+            _run(cell.source, ns)
+    tests = {grade_id(c): c.source for c in cells_by_kind(source, "test")}
+
+    def pool_without_fit_check(W, F, S):  # a window larger than the input slips through
+        if (W - F) % S:
+            raise ValueError("does not tile")
+        return (W - F) // S + 1
+
+    class FixedScale(ns["ThreeLayerConvNet"]):  # ignores weight_scale
+        def __init__(self, *args, weight_scale=1e-3, **kwargs):
+            super().__init__(*args, weight_scale=1e-3, **kwargs)
+
+    for gid, name, wrong in [("test_output_sizes", "pool_output_size", pool_without_fit_check),
+                             ("test_three_layer_convnet_shapes", "ThreeLayerConvNet", FixedScale)]:
+        _run(tests[gid], dict(ns))                          # the right answer passes
+        wrong_ns = {**ns, name: wrong}
+        _run(visible_part(tests[gid]), dict(wrong_ns))      # the mistake passes visibly
+        with pytest.raises(AssertionError):
+            _run(tests[gid], dict(wrong_ns))                # and fails the hidden tests

@@ -18,16 +18,19 @@ pytest.importorskip("nbgrader", reason="the assignments need the 'grader' extra"
 
 import convnets as ref  # noqa: E402
 from assignment_helpers import (  # noqa: E402
+    ASSIGNMENTS,
     assert_instructor_passes,
     assert_nbgrader_validates,
     assert_release_fails_every_test,
     assert_release_is_stubbed,
+    cell_kind,
     cells_by_kind,
     grade_id,
     points,
     read_source,
     run_assignment,
     structure_problems,
+    visible_part,
 )
 
 NAME = "fcconv_case_studies"
@@ -211,3 +214,55 @@ def test_nbgrader_validates(run):
 def test_run_times(run):
     assert run.seconds["instructor"] < 60, run.seconds
     print(run.seconds)
+
+
+# --------------------------------------------------------------------------------------
+# The hidden tests earn their points: mistakes the visible tests let through fail them
+# --------------------------------------------------------------------------------------
+
+def _test_cell(source, gid):
+    return next(c.source for c in cells_by_kind(source, "test") if grade_id(c) == gid)
+
+
+def _run(code, namespace):
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(code, namespace)
+
+
+@pytest.fixture
+def notebook_namespace(source, monkeypatch):
+    """Every setup and answer cell of the instructor source, run in order."""
+    monkeypatch.syspath_prepend(str(ASSIGNMENTS))
+    namespace = {}
+    for cell in source.cells:
+        if cell.cell_type == "code" and cell_kind(cell) in ("setup", "answer"):
+            _run(cell.source, namespace)
+    return namespace
+
+
+def test_hidden_tests_catch_what_the_visible_ones_miss(source, notebook_namespace):
+    ns = notebook_namespace
+    right_bn = ns["spatial_batchnorm_forward"]
+
+    def bn_with_fixed_eps(x, gamma, beta, bn_param):  # ignores bn_param["eps"]
+        return right_bn(x, gamma, beta, {**bn_param, "eps": 1e-5})
+
+    def convert_for_default_widths(params):  # hard-codes SMALL_NET's default widths
+        converted = dict(params)
+        for name, volume in {"fc1": (16, 2, 2), "fc2": (32, 1, 1), "fc3": (32, 1, 1)}.items():
+            converted[f"{name}_w"] = params[f"{name}_w"].T.reshape((-1,) + volume)
+        return converted
+
+    for gid, name, wrong in [("test_spatial_batchnorm_forward", "spatial_batchnorm_forward",
+                              bn_with_fixed_eps),
+                             ("test_convert_small_net", "convert_small_net",
+                              convert_for_default_widths)]:
+        cell = _test_cell(source, gid)
+        _run(cell, dict(ns))                                  # the right answer passes
+        wrong_ns = {**ns, name: wrong}
+        _run(visible_part(cell), dict(wrong_ns))              # the mistake passes visibly
+        with pytest.raises((AssertionError, ValueError)):
+            _run(cell, dict(wrong_ns))                        # and fails the hidden tests

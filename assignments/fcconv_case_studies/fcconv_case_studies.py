@@ -893,7 +893,8 @@ def conv_layer_shape(input_shape, K, F, S, P):
 
 
 def fitting_paddings(W, F, S, max_pad=10):
-    """The paddings ``P`` in ``0..max_pad`` for which ``(W - F + 2P)/S + 1`` is a whole number."""
+    """The paddings ``P`` in ``0..max_pad`` for which ``(W - F + 2P)/S + 1`` is a whole
+    number >= 1 (the filters fit in the padded input and tile it)."""
     ### BEGIN SOLUTION
     fits = []
     for P in range(max_pad + 1):
