@@ -129,10 +129,10 @@ def visible_part(source: str) -> str:
 
 
 def defined_functions(notebook) -> set[str]:
-    """Names of the functions the answer cells define."""
+    """Names of the top-level functions and classes the answer cells define."""
     names = set()
     for cell in cells_by_kind(notebook, "answer"):
-        names.update(re.findall(r"^def (\w+)\(", cell.source, re.M))
+        names.update(re.findall(r"^(?:def|class) (\w+)\b", cell.source, re.M))
     return names
 
 
@@ -180,6 +180,11 @@ def structure_problems(name: str) -> list[str]:
             problems.append(f"{gid}: a {kind} cell mentions convnets")
     if not cells_by_kind(nb, "setup"):
         problems.append("no setup cell")
+    # Stored as jupytext writes it (apart from the version stamps jupytext adds), so that
+    # opening and saving the file in JupyterLab does not rewrite the cells.
+    stamps = re.compile(r"^#\s+(format_version|jupytext_version):.*\n", re.M)
+    if stamps.sub("", jupytext.writes(nb, fmt="py:percent")) != stamps.sub("", text):
+        problems.append("not in jupytext's canonical percent format")
     return problems
 
 

@@ -205,6 +205,19 @@ for _ in range(40):
         check_raises(ValueError, pool_output_size, W, F, S, match=match, what=what)
     else:
         check_equal(pool_output_size(W, F, S), expected, what)
+# max_pool_forward_naive rejects windows that do not tile the input, as the reference does.
+for _ in range(8):
+    H, W = (int(v) for v in rng.integers(2, 12, size=2))
+    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+    x = rng.standard_normal((1, 2, H, W))
+    p = {"pool_height": HH, "pool_width": WW, "stride": S}
+    what = f"max_pool_forward_naive on {x.shape}, {p}"
+    try:
+        shape = ref.max_pool_forward_naive(x, p)[0].shape
+    except ValueError:
+        check_raises(ValueError, max_pool_forward_naive, x, p, what=what)
+    else:
+        check_shape(max_pool_forward_naive(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool_forward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -459,6 +472,19 @@ for k in range(10):
     dout = rng.standard_normal(out.shape)
     check_close(avg_pool_backward(dout, cache), ref.avg_pool_backward(dout, ref_cache),
                 f"dx of average pooling, x {x.shape}, {p}")
+# avg_pool_forward rejects windows that do not tile the input, as the reference does.
+for _ in range(8):
+    H, W = (int(v) for v in rng.integers(2, 12, size=2))
+    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+    x = rng.standard_normal((1, 2, H, W))
+    p = {"pool_height": HH, "pool_width": WW, "stride": S}
+    what = f"avg_pool_forward on {x.shape}, {p}"
+    try:
+        shape = ref.max_pool_forward_naive(x, p)[0].shape
+    except ValueError:
+        check_raises(ValueError, avg_pool_forward, x, p, what=what)
+    else:
+        check_shape(avg_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_l2_pool", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -503,6 +529,19 @@ for k in range(10):
     dout = rng.standard_normal(out.shape)
     check_close(l2_pool_backward(dout, cache), ref.l2_pool_backward(dout, ref_cache),
                 f"dx of L2 pooling, x {x.shape}, {p}")
+# l2_pool_forward rejects windows that do not tile the input, as the reference does.
+for _ in range(8):
+    H, W = (int(v) for v in rng.integers(2, 12, size=2))
+    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+    x = rng.standard_normal((1, 2, H, W))
+    p = {"pool_height": HH, "pool_width": WW, "stride": S}
+    what = f"l2_pool_forward on {x.shape}, {p}"
+    try:
+        shape = ref.max_pool_forward_naive(x, p)[0].shape
+    except ValueError:
+        check_raises(ValueError, l2_pool_forward, x, p, what=what)
+    else:
+        check_shape(l2_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -832,11 +871,11 @@ out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
 check_close(out.mean(axis=(0, 2, 3)), beta, "per-channel means are beta", atol=1e-9)
 check_close(out.std(axis=(0, 2, 3)), gamma, "per-channel std are gamma", rtol=1e-4)
 # Test mode uses the running statistics given in bn_param.
-bn_param = {"mode": "test", "running_mean": np.array([7.0, 6.0, 5.0]),
-            "running_var": np.array([16.0, 4.0, 1.0]), "eps": 0.0}
+mean, var = np.array([7.0, 6.0, 5.0]), np.array([16.0, 4.0, 1.0])
+bn_param = {"mode": "test", "running_mean": mean.copy(), "running_var": var.copy(), "eps": 0.0}
 out, _ = spatial_batchnorm_forward(x, gamma, beta, bn_param)
-expected = (gamma[None, :, None, None] * (x - bn_param["running_mean"][None, :, None, None])
-            / np.sqrt(bn_param["running_var"])[None, :, None, None] + beta[None, :, None, None])
+expected = (gamma[None, :, None, None] * (x - mean[None, :, None, None])
+            / np.sqrt(var)[None, :, None, None] + beta[None, :, None, None])
 check_close(out, expected, "test mode with the given running statistics")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
