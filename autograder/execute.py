@@ -1,13 +1,21 @@
 """Grade one submitted notebook: student cells in the sandbox, tests in the grader.
 
 The instructor's source notebook (with solutions and hidden tests) is the only source of
-test code and points. The submission contributes only its non-test code cells, which
-run in a :class:`~autograder.sandbox.Session`. Then, in this process:
+test code, points and cell roles. The submission contributes only the code of its
+non-test cells (:func:`student_cells`), which runs in a
+:class:`~autograder.sandbox.Session`; its nbgrader metadata is trusted for nothing
+(:func:`trusted_notebook` keeps a cell's role only where the source agrees). Then, in
+this process:
 
 1. the source's setup cells (grade_id starting with ``setup``) run in a fresh namespace,
-   so test cells find ``np`` and the checks helpers, the grader's own copies;
-2. every other name the student defined is added as a proxy (functions, objects) or as
-   plain data (numbers, arrays);
+   so test cells find ``np`` and the checks helpers, the grader's own copies; so do the
+   source's *given definitions* (locked cells that only define functions, classes and
+   constants, such as a naive layer the tests compare with);
+2. the names the source's own non-test cells define (what the student is asked to
+   write) are looked up in the student's process and added as proxies (functions,
+   objects) or as plain data (numbers, arrays); whatever else the student defined,
+   such as a ``check_close``, ``isinstance`` or ``np`` of their own, is not visible
+   to the tests;
 3. each test cell of the source runs in that namespace; it passes when it raises
    nothing. Its printed output and the failure message become the cell's outputs.
 
@@ -17,11 +25,14 @@ JSON and be replayed into nbgrader's autograde step.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import copy
 import dataclasses
 import io
 import json
 import os
+import stat
 import sys
 import time
 import zlib
@@ -29,21 +40,64 @@ from pathlib import Path
 
 from .sandbox import RemoteFunction, SandboxConfig, SandboxDied, Session
 
-OUTPUT_LIMIT = 20_000      # characters of a test cell's printed output kept
+OUTPUT_LIMIT = 20_000              # characters of a test cell's printed output kept
+MAX_NOTEBOOK_BYTES = 20 * 1024**2  # a submitted notebook larger than this is refused
+MAX_CODE_CELLS = 1000              # student code cells run
+CELL_OUTPUT_BUDGET = 1024**2       # characters of student-cell output kept per submission
 
 GRADED, TIMED_OUT, CRASHED = "graded", "timed out", "crashed"
 INVALID, MISSING, ERROR = "invalid notebook", "missing notebook", "grader error"
 
 
-def load_notebook_json(path: Path) -> dict:
-    """Read a notebook as JSON, checking only the structure this grader relies on."""
-    with open(path, encoding="utf-8") as f:
-        nb = json.load(f)
+# ---------------------------------------------------------------------------------------
+# Reading notebooks
+# ---------------------------------------------------------------------------------------
+
+def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
+    """Read a notebook as JSON, checking the structure this grader relies on.
+
+    Raises ``ValueError`` (with a message for the student) for anything that is not a
+    regular file of at most ``max_bytes`` holding a notebook: a symbolic link (to the
+    instructor's source, say), a folder or a FIFO, invalid JSON (also JSON nested too
+    deeply to parse), or JSON that is not a notebook.
+    """
+    path = Path(path)
+    for level in (path, path.parent, path.parent.parent):
+        if level.is_symlink():
+            raise ValueError(f"{level.name} is a symbolic link, not a submitted file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        raise ValueError(f"cannot open the notebook ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("the notebook is not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"the notebook is too large ({info.st_size / 1024**2:.1f} MB; "
+                             f"the limit is {max_bytes / 1024**2:.0f} MB)")
+        data = f.read(min(max_bytes, info.st_size) + 1)
+    if len(data) > max_bytes:
+        raise ValueError("the notebook is too large")
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"the notebook is not UTF-8 text ({err.reason})") from None
+    except RecursionError:
+        raise ValueError("the notebook's JSON is nested too deeply") from None
+    except ValueError as err:
+        raise ValueError(f"the notebook is not valid JSON ({err})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError("not a Jupyter notebook (no list of cells)")
     for cell in nb["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise ValueError("a cell is not a valid notebook cell")
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or (isinstance(source, list)
+                                            and all(isinstance(s, str) for s in source))):
+            raise ValueError("a cell's source is not text")
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise ValueError("a cell's metadata is not a dictionary")
     return nb
 
 
@@ -70,6 +124,14 @@ def is_setup_cell(cell: dict) -> bool:
         and not meta.get("solution") and not meta.get("grade")
 
 
+def is_given_cell(cell: dict) -> bool:
+    """A locked code cell of the source that is neither a solution, a test nor setup:
+    code the students are given (a reference layer, a demo)."""
+    meta = nbgrader_meta(cell)
+    return (cell.get("cell_type") == "code" and bool(meta.get("locked"))
+            and not meta.get("solution") and not meta.get("grade") and not is_setup_cell(cell))
+
+
 def test_cells(source_nb: dict) -> list[dict]:
     """The source's test cells as ``{grade_id, points, code}``, in notebook order."""
     tests = []
@@ -82,8 +144,62 @@ def test_cells(source_nb: dict) -> list[dict]:
     return tests
 
 
-def student_cells(submission_nb: dict, test_ids: set[str]) -> list[tuple[str, str]]:
-    """The submission's code cells that are not tests, as (label, code)."""
+# ---------------------------------------------------------------------------------------
+# The submission, with the roles of its cells taken from the source
+# ---------------------------------------------------------------------------------------
+
+def trusted_notebook(submission_nb: dict, source_nb: dict) -> dict:
+    """A clean nbformat-4 copy of the submission whose nbgrader metadata comes from the
+    source.
+
+    A cell keeps an nbgrader role only when its grade_id is one of the source's, is
+    claimed for the first time, and the cell has the source cell's type; its metadata
+    is then the source cell's (points, grade, locked, ...), and a locked cell's code is
+    the source's (as nbgrader restores it). Every other claim is dropped: a student
+    cell posing as a test or setup cell becomes a plain student cell, and a second
+    copy of a test cell is removed. Outputs, ids and all other metadata of the
+    submission are dropped too, so that the result is valid and consistent for
+    nbgrader (no unknown, duplicated or newer-schema metadata that would make
+    ``autograde`` fail).
+    """
+    by_id = {}
+    for cell in source_nb["cells"]:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if isinstance(gid, str) and gid not in by_id:
+            by_id[gid] = cell
+    test_ids = {gid for gid, cell in by_id.items() if is_test_cell(cell)}
+    cells, claimed = [], set()
+    for cell in submission_nb["cells"]:
+        kind = cell["cell_type"]
+        new = {"cell_type": kind, "id": f"c{len(cells):05d}", "metadata": {},
+               "source": cell_source(cell)}
+        if kind == "code":
+            new.update(execution_count=None, outputs=[])
+        gid = nbgrader_meta(cell).get("grade_id")
+        original = by_id.get(gid) if isinstance(gid, str) else None
+        if original is not None and gid not in claimed and original.get("cell_type") == kind:
+            claimed.add(gid)
+            meta = copy.deepcopy(nbgrader_meta(original))
+            new["metadata"]["nbgrader"] = meta
+            if meta.get("locked") and not meta.get("solution"):
+                new["source"] = cell_source(original)
+        elif isinstance(gid, str) and gid in test_ids:
+            continue              # a second copy of a test cell, or a re-pointed one
+        cells.append(new)
+    return {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"},
+                         "language_info": {"name": "python"}}}
+
+
+def student_cells(submission_nb: dict, test_ids: set[str],
+                  source_nb: dict | None = None) -> list[tuple[str, str]]:
+    """The submission's code cells that are not tests, as (label, code).
+
+    With ``source_nb``, cell roles come from the source (:func:`trusted_notebook`).
+    """
+    if source_nb is not None:
+        submission_nb = trusted_notebook(submission_nb, source_nb)
     cells = []
     for index, cell in enumerate(submission_nb["cells"]):
         if cell.get("cell_type") != "code":
@@ -91,6 +207,8 @@ def student_cells(submission_nb: dict, test_ids: set[str]) -> list[tuple[str, st
         meta = nbgrader_meta(cell)
         if is_test_cell(cell) or str(meta.get("grade_id", "")) in test_ids:
             continue
+        if len(cells) >= MAX_CODE_CELLS:
+            break
         code = cell_source(cell)
         # IPython magics and shell escapes have no meaning outside Jupyter.
         code = "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line
@@ -99,26 +217,86 @@ def student_cells(submission_nb: dict, test_ids: set[str]) -> list[tuple[str, st
     return cells
 
 
+def defined_names(code: str) -> set[str]:
+    """Names a cell binds at its top level (functions, classes, assignments, imports,
+    loop and ``with`` targets), not those inside function or class bodies."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add((alias.asname or alias.name).split(".")[0])
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return names
+
+
+def _only_definitions(code: str) -> bool:
+    """True when a cell only defines functions, classes, imports and literal constants
+    (running it has no effect beyond binding those names)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                             ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            try:
+                ast.literal_eval(node.value)
+                continue
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                return False
+        return False
+    return True
+
+
 def grading_seed(student_id: str, assignment: str, salt: str = "") -> int:
     """Seed for the hidden tests' random inputs: fixed per student and assignment, so a
     parallel run grades exactly as a serial one."""
     return zlib.crc32(f"{salt}/{assignment}/{student_id}".encode())
 
 
+# ---------------------------------------------------------------------------------------
+# Grading one notebook
+# ---------------------------------------------------------------------------------------
+
 def grade_submission(source_path: str | Path, submission_path: str | Path | None,
                      assignment_dir: str | Path, *, student_id: str, assignment: str,
-                     config: SandboxConfig | None = None, test_timeout: float = 300.0,
-                     salt: str = "") -> dict:
+                     config: SandboxConfig | None = None, salt: str = "") -> dict:
     """Grade one notebook; returns a JSON-able dict (see module docstring).
 
-    ``submission_path=None`` means the notebook is missing.
+    ``submission_path=None`` means the notebook is missing. The time the student's code
+    may take in all is ``config.limits.submission_timeout`` (cells, calls from the
+    tests and restarts after crashes together).
     """
     started = time.monotonic()
-    source_nb = load_notebook_json(Path(source_path))
+    source_nb = load_notebook_json(Path(source_path), max_bytes=1 << 40)
     tests = test_cells(source_nb)
+    config = config or SandboxConfig()
     result = {"student_id": student_id, "assignment": assignment, "status": GRADED,
               "message": "", "max_score": sum(t["points"] for t in tests),
-              "tests": {}, "cells": [], "events": []}
+              "tests": {}, "cells": [], "events": [],
+              "sandbox": "bwrap" if Session(config).sandboxed else "none (not isolated)"}
 
     def fail_all(status, message):
         result.update(status=status, message=message)
@@ -136,22 +314,27 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     except (ValueError, UnicodeDecodeError) as err:
         return fail_all(INVALID, f"the notebook could not be read: {err}")
 
-    config = config or SandboxConfig()
     # The assignment's own files (checks.py, given code, data), never its notebooks.
     support = sorted(str(p) for p in Path(assignment_dir).iterdir()
                      if p.is_file() and p.suffix != ".ipynb")
     config = dataclasses.replace(config, files=support)
     test_ids = {t["grade_id"] for t in tests}
+    output_budget = CELL_OUTPUT_BUDGET
     with Session(config) as session:
         try:
-            for label, code in student_cells(submission_nb, test_ids):
+            for label, code in student_cells(submission_nb, test_ids, source_nb):
                 outcome = session.run_cell(label, code)
+                for key in ("stdout", "stderr"):
+                    outcome[key] = outcome[key][:max(output_budget, 0)]
+                    output_budget -= len(outcome[key])
                 result["cells"].append({"cell": label, **outcome})
             namespace = _grader_namespace(source_nb, Path(assignment_dir), session)
         except SandboxDied as err:
             # Not even the namespace could be listed: every test fails, status says why.
             namespace = None
-            result["events"].append({"kind": "crash", "where": "setup", "detail": str(err)})
+            if str(err) != session.dead:
+                result["events"].append({"kind": "crash", "where": "setup",
+                                         "detail": str(err)[:1000]})
         seed = grading_seed(student_id, assignment, salt)
         for t in tests:
             if namespace is None:
@@ -159,8 +342,11 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
                     t, False, "", {"ename": "Crash", "evalue": "the student's code could not "
                                    "be loaded (see the status of this submission)"})
                 continue
-            result["tests"][t["grade_id"]] = _run_test(t, namespace, seed, test_timeout)
+            result["tests"][t["grade_id"]] = _run_test(t, namespace, seed)
         result["events"] += [e.__dict__ for e in session.events]
+        if session.dropped_events:
+            result["events"].append({"kind": "note", "where": "submission", "detail":
+                                     f"{session.dropped_events} more crashes or timeouts"})
 
     kinds = {e["kind"] for e in result["events"]}
     if "timeout" in kinds:
@@ -168,23 +354,59 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     elif "crash" in kinds:
         result["status"] = CRASHED
     if result["events"]:
-        result["message"] = "; ".join(f"{e['where']}: {e['detail']}" for e in result["events"])
+        result["message"] = "; ".join(f"{e['where']}: {e['detail']}"
+                                      for e in result["events"])[:4000]
     result["score"] = sum(r["score"] for r in result["tests"].values())
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
 
 
+def trust_staged_notebooks(tasks: list[dict]) -> None:
+    """Rewrite each task's staged notebook (``task["notebook"]``) with nbgrader metadata
+    from its source only (:func:`trusted_notebook`). Notebooks that cannot be read are
+    left for grading to report as invalid."""
+    sources = {}
+    for task in tasks:
+        if not task.get("notebook"):
+            continue
+        if task["source"] not in sources:
+            sources[task["source"]] = load_notebook_json(Path(task["source"]), 1 << 40)
+        path = Path(task["notebook"])
+        try:
+            clean = trusted_notebook(load_notebook_json(path), sources[task["source"]])
+        except (OSError, ValueError):
+            continue
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(clean, indent=1))
+        os.replace(tmp, path)
+
+
+def error_result(task: dict, message: str) -> dict:
+    """The result of a submission the grader itself failed on (status "grader error")."""
+    return {"student_id": task["student_id"], "assignment": task["assignment"],
+            "status": ERROR, "message": message[:4000], "score": 0.0, "max_score": 0.0,
+            "tests": {}, "cells": [], "events": []}
+
+
 def _grader_namespace(source_nb: dict, assignment_dir: Path, session: Session) -> dict:
-    """Setup cells from the source, then the student's names as proxies or data."""
+    """Setup cells and given definitions from the source, then the names the source's
+    non-test cells define, taken from the student's process as proxies or data."""
     namespace = {"__name__": "__grader__"}
-    if str(assignment_dir) not in sys.path:
-        sys.path.insert(0, str(assignment_dir))
+    _use_assignment_dir(assignment_dir)
+    expected = set()
     with _cwd(assignment_dir), contextlib.redirect_stdout(io.StringIO()):
         for cell in source_nb["cells"]:
             if is_setup_cell(cell):
                 exec(compile(cell_source(cell), "<setup>", "exec"), namespace)
+            elif is_given_cell(cell) and _only_definitions(cell_source(cell)):
+                try:
+                    exec(compile(cell_source(cell), "<given>", "exec"), namespace)
+                except Exception:  # noqa: BLE001 - then the student's copy is used
+                    pass
+            if cell.get("cell_type") == "code" and not is_test_cell(cell):
+                expected |= defined_names(cell_source(cell))
     for name, kind in session.names():
-        if name in namespace or kind == "module":
+        if name in namespace or name not in expected or kind == "module":
             continue            # the grader's own numpy, checks helpers, given code
         if kind == "callable":
             namespace[name] = RemoteFunction(session, name)
@@ -196,7 +418,24 @@ def _grader_namespace(source_nb: dict, assignment_dir: Path, session: Session) -
     return namespace
 
 
-def _run_test(test: dict, namespace: dict, seed: int, timeout: float) -> dict:
+_ASSIGNMENT_DIRS: set[str] = set()
+
+
+def _use_assignment_dir(assignment_dir: Path) -> None:
+    """Put the assignment's folder first on ``sys.path`` (its ``checks.py``), and forget
+    modules imported from the folder of another assignment graded in this process."""
+    current = str(assignment_dir)
+    others = _ASSIGNMENT_DIRS - {current}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if any(path.startswith(d.rstrip(os.sep) + os.sep) for d in others):
+            del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if p not in others and p != current]
+    sys.path.insert(0, current)
+    _ASSIGNMENT_DIRS.add(current)
+
+
+def _run_test(test: dict, namespace: dict, seed: int) -> dict:
     out = io.StringIO()
     old_seed = os.environ.get("CONVNETS_GRADING_SEED")
     os.environ["CONVNETS_GRADING_SEED"] = str(seed)
@@ -220,11 +459,15 @@ def _describe_failure(exc: BaseException) -> dict:
     """What went wrong, without showing the test's code: the exception and, when it came
     from student code, the student's own traceback."""
     ename = type(exc).__name__
-    evalue = str(exc)
+    try:
+        evalue = str(exc)
+    except Exception:  # noqa: BLE001 - defensive: a message that cannot be shown
+        evalue = "<no message>"
     if isinstance(exc, NameError):
         evalue += " (is the function defined, and does its cell run without errors?)"
+    trace = getattr(exc, "student_traceback", "")
     return {"ename": ename, "evalue": evalue[:4000],
-            "student_traceback": getattr(exc, "student_traceback", "")[:8000]}
+            "student_traceback": trace[:8000] if isinstance(trace, str) else ""}
 
 
 def _test_record(test: dict, passed: bool, stdout: str, failure: dict | None) -> dict:
@@ -253,5 +496,6 @@ def format_failure(failure: dict) -> str:
     return text
 
 
-__all__ = ["grade_submission", "format_failure", "GRADED", "TIMED_OUT", "CRASHED",
-           "INVALID", "MISSING", "ERROR"]
+__all__ = ["grade_submission", "format_failure", "trusted_notebook", "student_cells",
+           "load_notebook_json", "trust_staged_notebooks", "error_result", "GRADED",
+           "TIMED_OUT", "CRASHED", "INVALID", "MISSING", "ERROR"]

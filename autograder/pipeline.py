@@ -176,7 +176,23 @@ def _grade_task(args: dict) -> dict:
 
 def grade_all(tasks: list[dict], workers: int, progress: bool = True,
               scheduler: str | None = None) -> list[dict]:
-    """Grade every task, ``workers`` at a time; results in the order of ``tasks``."""
+    """Grade every task, ``workers`` at a time, or on the Dask cluster at ``scheduler``;
+    results in the order of ``tasks``, the same whichever way they were computed.
+
+    First each staged notebook is rewritten with the roles of its cells taken from the
+    source (:func:`autograder.execute.trusted_notebook`): whatever nbgrader metadata a
+    student forged, nbgrader's autograde step (the only writer of the gradebook) then
+    reads consistent notebooks. Locally, each submission is graded in a worker process
+    of its own pool slot (its student code in a sandbox below it); a worker process
+    that dies costs only its own submission (status "grader error"), the others are
+    graded again in a fresh pool.
+    """
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .execute import error_result, trust_staged_notebooks
+
+    trust_staged_notebooks(tasks)
     results: dict[int, dict] = {}
     bar = _progress(len(tasks), progress)
     if scheduler:
@@ -189,13 +205,33 @@ def grade_all(tasks: list[dict], workers: int, progress: bool = True,
             results[i] = _grade_task(task)
             bar.update(1)
     else:
-        import multiprocessing
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_grade_task, t): i for i, t in enumerate(tasks)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+        ctx.set_forkserver_preload(["autograder.execute"])
+        pending, rounds = list(range(len(tasks))), 0
+        while pending:
+            # Round 0: all together; then the survivors of a broken pool again; then
+            # one pool per submission, to find the one that breaks its worker.
+            size = 1 if rounds >= 2 else min(workers, len(pending))
+            batches = [[i] for i in pending] if size == 1 else [pending]
+            broken = []
+            for batch in batches:
+                with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
+                    futures = {pool.submit(_grade_task, tasks[i]): i for i in batch}
+                    for future in as_completed(futures):
+                        i = futures[future]
+                        try:
+                            results[i] = future.result()
+                        except BrokenProcessPool:
+                            if rounds >= 2:
+                                results[i] = error_result(
+                                    tasks[i], "the grading process died (out of memory?)")
+                            else:
+                                broken.append(i)
+                                continue
+                        except Exception as err:  # noqa: BLE001 - one submission only
+                            results[i] = error_result(tasks[i], f"{type(err).__name__}: {err}")
+                        bar.update(1)
+            pending, rounds = sorted(broken), rounds + 1
     bar.close()
     return [results[i] for i in range(len(tasks))]
 

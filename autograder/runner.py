@@ -1,10 +1,14 @@
 """The process that runs a student's code, inside the sandbox.
 
-Started by :mod:`autograder.sandbox` as ``python -I runner.py IN_FD OUT_FD``. It executes
-the student's cells one by one in a fresh namespace, then serves requests from the grader:
+Started by :mod:`autograder.sandbox` as ``python -I runner.py IN_FD OUT_FD``. Before
+anything else it gives up what it does not need (:func:`confine`): when started as root
+it switches to an unprivileged user id of its own, and it caps the number of processes
+it may start (``RLIMIT_NPROC``, which only binds a non-root user). It then executes the
+student's cells one by one in a fresh namespace, and serves requests from the grader:
 list the names the student defined, fetch a value, call a function, get or set an
-attribute or item of an object. Values go back as plain data (:mod:`protocol`); objects
-that are not plain data stay here and the grader gets a reference to them.
+attribute or item of an object, iterate it. Values go back as plain data
+(:mod:`protocol`); objects that are not plain data stay here and the grader gets a
+reference to them. Every reply repeats the ``id`` of its request.
 
 Nothing here is trusted by the grader: student code runs in this process and can change
 anything in it. The grader's safety comes from the sandbox around this process and from
@@ -13,13 +17,41 @@ its own strict decoder, not from this file.
 
 import builtins
 import io
+import itertools
 import os
 import sys
 import traceback
 
+
+def confine():
+    """Drop root (to ``AUTOGRADER_UID``) and cap processes (``AUTOGRADER_NPROC``)."""
+    import resource
+
+    uid = os.environ.pop("AUTOGRADER_UID", "")
+    nproc = os.environ.pop("AUTOGRADER_NPROC", "")
+    try:  # no setuid program may give privileges back (bwrap sets this too)
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)   # PR_SET_NO_NEW_PRIVS
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    if uid and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise SystemExit("could not drop root")
+    if nproc:
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(nproc), int(nproc)))
+
+
+if __name__ == "__main__":
+    confine()
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
 import protocol  # noqa: E402
 
+MAX_ITEMS = 1_000_000      # items one "iter" request may return
+MAX_NAMES = 10_000         # names listed
 OUTPUT_LIMIT = 64 * 1024   # characters of stdout/stderr kept per cell or call
 
 
@@ -51,6 +83,7 @@ class BoundedWriter(io.TextIOBase):
 class Runner:
     def __init__(self, inp, out):
         self.inp, self.out = inp, out
+        self.request_id = None
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.objects = {}          # ref id -> object kept here for the grader
         self.next_ref = 1
@@ -72,9 +105,10 @@ class Runner:
         if with_value:
             try:
                 header["value"] = protocol.encode(value, blobs, self.to_ref)
-            except Exception as err:  # noqa: BLE001 - report, don't die
+            except BaseException as err:  # noqa: BLE001 - report, don't die
                 header = {"ok": False, "error": describe(err)}
                 blobs = []
+        header["id"] = self.request_id
         protocol.write_message(self.out, header, blobs)
 
     def captured(self, func):
@@ -94,6 +128,8 @@ class Runner:
     # ---------------------------------------------------------------------- requests
     def handle(self, header, blobs):
         op = header.get("op")
+        for ref_id in header.get("release") or []:
+            self.objects.pop(ref_id, None)
         decode = lambda node: protocol.decode(node, blobs, self.from_ref)  # noqa: E731
         if op == "exec":
             code = header["code"]
@@ -111,7 +147,7 @@ class Runner:
                                                    "traceback": []}})
             else:
                 self.reply({"ok": True}, self.namespace[name], with_value=True)
-        elif op in ("call", "getattr", "setattr", "getitem", "setitem"):
+        elif op in ("call", "getattr", "setattr", "getitem", "setitem", "iter", "len"):
             target = (self.namespace[header["name"]] if "name" in header
                       else self.from_ref(header["ref"]))
             if op == "call":
@@ -125,10 +161,18 @@ class Runner:
             elif op == "getitem":
                 key = decode(header["key"])
                 action = lambda: target[key]  # noqa: E731
-            else:
+            elif op == "setitem":
                 key, value = decode(header["key"]), decode(header["value"])
                 def action():
                     target[key] = value
+            elif op == "iter":
+                def action():
+                    items = list(itertools.islice(iter(target), MAX_ITEMS + 1))
+                    if len(items) > MAX_ITEMS:
+                        raise ValueError(f"more than {MAX_ITEMS} items to iterate over")
+                    return items
+            else:
+                action = lambda: int(len(target))  # noqa: E731
             ok, value, out, err, error = self.captured(action)
             self.reply({"ok": ok, "stdout": out, "stderr": err, "error": error},
                        value, with_value=ok)
@@ -143,7 +187,7 @@ class Runner:
     def list_names(self):
         names = []
         for name, value in list(self.namespace.items()):
-            if name.startswith("_"):
+            if type(name) is not str or name.startswith("_") or len(names) >= MAX_NAMES:
                 continue
             if type(value).__name__ == "module":
                 kind = "module"
@@ -153,7 +197,7 @@ class Runner:
                 try:
                     protocol.encode(value, [])
                     kind = "data"
-                except (TypeError, RecursionError):
+                except Exception:  # noqa: BLE001 - not plain data
                     kind = "object"
             names.append([name, kind])
         return names
@@ -165,9 +209,10 @@ class Runner:
                 header, blobs = protocol.read_message(self.inp)
             except EOFError:
                 return
+            self.request_id = header.get("id")
             try:
                 self.handle(header, blobs)
-            except Exception as exc:  # noqa: BLE001 - a bad request, not a crash
+            except BaseException as exc:  # noqa: BLE001 - a bad request, not a crash
                 self.reply({"ok": False, "error": describe(exc)})
 
 

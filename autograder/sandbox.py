@@ -1,15 +1,26 @@
 """Run student code in a separate, confined process and talk to it with plain data.
 
-:class:`Sandbox` starts :mod:`autograder.runner` under bubblewrap (``bwrap``): a
-read-only view of the machine in which the course folder, the instructor's sources,
-the reference package, the submissions and the gradebook are replaced by empty
-folders; no network; no capabilities; its own PID namespace, so nothing it starts
-outlives it; a small writable tmpfs as its only scratch space; and resource limits
-(address space, CPU time, file size). The grader talks to it over two pipes.
+:class:`Sandbox` starts :mod:`autograder.runner` under bubblewrap (``bwrap``) in a view
+of the machine built from nothing: the system's ``/usr`` (and its ``/bin``, ``/lib``
+links), a few files of ``/etc`` that the dynamic loader needs, the Python interpreter
+and its packages, all read-only; a fresh ``/proc`` and a minimal ``/dev``; and two
+small private tmpfs folders, ``/tmp`` (the working directory, holding read-only copies
+of the assignment's support files) and ``/dev/shm``, the only writable places. Nothing
+else exists in there: not the course folder, the instructor's sources, the hidden
+tests, the submissions, the gradebook, home folders or the notebook being graded; and
+the reference package and the grader are masked even inside the interpreter's
+packages. No network; own PID, IPC and UTS namespaces, so nothing it starts outlives
+it; no capabilities and ``no_new_privs``. When the grader runs as root, the runner
+switches to an unprivileged user id of its own before it reads any student code, so
+that ``RLIMIT_NPROC`` bounds a fork bomb (it does not bind root). Resource limits:
+address space (memory), CPU time, file size, processes; a wall-clock limit per cell
+or call and a total budget per submission.
 
-:class:`Session` adds what grading needs on top: per-call timeouts, and restarting a
-sandbox that died or hung, replaying the cells that had run fine, so that one bad
-function costs the tests that use it and not the whole submission.
+:class:`Session` adds what grading needs on top: timeouts, the per-submission budget,
+and restarting a sandbox that died or hung, replaying the cells that had run fine, so
+that one bad function costs the tests that use it and not the whole submission.
+Everything the student's process sends is checked: replies must carry the id of their
+request, have the expected fields and types, and decode to plain data.
 
 Names the student defined appear in the grader as :class:`RemoteFunction` (callables)
 and :class:`RemoteObject` (anything that is not plain data).
@@ -18,6 +29,7 @@ and :class:`RemoteObject` (anything that is not plain data).
 from __future__ import annotations
 
 import builtins
+import itertools
 import os
 import resource
 import select
@@ -33,6 +45,13 @@ from . import protocol
 
 RUNNER_DIR = Path(__file__).resolve().parent
 
+# The few files of /etc a Python process may need (shared-library lookup, time zone,
+# the `alternatives` links of /usr/bin). Never passwd, shadow, hosts or the like.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
+
+MAX_EVENTS = 20            # crash/timeout events kept per submission
+TEXT_LIMIT = 64 * 1024     # characters of a reply's stdout/stderr kept
+
 
 class SandboxDied(Exception):
     """The student's process ended (crash, os._exit, memory limit, signal)."""
@@ -42,29 +61,37 @@ class SandboxTimeout(Exception):
     """The student's code did not answer in time; the process was killed."""
 
 
+class BudgetExhausted(SandboxTimeout):
+    """The submission's total time budget is used up."""
+
+
 class StudentError(Exception):
     """An exception raised by student code whose type is not a builtin one."""
 
 
 @dataclass
 class Limits:
-    """Resource limits of one sandboxed process."""
+    """Resource limits of one submission's sandboxed process."""
 
-    memory_bytes: int = 3 * 1024**3       # address space
-    cpu_seconds: int = 600                # CPU time of the whole process
+    memory_bytes: int = 3 * 1024**3       # address space of each process
+    cpu_seconds: int = 600                # CPU time of each process
     file_bytes: int = 16 * 1024**2        # largest file it may write
-    scratch_bytes: int = 64 * 1024**2     # size of its tmpfs scratch folder
+    scratch_bytes: int = 64 * 1024**2     # size of each tmpfs (/tmp, /dev/shm)
+    max_processes: int = 64               # processes and threads (RLIMIT_NPROC)
+    message_bytes: int = 256 * 1024**2    # largest reply (arrays included)
     call_timeout: float = 60.0            # seconds for one cell or one call
+    submission_timeout: float = 600.0     # seconds for everything of one submission
     start_timeout: float = 30.0
 
 
 @dataclass
 class SandboxConfig:
     limits: Limits = field(default_factory=Limits)
-    hide: list[str] = field(default_factory=list)      # paths replaced by empty folders
+    hide: list[str] = field(default_factory=list)      # paths masked if visible at all
     files: list[str] = field(default_factory=list)     # shown read-only in the working dir
     python: str = sys.executable
     use_bwrap: bool | None = None                       # None: use it when available
+    drop_root: bool | None = None                       # None: when the grader is root
 
 
 def bwrap_available() -> bool:
@@ -72,9 +99,11 @@ def bwrap_available() -> bool:
 
 
 def default_hidden_paths(*extra) -> list[str]:
-    """Folders the student's process must not see: this project (instructor sources,
-    solutions, hidden tests, the course folder and gradebook live under it), the reference
-    package wherever it is installed, temporary folders and home directories."""
+    """Paths that must never be visible to student code even where the sandbox shows
+    the interpreter's packages: this project, the reference package and the grader
+    wherever they are installed, and the given course/submission folders. (The sandbox
+    shows nothing outside its read-only system and Python folders anyway; this list is
+    what gets masked *inside* those.)"""
     paths = [str(RUNNER_DIR.parent), "/tmp", "/var/tmp", "/root", "/home", "/dev/shm"]
     for module in ("convnets", "autograder"):
         try:
@@ -88,15 +117,25 @@ def default_hidden_paths(*extra) -> list[str]:
     return sorted({p for p in paths if os.path.exists(p)})
 
 
+_uid_counter = itertools.count()
+
+
+def _sandbox_uid() -> int:
+    """An unprivileged user id for one sandbox, distinct from the other sandboxes
+    running at the same time (RLIMIT_NPROC counts the processes of a user id)."""
+    return 200_000 + (os.getpid() % 40_000) * 64 + next(_uid_counter) % 64
+
+
 class Sandbox:
     """One confined Python process running :mod:`autograder.runner`."""
 
     def __init__(self, config: SandboxConfig):
         self.config = config
         self.proc = None
+        self._ids = itertools.count(1)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self):
+    def start(self, timeout: float | None = None):
         limits = self.config.limits
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -111,16 +150,20 @@ class Sandbox:
                                (resource.RLIMIT_CORE, 0)):
                 resource.setrlimit(res, (value, value))
 
-        env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "USER": "student",
+               "LOGNAME": "student", "TMPDIR": "/tmp",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONWARNINGS": "default"}
+               "PYTHONWARNINGS": "default", "AUTOGRADER_NPROC": str(limits.max_processes)}
+        if self._drop_root():
+            env["AUTOGRADER_UID"] = str(_sandbox_uid())
         cwd = "/"
         if not self._use_bwrap():
             # No namespaces: a private working folder with copies of the given files.
             import tempfile
             self._workdir = tempfile.TemporaryDirectory(prefix="autograder-")
-            cwd = env["HOME"] = self._workdir.name
+            os.chmod(self._workdir.name, 0o1777)
+            cwd = env["HOME"] = env["TMPDIR"] = self._workdir.name
             for path in self.config.files:
                 shutil.copy2(path, cwd)
         debug = os.environ.get("AUTOGRADER_DEBUG")
@@ -133,7 +176,9 @@ class Sandbox:
         os.close(from_child_w)
         self.to_child = os.fdopen(to_child_w, "wb", buffering=0)
         self.from_child = os.fdopen(from_child_r, "rb", buffering=0)
-        header, _ = self._receive(limits.start_timeout)
+        start_timeout = limits.start_timeout if timeout is None else min(
+            timeout, limits.start_timeout)
+        header, _ = self._receive(start_timeout, None)
         if not header.get("ready"):
             raise SandboxDied("the sandbox did not start")
 
@@ -142,36 +187,56 @@ class Sandbox:
             return bwrap_available()
         return self.config.use_bwrap
 
+    def _drop_root(self) -> bool:
+        if self.config.drop_root is None:
+            return os.getuid() == 0
+        return self.config.drop_root
+
     def _command(self, in_fd: int, out_fd: int) -> list[str]:
         runner = [self.config.python, "-I", "-X", "faulthandler"]
         if not self._use_bwrap():
-            # Without bubblewrap only the resource limits and the process boundary hold.
+            # Without bubblewrap only the resource limits, the user id (when started as
+            # root) and the process boundary hold: not a safe way to grade strangers.
             return runner + [str(RUNNER_DIR / "runner.py"), str(in_fd), str(out_fd)]
-        cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               # The only writable place: a small tmpfs, also the working directory.
-               "--size", str(self.config.limits.scratch_bytes), "--tmpfs", "/tmp"]
-        hidden = _outermost(p for p in self.config.hide if not _under(p, "/tmp"))
-        for path in hidden:
-            cmd += ["--tmpfs", path]
-        # The interpreter and its packages stay visible even if they live under a
-        # hidden folder (a virtual environment inside the project)...
-        python_home = str(Path(self.config.python).resolve().parents[1])
-        venv_home = str(Path(self.config.python).parents[1])
-        for keep in sorted({python_home, venv_home}):
-            if any(_under(keep, h) for h in [*hidden, "/tmp"]):
-                cmd += ["--ro-bind", keep, keep]
-                # ...but never the reference package or the grader inside them.
-                for path in self.config.hide:
-                    if _under(path, keep) and path != keep:
-                        cmd += ["--tmpfs", path, "--remount-ro", path]
-        for path in hidden:      # empty and read-only (after the binds made inside them)
-            cmd += ["--remount-ro", path]
+        limits = self.config.limits
+        cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+               "--cap-drop", "ALL"]
+        if self._drop_root():
+            # No user namespace: the runner needs these two to switch to its own user id
+            # (then it has no capability left at all).
+            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            cmd += ["--unshare-user"]
+        mounts = _Mounts(cmd)
+        mounts.bind("/usr")
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = "/" + name
+            if os.path.islink(path):
+                cmd += ["--symlink", os.readlink(path), path]
+                mounts.made.add(path)
+            elif os.path.isdir(path):
+                mounts.bind(path)
+        for name in ETC_FILES:
+            mounts.bind(f"/etc/{name}", must_exist=False)
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        mounts.made |= {"/proc", "/dev"}
+        for path in ("/tmp", "/dev/shm"):
+            cmd += ["--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", path]
+            mounts.made.add(path)
+        shown = python_folders(self.config.python)
+        for path in shown:
+            mounts.bind(path)
+        # The reference package and the grader may live inside the interpreter's
+        # folders (an editable or a normal install): masked by empty read-only folders.
+        for path in _outermost(self.config.hide + default_hidden_paths()):
+            if any(_under(path, s) and path != s for s in shown) and os.path.isdir(path):
+                cmd += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
         for path in self.config.files:
-            cmd += ["--ro-bind", str(Path(path).resolve()), f"/tmp/{Path(path).name}"]
-        cmd += ["--ro-bind", str(RUNNER_DIR / "runner.py"), "/tmp/.grader/runner.py",
-                "--ro-bind", str(RUNNER_DIR / "protocol.py"), "/tmp/.grader/protocol.py",
-                "--chdir", "/tmp"]
+            mounts.bind(str(Path(path).resolve()), f"/tmp/{Path(path).name}")
+        mounts.bind(str(RUNNER_DIR / "runner.py"), "/tmp/.grader/runner.py")
+        mounts.bind(str(RUNNER_DIR / "protocol.py"), "/tmp/.grader/protocol.py")
+        cmd += ["--chdir", "/tmp"]
         return cmd + runner + ["/tmp/.grader/runner.py", str(in_fd), str(out_fd)]
 
     def close(self):
@@ -186,15 +251,17 @@ class Sandbox:
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(timeout=10)
         self.proc = None
         workdir = getattr(self, "_workdir", None)
         if workdir is not None:
+            # Without bwrap the runner's processes have no PID namespace to die with.
             workdir.cleanup()
             self._workdir = None
 
@@ -205,21 +272,30 @@ class Sandbox:
     # ------------------------------------------------------------------ messages
     def request(self, header: dict, blobs=None, timeout: float | None = None):
         timeout = self.config.limits.call_timeout if timeout is None else timeout
+        request_id = next(self._ids)
         try:
-            protocol.write_message(self.to_child, header, blobs)
-        except (BrokenPipeError, OSError) as err:
-            raise SandboxDied(self._death_reason()) from err
-        return self._receive(timeout)
+            protocol.write_message(self.to_child, {**header, "id": request_id}, blobs)
+        except (BrokenPipeError, OSError, ValueError) as err:
+            reason = self._death_reason()
+            self.close()
+            raise SandboxDied(reason) from err
+        return self._receive(timeout, request_id)
 
-    def _receive(self, timeout: float):
-        deadline = time.monotonic() + timeout
+    def _receive(self, timeout: float, request_id):
+        deadline = time.monotonic() + max(timeout, 0.0)
         buffer = _DeadlineReader(self.from_child, deadline)
         try:
-            return protocol.read_message(buffer)
+            header, blobs = protocol.read_message(buffer, self.config.limits.message_bytes)
+            if header.get("id") != request_id:
+                raise protocol.ProtocolError("a reply to another request")
+            return header, blobs
         except TimeoutError:
             self.close()
-            raise SandboxTimeout(f"no answer within {timeout:.0f} s") from None
-        except (EOFError, protocol.ProtocolError, OSError) as err:
+            raise SandboxTimeout(f"no answer within {timeout:.3g} s") from None
+        except protocol.ProtocolError as err:
+            self.close()
+            raise SandboxDied(f"the student's process broke the protocol ({err})") from None
+        except (EOFError, OSError, ValueError) as err:
             reason = self._death_reason()
             self.close()
             raise SandboxDied(reason) from err
@@ -236,7 +312,50 @@ class Sandbox:
             hint = {"SIGXCPU": " (CPU time limit)", "SIGSEGV": " (segmentation fault)",
                     "SIGKILL": " (killed, possibly the memory limit)"}.get(name, "")
             return f"the student's process was killed by {name}{hint}"
+        if code > 128 and code - 128 in signal.Signals._value2member_map_:
+            # bwrap reports its child's death by a signal as 128 + the signal number.
+            name = signal.Signals(code - 128).name
+            hint = {"SIGXCPU": " (CPU time limit)", "SIGSEGV": " (segmentation fault)",
+                    "SIGKILL": " (killed, possibly the memory limit)",
+                    "SIGABRT": " (aborted)"}.get(name, "")
+            return f"the student's process was killed by {name}{hint}"
         return f"the student's process exited with code {code}"
+
+
+class _Mounts:
+    """Read-only binds into an empty root, creating the folders above each one with
+    mode 0755 (bwrap would make them 0700, closed to the unprivileged user id)."""
+
+    def __init__(self, cmd: list):
+        self.cmd, self.made = cmd, {"/"}
+
+    def bind(self, source: str, dest: str | None = None, must_exist: bool = True):
+        dest = dest or source
+        if not must_exist and not os.path.exists(source):
+            return
+        for parent in reversed(Path(dest).parents):
+            parent = str(parent)
+            if parent not in self.made:
+                self.cmd += ["--perms", "0755", "--dir", parent]
+                self.made.add(parent)
+        self.cmd += ["--ro-bind", source, dest]
+        self.made.add(dest)
+
+
+def python_folders(python: str) -> list[str]:
+    """The folders the interpreter ``python`` needs: its installation and, for a virtual
+    environment, the environment (never ``/`` itself)."""
+    exe = Path(python)
+    folders = {exe.resolve().parents[1], exe.absolute().parents[1]}
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        folders |= {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                      sys.base_exec_prefix)}
+    shown = set()
+    for folder in folders:
+        for path in {str(folder), os.path.realpath(folder)}:
+            if len(Path(path).parts) > 1 and not _under(path, "/usr") and os.path.isdir(path):
+                shown.add(path)
+    return _outermost(shown)
 
 
 def _under(path: str, parent: str) -> bool:
@@ -266,7 +385,7 @@ class _DeadlineReader:
 
 
 # ---------------------------------------------------------------------------------------
-# A grading session: cells, calls, restarts
+# A grading session: cells, calls, restarts, the time budget
 # ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -277,7 +396,13 @@ class Event:
 
 
 class Session:
-    """The student's namespace, kept alive across crashes by replaying good cells."""
+    """The student's namespace, kept alive across crashes by replaying good cells.
+
+    Every request gets at most ``call_timeout`` seconds, and all of them together (and
+    the restarts) at most ``submission_timeout`` seconds from the session's start; once
+    that budget is used up, or after ``max_restarts`` restarts, every further request
+    fails at once.
+    """
 
     def __init__(self, config: SandboxConfig, max_restarts: int = 5):
         self.config = config
@@ -285,8 +410,12 @@ class Session:
         self.sandbox = None
         self.good_cells: list[tuple[str, str]] = []
         self.events: list[Event] = []
+        self.dropped_events = 0
         self.generation = 0          # bumps on every restart; old object refs go stale
         self.restarts = 0
+        self.deadline = time.monotonic() + config.limits.submission_timeout
+        self.dead: str | None = None  # why no further request is made
+        self.pending_release: list[int] = []
 
     def __enter__(self):
         return self
@@ -299,49 +428,84 @@ class Session:
             self.sandbox.close()
             self.sandbox = None
 
+    @property
+    def sandboxed(self) -> bool:
+        return Sandbox(self.config)._use_bwrap()
+
+    def _timeout(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted(f"the time budget of this submission "
+                                  f"({self.config.limits.submission_timeout:g} s) is used up")
+        return min(self.config.limits.call_timeout, remaining)
+
     def _ensure(self):
+        if self.dead:
+            raise SandboxDied(self.dead)
         if self.sandbox is not None and self.sandbox.alive:
             return
         if self.sandbox is not None:
             self.sandbox.close()
             if self.restarts >= self.max_restarts:
-                raise SandboxDied("too many crashes or timeouts: grading of this "
-                                  "submission stopped")
+                self.dead = ("too many crashes or timeouts: the student's code was not run "
+                             "any further")
+                raise SandboxDied(self.dead)
             self.restarts += 1
         self.generation += 1
+        self.pending_release.clear()
         self.sandbox = Sandbox(self.config)
-        self.sandbox.start()
+        self.sandbox.start(self._timeout())
         for name, code in self.good_cells:
-            header, _ = self.sandbox.request({"op": "exec", "code": code, "filename": name})
+            self.sandbox.request({"op": "exec", "code": code, "filename": name},
+                                 timeout=self._timeout())
 
     def _record(self, kind: str, where: str, err: Exception):
-        self.events.append(Event(kind, where, str(err)))
+        if isinstance(err, BudgetExhausted):
+            kind, where = "timeout", "submission"
+            self.dead = str(err)
+        if len(self.events) < MAX_EVENTS:
+            self.events.append(Event(kind, where[:200], str(err)[:1000]))
+        else:
+            self.dropped_events += 1
         if self.sandbox is not None:
             self.sandbox.close()
+
+    def _request(self, header: dict, blobs=None):
+        self._ensure()
+        if self.pending_release:
+            header = {**header, "release": self.pending_release[:10_000]}
+            del self.pending_release[:10_000]
+        return self.sandbox.request(header, blobs, timeout=self._timeout())
 
     # ---------------------------------------------------------------- student cells
     def run_cell(self, name: str, code: str) -> dict:
         """Execute one cell; returns {ok, stdout, stderr, error} (error may be a
         timeout or crash description)."""
+        if self.dead:
+            return _failure("NotRun", f"cell {name} was not run: {self.dead}")
         try:
-            self._ensure()
-            header, _ = self.sandbox.request({"op": "exec", "code": code, "filename": name})
+            header, _ = self._request({"op": "exec", "code": code, "filename": name})
         except SandboxTimeout as err:
             self._record("timeout", name, err)
             return _failure("TimeoutError", f"cell {name} did not finish: {err}")
         except SandboxDied as err:
-            self._record("crash", name, err)
+            if str(err) != self.dead:
+                self._record("crash", name, err)
             return _failure("Crash", f"cell {name} crashed: {err}")
-        if header.get("ok"):
+        ok = header.get("ok") is True
+        if ok:
             self.good_cells.append((name, code))
-        return {"ok": bool(header.get("ok")), "stdout": _text(header.get("stdout")),
-                "stderr": _text(header.get("stderr")), "error": header.get("error")}
+        return {"ok": ok, "stdout": _text(header.get("stdout")),
+                "stderr": _text(header.get("stderr")),
+                "error": None if ok else clean_error(header.get("error"))}
 
     def names(self) -> list[tuple[str, str]]:
-        self._ensure()
-        header, _ = self.sandbox.request({"op": "names"})
-        return [(str(n), str(k)) for n, k in header.get("names", [])
-                if isinstance(n, str) and n.isidentifier()]
+        header, _ = self._request({"op": "names"})
+        names = header.get("names")
+        if type(names) is not list:
+            raise SandboxDied("the student's process sent a malformed list of names")
+        return [(n, k) for n, k in (p for p in names if type(p) is list and len(p) == 2)
+                if type(n) is str and n.isidentifier() and type(k) is str]
 
     # ---------------------------------------------------------------- remote access
     def request_value(self, header: dict, where: str, args_blobs=None):
@@ -352,19 +516,27 @@ class Session:
             if generation != self.generation and _mentions_refs(header):
                 raise StudentError("this object was lost when the student's process "
                                    "was restarted after a crash or timeout")
-            reply, blobs = self.sandbox.request(header, args_blobs)
+            reply, blobs = self._request(header, args_blobs)
         except SandboxTimeout as err:
             self._record("timeout", where, err)
+            if isinstance(err, BudgetExhausted):
+                raise TimeoutError(str(err)) from None
             raise TimeoutError(f"{where} did not return within "
-                               f"{self.config.limits.call_timeout:.0f} s") from None
+                               f"{self.config.limits.call_timeout:g} s") from None
         except SandboxDied as err:
+            if str(err) == self.dead:
+                raise RuntimeError(f"{where} was not run: {err}") from None
             self._record("crash", where, err)
             raise RuntimeError(f"{where} crashed the student's process: {err}") from None
-        if not reply.get("ok"):
-            raise _rebuild_exception(reply.get("error") or {})
+        if reply.get("ok") is not True:
+            raise _rebuild_exception(clean_error(reply.get("error")))
         if "value" not in reply:
             return None
-        return protocol.decode(reply["value"], blobs, self._proxy_for_ref)
+        try:
+            return protocol.decode(reply["value"], blobs, self._proxy_for_ref)
+        except protocol.ProtocolError as err:
+            raise StudentError(f"{where} returned something that could not be read: "
+                               f"{err}") from None
 
     def _proxy_for_ref(self, ref_id: int):
         return RemoteObject(self, ref_id, self.generation)
@@ -388,7 +560,27 @@ def _mentions_refs(header) -> bool:
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else ""
+    if type(value) is not str:
+        return ""
+    if len(value) > TEXT_LIMIT:
+        return value[:TEXT_LIMIT] + "\n... [output truncated]\n"
+    return value
+
+
+def clean_error(error) -> dict:
+    """An error description from the student's process, reduced to short strings."""
+    if type(error) is not dict:
+        error = {}
+
+    def short(value, limit, default=""):
+        return value[:limit] if type(value) is str else default
+
+    trace = error.get("traceback")
+    trace = [short(line, 2000) for line in trace[:40]] if type(trace) is list else []
+    return {"ename": short(error.get("ename"), 200, "Error") or "Error",
+            "base": short(error.get("base"), 200, "Exception") or "Exception",
+            "evalue": short(error.get("evalue"), 4000),
+            "traceback": trace}
 
 
 def _failure(ename: str, message: str) -> dict:
@@ -400,13 +592,12 @@ def _failure(ename: str, message: str) -> dict:
 def _rebuild_exception(error: dict) -> BaseException:
     """The student's exception, as the nearest builtin type, so that tests checking
     ``ValueError`` for bad input work through the proxy."""
-    ename = str(error.get("ename", "Exception"))
-    base = str(error.get("base", "Exception"))
-    message = str(error.get("evalue", ""))
-    trace = "".join(str(line) for line in error.get("traceback", []) if isinstance(line, str))
+    ename, base, message = error["ename"], error["base"], error["evalue"]
+    trace = "".join(error["traceback"])
     cls = getattr(builtins, base, None)
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or base in (
-            "SystemExit", "KeyboardInterrupt", "GeneratorExit"):
+            "SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration",
+            "StopAsyncIteration"):
         cls = StudentError
     text = message if ename == base else f"{ename}: {message}"
     try:
@@ -435,9 +626,7 @@ class RemoteFunction:
         if attr.startswith("__"):
             raise AttributeError(attr)
         # Class attributes and static methods of a student-defined class.
-        blobs = []
-        value = self._session.request_value(
-            {"op": "get", "name": self._name}, self._name, blobs)
+        value = self._session.request_value({"op": "get", "name": self._name}, self._name)
         if isinstance(value, RemoteObject):
             return getattr(value, attr)
         raise AttributeError(attr)
@@ -487,12 +676,27 @@ class RemoteObject:
         self._request({"op": "setitem", "key": session.encode_args(key, blobs),
                        "value": session.encode_args(value, blobs)}, "item assignment", blobs)
 
+    def __iter__(self):
+        # One request for all the items (at most a million), not one per item.
+        items = self._request({"op": "iter"}, "iterating over a student object")
+        if type(items) is not list:
+            raise TypeError("a student object could not be iterated over")
+        return iter(items)
+
     def __call__(self, *args, **kwargs):
         blobs = []
         session = object.__getattribute__(self, "_session")
         return self._request({"op": "call", "args": session.encode_args(list(args), blobs),
                               "kwargs": session.encode_args(dict(kwargs), blobs)},
                              "calling a student object", blobs)
+
+    def __del__(self):
+        try:
+            session = object.__getattribute__(self, "_session")
+            if object.__getattribute__(self, "_generation") == session.generation:
+                session.pending_release.append(object.__getattribute__(self, "_ref"))
+        except Exception:  # noqa: BLE001 - never fail in a finalizer
+            pass
 
     def __repr__(self):
         return "<student object>"
