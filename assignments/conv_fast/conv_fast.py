@@ -486,6 +486,12 @@ gradient_check_conv_fast(rng_visible.standard_normal((1, 2, 7, 6)),
 gradient_check_conv_fast(rng_visible.standard_normal((1, 2, 7, 7)),
                          rng_visible.standard_normal((2, 2, 3, 3)),
                          rng_visible.standard_normal(2), {"stride": 1, "pad": 0, "dilation": 2})
+# Each gradient has the dtype of its array.
+_, cache = conv_forward_fast(np.ones((1, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32),
+                             np.zeros(3, np.float32), {"stride": 1, "pad": 1})
+for name, grad in zip(("dx", "dw", "db"),
+                      conv_backward_fast(np.ones((1, 3, 4, 4), np.float32), cache)):
+    check_equal(str(grad.dtype), "float32", f"dtype of {name} for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 

@@ -487,6 +487,12 @@ gradient_check_conv(rng_visible.standard_normal((2, 3, 5, 5)),
 gradient_check_conv(rng_visible.standard_normal((1, 2, 7, 6)),
                     rng_visible.standard_normal((2, 2, 3, 2)),
                     rng_visible.standard_normal(2), {"stride": 2, "pad": 1})
+# Each gradient has the dtype of its array.
+_, cache = conv_forward_naive(np.ones((1, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32),
+                              np.zeros(3, np.float32), {"stride": 1, "pad": 1})
+for name, grad in zip(("dx", "dw", "db"),
+                      conv_backward_naive(np.ones((1, 3, 4, 4), np.float32), cache)):
+    check_equal(str(grad.dtype), "float32", f"dtype of {name} for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
