@@ -20,26 +20,25 @@ from convnets.shapes import conv_output_size, effective_filter_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# The fast layer picks how it builds X_col and, for stride 1, which form of the dx
-# and dw computations; the tests force each path in turn. "shifted-<dx>-<dw>" is the
-# stride-1 path with dx in the "gather" or "scatter" form and dw per block of X_col
-# ("blocked") or one GEMM per tap ("taps"); "tiny-..." the same with blocks of 5
-# columns (many blocks, most of them partial at some boundary).
-PATHS = ["auto", "im2col", "shifted-gather-taps", "shifted-scatter-blocked",
-         "tiny-gather-blocked", "tiny-scatter-taps"]
+# The fast layer picks one of three equivalent computations from the shapes; the tests
+# force each in turn: "im2col", "im2col-grid" and "shifted-gemm" (the last two only
+# exist for stride 1; stride > 1 is always im2col), and "tiny-..." the same with blocks
+# of 5 columns (many blocks, most of them partial at some boundary).
+PATHS = ["auto", "im2col", "im2col-grid", "shifted-gemm", "tiny-im2col-grid",
+         "tiny-shifted-gemm"]
 
 
 @pytest.fixture
 def fast_path(request, monkeypatch):
-    """Force one of the fast layer's code paths (stride 1 only; stride > 1 is im2col)."""
+    """Force one of the fast layer's code paths."""
     path = request.param
-    if path == "im2col":
+    method = path.removeprefix("tiny-")
+    if method == "im2col":
         monkeypatch.setattr(conv, "_MAX_GRID_WASTE", 0.0)
-    elif path != "auto":
-        _, dx_form, dw_form = path.split("-")
+    elif method != "auto":
         monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
-        monkeypatch.setattr(conv, "_DX_FORM", dx_form)
-        monkeypatch.setattr(conv, "_PER_TAP_DW_MIN_CHANNELS", 1 if dw_form == "taps" else 10**9)
+        monkeypatch.setattr(conv, "_SHIFTED_GEMM_MIN_CHANNELS",
+                            1 if method == "shifted-gemm" else 10**9)
     if path.startswith("tiny"):
         monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
         monkeypatch.setattr(conv, "_MIN_BLOCK_COLUMNS", 5)
@@ -50,7 +49,7 @@ def expected_method(path: str, stride: int) -> str | None:
     if stride > 1 or path == "im2col":
         return "im2col"
     if path != "auto":
-        return "shifted"
+        return path.removeprefix("tiny-")
     return None  # chosen from the shapes
 
 
@@ -175,10 +174,10 @@ def test_fast_matches_naive_random_sweep(fast_path):
         for name, g_fast, g in zip(("dx", "dw", "db"), grads_fast, grads, strict=True):
             assert g_fast.shape == g.shape and g_fast.dtype == g.dtype, (name, config)
             assert_close(g_fast, g, rtol=1e-9, atol=1e-11, what=name, **config)
-    # The sweep really covered strides > 1 (im2col) and, unless forced, stride 1 tricks.
+    # The sweep really covered strides > 1 (im2col) and the forced stride-1 path.
     assert "im2col" in methods
-    if fast_path != "im2col":
-        assert "shifted" in methods
+    if fast_path not in ("auto", "im2col"):
+        assert fast_path.removeprefix("tiny-") in methods
     assert len(layouts) >= 4
 
 
@@ -309,6 +308,29 @@ def test_dtypes_of_mixed_and_integer_inputs(forward, backward):
     out_float, _ = forward(xi.astype(float), wi.astype(float), np.zeros(3), {"stride": 1, "pad": 1})
     assert out_int.dtype == np.float64
     np.testing.assert_array_equal(out_int, out_float)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, S, P, dtype, method", [
+    ((1, 16, 12, 12), (16, 16, 3, 3), 1, 1, np.float64, "shifted-gemm"),
+    ((1, 16, 12, 12), (16, 16, 3, 3), 1, 1, np.float32, "shifted-gemm"),
+    ((1, 3, 12, 12), (16, 3, 3, 3), 1, 1, np.float64, "im2col-grid"),     # few channels
+    ((1, 16, 12, 12), (4, 16, 3, 3), 1, 1, np.float64, "im2col-grid"),    # few filters
+    ((1, 16, 12, 12), (16, 16, 3, 3), 1, 1, np.float16, "im2col-grid"),   # no BLAS type
+    ((1, 16, 8, 8), (16, 16, 3, 3), 1, 1, np.float64, "im2col"),   # grid 10*10 > 1.5*8*8
+    ((1, 16, 13, 13), (16, 16, 3, 3), 2, 1, np.float64, "im2col"),         # stride 2
+])
+def test_method_choice(x_shape, w_shape, S, P, dtype, method):
+    rng = np.random.default_rng(13)
+    x, w, b = make_arrays(rng, x_shape, w_shape, dtype)
+    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
+    assert cache["method"] == method
+    assert out.dtype == dtype
+    grads = conv_backward_fast(np.ones_like(out), cache)
+    assert [g.dtype for g in grads] == [dtype] * 3
+    expected, _ = conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
+                                     b.astype(np.float64), {"stride": S, "pad": P})
+    tolerance = {np.float16: 1e-2, np.float32: 1e-5, np.float64: 1e-12}[dtype]
+    assert_close(out, expected, rtol=tolerance, atol=tolerance * float(np.abs(expected).max()))
 
 
 def test_fast_inputs_are_not_modified():

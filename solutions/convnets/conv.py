@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+from scipy.linalg import get_blas_funcs
 
 from .shapes import (
     check_array,
@@ -376,41 +377,51 @@ def _col2im_channels_first(cols, C, N, Hp, Wp, HH, WW, S, D, H_out, W_out):
 # Fast: im2col + one matrix multiply
 # --------------------------------------------------------------------------------------
 
-# Columns of X_col built and multiplied at a time on the stride-1 path: enough for an
-# efficient GEMM, small enough that the block stays in cache between copy and multiply.
+# Which of the three equivalent computations conv_forward_fast uses (see its docstring):
+#   "im2col"       any stride: the full X_col, one GEMM;
+#   "im2col-grid"  stride 1, few channels: X_col of the padded grid, in cached blocks;
+#   "shifted-gemm" stride 1, many channels (float32/float64): one GEMM per filter tap
+#                  on shifted views of a channels-last grid, accumulated by BLAS.
+# Stride 1 computes outputs on the whole padded grid; it is used while that grid has at
+# most this many positions per real output.
+_MAX_GRID_WASTE = 1.5
+# "shifted-gemm" needs both C and F at least this large (its GEMMs have C or F as
+# their inner dimension).
+_SHIFTED_GEMM_MIN_CHANNELS = 16
+# Bytes of the block kept in cache: the block of X_col ("im2col-grid") or the block of
+# output accumulated over the taps ("shifted-gemm").
 _BLOCK_BYTES = 1 << 21
 _MIN_BLOCK_COLUMNS = 256
-# The stride-1 path computes outputs on the whole padded grid; it is used while that
-# grid is at most this many times the number of real outputs.
-_MAX_GRID_WASTE = 1.5
-# From this many input channels on, the stride-1 dw is one GEMM per filter tap.
-_PER_TAP_DW_MIN_CHANNELS = 32
-# Form of the stride-1 dx computation: None chooses from the shapes (tests force each).
-_DX_FORM: str | None = None
 
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Forward pass of a convolutional layer as one matrix multiply (im2col + GEMM).
+    """Forward pass of a convolutional layer as matrix multiplies (im2col + GEMM).
 
     Fast: the receptive fields are stretched into the columns of
     ``X_col = im2col(x)`` of shape (C*HH*WW, N*H'*W'), the filters into the rows of
     ``W_row = w.reshape(F, C*HH*WW)``, and ``W_row @ X_col`` (one BLAS GEMM, F x
     N*H'*W' dot products of length C*HH*WW) gives every output at once. Costs memory:
     ``X_col`` has C*HH*WW*N*H'*W' entries, about HH*WW/S**2 times the input (the
-    stride-1 path below avoids holding it). Same contract and results as the slow
+    stride-1 paths below avoid holding it). Same contract and results as the slow
     but straightforward :func:`conv_forward_naive`.
 
-    Two ways of building ``X_col`` are used, chosen from the shapes (same result):
+    Three equivalent computations, chosen from the shapes (``cache['method']``):
 
-    * stride 1: with the padded input stored channels first and flattened to
-      ``(C, N*Hp*Wp)``, tap ``(kh, kw)`` of every receptive field is the same row
-      shifted by ``kh*D*Wp + kw*D`` positions, so each row of ``X_col`` is one
-      contiguous slice. Outputs are computed for every position of the padded grid
-      (the ``(Hp - H') * Wp + ...`` positions that are not real outputs are dropped
-      afterwards), and ``X_col`` is built and multiplied in blocks of columns that
-      stay in cache, so it never exists in full.
-    * any stride: ``X_col`` is copied from a strided view of the padded input (see
-      :func:`im2col`, columns in (n, i, j) order) and kept for the backward pass.
+    * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
+      padded input (see :func:`im2col`) and kept for the backward pass.
+    * ``'im2col-grid'`` (stride 1, few channels): outputs are computed at every
+      position of the zero-padded grid, flattened to ``(C, N*Hp*Wp)``. There, tap
+      ``(kh, kw)`` of every receptive field is the same row shifted by
+      ``kh*D*Wp + kw*D``, so each row of ``X_col`` is a contiguous slice; ``X_col`` is
+      built and multiplied in blocks of columns that stay in cache, never in full.
+      The grid has ``Hp*Wp`` positions per image for ``H'*W'`` real outputs; the
+      rest are computed and dropped (used while that waste is at most 1.5x).
+    * ``'shifted-gemm'`` (stride 1, C and F >= 16, float32/float64): the same grid
+      stored channels last, ``(N*Hp*Wp, C)``; then the shifted slice for one tap is
+      a contiguous ``(positions, C)`` matrix, and the output is the sum over the
+      ``HH*WW`` taps of ``slice @ w[:, :, kh, kw].T``: one GEMM per tap, with no copy
+      at all, accumulated by BLAS itself (``beta = 1``, through
+      ``scipy.linalg.blas``) block by block in cache.
 
     Parameters
     ----------
@@ -430,10 +441,12 @@ def conv_forward_fast(x, w, b, conv_param):
         ``H' = 1 + (H + 2P - (D*(HH-1) + 1)) / S``, likewise ``W'``. Contiguous;
         dtype is NumPy's promotion of ``x`` and ``w`` (float32 stays float32).
     cache : dict
-        ``'method'`` ('shifted' or 'im2col'), ``'x_shape'``, the three input dtypes,
-        ``'w'``, ``'stride'``, ``'pad'``, ``'dilation'``, and the input data the
-        backward pass needs: ``'x_padded'`` (C, N*Hp*Wp) for 'shifted', ``'x_cols'``
-        (C*HH*WW, N*H'*W') for 'im2col'.
+        ``'method'`` (above), ``'x_shape'``, the input dtypes ``'x_dtype'``,
+        ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
+        ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
+        needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
+        padded input (C, N*Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
+        'shifted-gemm'.
 
     Raises
     ------
@@ -446,34 +459,41 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x.dtype, w.dtype)
     Hp, Wp = H + 2 * P, W + 2 * P
     K = C * HH * WW
-    w_row = w.reshape(F, K).astype(dtype, copy=False)
-    cache = {"x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype, "b_dtype": b.dtype,
-             "w": w.astype(dtype, copy=False), "stride": S, "pad": P, "dilation": D}
-    padded = _pad_channels_first(x, P, dtype)
+    w = w.astype(dtype, copy=False)
+    method = _choose_method(S, Hp * Wp, H_out * W_out, C, F, dtype)
+    cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
+             "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
+    offsets = _tap_offsets(HH, WW, D, Wp)
+    n_valid = N * Hp * Wp - offsets[-1]   # grid positions up to the last real output
 
-    if S == 1 and Hp * Wp <= _MAX_GRID_WASTE * H_out * W_out:
-        cache["method"] = "shifted"
-        grid = padded.reshape(C, N * Hp * Wp)
+    if method == "shifted-gemm":
+        grid = _pad_channels_last(x, P, dtype).reshape(N * Hp * Wp, C)
+        taps = [np.asfortranarray(w[:, :, kh, kw]) for kh in range(HH) for kw in range(WW)]
+        out_grid = np.empty((N * Hp * Wp, F), dtype=dtype)
+        _sum_of_shifted_products(grid, taps, offsets, out_grid[:n_valid])
+        out_nchw = out_grid.reshape(N, Hp, Wp, F)[:, :H_out, :W_out, :].transpose(0, 3, 1, 2)
+        cache["x_grid"] = grid
+    elif method == "im2col-grid":
+        grid = _pad_channels_first(x, P, dtype).reshape(C, N * Hp * Wp)
         out_grid = np.empty((F, N * Hp * Wp), dtype=dtype)
-        offsets = _tap_offsets(HH, WW, D, Wp)
-        n_valid = N * Hp * Wp - offsets[-1]  # the last real output is at n_valid - 1
-        block = _block_columns(C * HH * WW, dtype, n_valid)
-        cols = np.empty(K * block, dtype=dtype)
+        block = _block_columns(K, dtype, n_valid)
+        buffer = np.empty(K * block, dtype=dtype)
         for start in range(0, n_valid, block):
             stop = min(start + block, n_valid)
-            x_col = _shifted_columns(grid, offsets, start, stop, cols)
-            np.matmul(w_row, x_col, out=out_grid[:, start:stop])
-        out_grid = out_grid.reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out]
-        cache["x_padded"] = grid
+            x_col = _shifted_columns(grid, offsets, start, stop, buffer)
+            np.matmul(w.reshape(F, K), x_col, out=out_grid[:, start:stop])
+        out_nchw = out_grid.reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out].transpose(1, 0, 2, 3)
+        cache["x_grid"] = grid
     else:
-        cache["method"] = "im2col"
+        padded = _pad_channels_first(x, P, dtype)
         fields = _receptive_fields(padded, HH, WW, S, D, H_out, W_out)
-        x_cols = np.ascontiguousarray(fields).reshape(C * HH * WW, N * H_out * W_out)
-        out_grid = (w_row @ x_cols).reshape(F, N, H_out, W_out)
+        x_cols = np.ascontiguousarray(fields).reshape(K, N * H_out * W_out)
+        out_fnhw = (w.reshape(F, K) @ x_cols).reshape(F, N, H_out, W_out)
+        out_nchw = out_fnhw.transpose(1, 0, 2, 3)
         cache["x_cols"] = x_cols
 
     out = np.empty((N, F, H_out, W_out), dtype=dtype)
-    np.add(out_grid.transpose(1, 0, 2, 3), b.astype(dtype)[:, None, None], out=out)
+    np.add(out_nchw, b.astype(dtype)[:, None, None], out=out)
     return out, cache
 
 
@@ -487,13 +507,13 @@ def conv_backward_fast(dout, cache):
       column back onto the pixels it was copied from);
     * ``db = dout.sum(axis=(0, 2, 3))``.
 
-    On the stride-1 path (``cache['method'] == 'shifted'``) the same products are
-    computed on the padded grid, block by block, without a full ``X_col``: dw as
-    one GEMM per filter tap on the shifted input (many channels) or per block of
-    rebuilt columns (few channels); dx either as the notes' "convolution with
-    spatially flipped filters" (``dout`` zero-padded and correlated with ``w``
-    flipped in both spatial axes, F and C swapped: a GEMM and no scatter-add, used
-    when F <= C) or as ``W_row.T @ dout`` followed by one shifted add per tap.
+    The stride-1 paths compute the same products on the padded grid without a full
+    ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of
+    ``X_col`` for dw and adds each tap's rows of ``W_row.T @ dout`` back at its
+    shift; 'shifted-gemm' computes dw from blocks of the channels-last ``X_col``
+    rebuilt in cache, and dx as the notes' "convolution with spatially flipped
+    filters": ``dout``, zero-padded on the grid, correlated with ``w`` flipped in both
+    spatial axes and with F and C swapped, again one accumulated GEMM per tap.
 
     Same contract and results as the slow but straightforward
     :func:`conv_backward_naive`.
@@ -530,19 +550,33 @@ def conv_backward_fast(dout, cache):
     K = C * HH * WW
     db = dout.sum(axis=(0, 2, 3))
 
-    if cache["method"] == "shifted":
-        dx_padded, dw_row = _shifted_backward(dout, cache["x_padded"], w, P, D, H, W)
+    if cache["method"] == "shifted-gemm":
+        dx_grid, dw = _shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D)
+        dx_nchw = dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :].transpose(0, 3, 1, 2)
+    elif cache["method"] == "im2col-grid":
+        dx_grid, dw_row = _im2col_grid_backward(dout, cache["x_grid"], w, Hp, Wp, D)
+        dw = dw_row.reshape(F, C, HH, WW)
+        dx_nchw = dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
     else:
         dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
-        dw_row = dout_row @ cache["x_cols"].T
+        dw = (dout_row @ cache["x_cols"].T).reshape(F, C, HH, WW)
         d_cols = w.reshape(F, K).T @ dout_row
         dx_padded = _col2im_channels_first(d_cols, C, N, Hp, Wp, HH, WW, S, D,
                                            H_out, W_out)
+        dx_nchw = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
 
     dx = np.empty((N, C, H, W), dtype=cache["x_dtype"])
-    dx[...] = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
-    dw = dw_row.reshape(F, C, HH, WW).astype(cache["w_dtype"], copy=False)
-    return dx, dw, db.astype(cache["b_dtype"], copy=False)
+    dx[...] = dx_nchw
+    return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
+            db.astype(cache["b_dtype"], copy=False))
+
+
+def _choose_method(S, grid_size, out_size, C, F, dtype) -> str:
+    if S != 1 or grid_size > _MAX_GRID_WASTE * out_size:
+        return "im2col"
+    if min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64):
+        return "shifted-gemm"
+    return "im2col-grid"
 
 
 def _tap_offsets(HH: int, WW: int, D: int, Wp: int) -> list[int]:
@@ -551,10 +585,20 @@ def _tap_offsets(HH: int, WW: int, D: int, Wp: int) -> list[int]:
 
 
 def _block_columns(rows: int, dtype, total: int) -> int:
-    """How many columns of a (rows, total) column matrix to build and multiply at once."""
+    """How many columns of a (rows, total) matrix to process at once (block in cache)."""
     block = max(_MIN_BLOCK_COLUMNS, _BLOCK_BYTES // (rows * np.dtype(dtype).itemsize))
     return min(block, total)
 
+
+def _pad_channels_last(x: np.ndarray, P: int, dtype) -> np.ndarray:
+    """Copy ``x`` (N, C, H, W), any strides, into a zero-padded (N, H+2P, W+2P, C) array."""
+    N, C, H, W = x.shape
+    padded = np.zeros((N, H + 2 * P, W + 2 * P, C), dtype=dtype)
+    padded[:, P:P + H, P:P + W, :] = x.transpose(0, 2, 3, 1)
+    return padded
+
+
+# --- "im2col-grid": X_col of the padded grid, in blocks ------------------------------
 
 def _shifted_columns(grid, offsets, start, stop, buffer):
     """Columns ``start:stop`` of X_col for stride 1, built from shifted slices.
@@ -571,83 +615,99 @@ def _shifted_columns(grid, offsets, start, stop, buffer):
     return block.reshape(rows * len(offsets), width)
 
 
-def _shifted_backward(dout, grid, w, P, D, H, W):
-    """dx (on the padded grid, channels first) and dw_row for the stride-1 path.
-
-    Works on the flattened padded grid like the forward pass, in blocks of columns:
-
-    * dw: with many channels (C >= ``_PER_TAP_DW_MIN_CHANNELS``) one GEMM per tap,
-      ``dw[:, :, kh, kw] = dout_grid @ (grid shifted by the tap).T``, reading the
-      padded input in place (no copy at all); with few channels, per block,
-      ``dw_row += dout_grid[:, block] @ X_col[:, block].T`` with the block of ``X_col``
-      rebuilt from shifted slices (cheaper than keeping it in memory);
-    * dx in one of two equivalent forms, whichever copies less:
-      "gather" (when F <= C): the notes' convolution of ``dout`` with the flipped
-      filters, ``dx_grid[:, block] = W_flip_row (C, F*T) @ (shifted slices of the
-      zero-padded dout_grid)``; "scatter" (F > C): ``dX_col = W_row.T @ dout_grid``
-      and each tap's rows added back at its shift (col2im on the grid).
-    """
+def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
+    """dx on the padded grid (C, N*Hp*Wp) and dw_row (F, C*HH*WW), in blocks of columns:
+    ``dw_row += dout_grid[:, block] @ X_col[:, block].T`` with the block of X_col rebuilt
+    from shifted slices, and ``dX_col = W_row.T @ dout_grid[:, block]`` whose rows are
+    added back onto the grid at each tap's shift (col2im on the grid)."""
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
-    K, T = C * HH * WW, HH * WW
+    K = C * HH * WW
     dtype = w.dtype
-    Hp, Wp = H + 2 * P, W + 2 * P
+    size = N * Hp * Wp
+    offsets = _tap_offsets(HH, WW, D, Wp)
+    n_valid = size - offsets[-1]
+    dout_grid = np.zeros((F, N, Hp, Wp), dtype=dtype)
+    dout_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
+    dout_grid = dout_grid.reshape(F, size)
+    w_col = np.ascontiguousarray(w.reshape(F, K).T)
+    dw_row = np.zeros((F, K), dtype=dtype)
+    dx_grid = np.zeros((C, size), dtype=dtype)
+    block = _block_columns(K, dtype, n_valid)
+    x_buffer = np.empty(K * block, dtype=dtype)
+    d_buffer = np.empty(K * block, dtype=dtype)
+    for start in range(0, n_valid, block):
+        stop = min(start + block, n_valid)
+        x_col = _shifted_columns(grid, offsets, start, stop, x_buffer)
+        dw_row += dout_grid[:, start:stop] @ x_col.T
+        d_col = d_buffer[:K * (stop - start)].reshape(K, stop - start)
+        np.matmul(w_col, dout_grid[:, start:stop], out=d_col)
+        d_taps = d_col.reshape(C, len(offsets), stop - start)
+        for t, offset in enumerate(offsets):
+            dx_grid[:, start + offset:stop + offset] += d_taps[:, t, :]
+    return dx_grid, dw_row
+
+
+# --- "shifted-gemm": one GEMM per tap on a channels-last grid -------------------------
+
+def _sum_of_shifted_products(grid, mats, offsets, out):
+    """``out[q] = sum_t mats[t] @ grid[q + offsets[t]]`` for every row q of ``out``.
+
+    ``grid`` is (L, Cin), C-contiguous, so ``grid[a + o:b + o]`` is a contiguous
+    (b-a, Cin) matrix: no copy. ``mats[t]`` is (Cout, Cin), Fortran-ordered; ``out``
+    is (n, Cout), C-contiguous. In BLAS (column-major) terms, for each block of
+    rows, ``out_block.T (Cout, m) = sum_t mats[t] @ grid_block_t.T``: the first tap
+    with beta = 0, the others with beta = 1, so BLAS accumulates into the block,
+    which stays in cache across the taps.
+    """
+    gemm = get_blas_funcs("gemm", dtype=grid.dtype)
+    n, cout = out.shape
+    block = _block_columns(cout, grid.dtype, n)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        acc = out[start:stop].T                   # (Cout, m), Fortran-contiguous view
+        for t, (mat, offset) in enumerate(zip(mats, offsets, strict=True)):
+            gemm(1.0, mat, grid[start + offset:stop + offset].T, beta=0.0 if t == 0 else 1.0,
+                 c=acc, overwrite_c=True)
+
+
+def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
+    """dx on the channels-last padded grid (N*Hp*Wp, C) and dw (F, C, HH, WW)."""
+    N, F, H_out, W_out = dout.shape
+    _, C, HH, WW = w.shape
+    dtype = w.dtype
     size = N * Hp * Wp
     offsets = _tap_offsets(HH, WW, D, Wp)
     reach = offsets[-1]
     n_valid = size - reach
-    gather = (_DX_FORM or ("gather" if F <= C else "scatter")) == "gather"
-    # dout on the padded output grid (zero where there is no real output); for the
-    # gather form preceded by `reach` zeros so that the flipped filters can look back.
-    front = reach if gather else 0
-    dout_grid = np.empty((F, front + size), dtype=dtype)
-    dout_grid[:, :front] = 0
-    on_grid = dout_grid[:, front:].reshape(F, N, Hp, Wp)
-    on_grid[:, :, H_out:, :] = 0
-    on_grid[:, :, :H_out, W_out:] = 0
-    on_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
-    dout_valid = dout_grid[:, front:front + n_valid]
-    per_tap_dw = C >= _PER_TAP_DW_MIN_CHANNELS
-    if per_tap_dw:
-        dw_taps = np.empty((F, C, T), dtype=dtype)
-        for t, offset in enumerate(offsets):
-            np.matmul(dout_valid, grid[:, offset:offset + n_valid].T, out=dw_taps[:, :, t])
-        dw_row = dw_taps.reshape(F, K)
-    else:
-        dw_row = np.zeros((F, K), dtype=dtype)
+    # dout on the channels-last grid (zero where there is no real output), preceded by
+    # `reach` rows of zeros so that the flipped filters can look that far back.
+    dout_grid = np.empty((reach + size, F), dtype=dtype)
+    dout_grid[:reach] = 0
+    on_grid = dout_grid[reach:].reshape(N, Hp, Wp, F)
+    on_grid[:, H_out:] = 0
+    on_grid[:, :H_out, W_out:] = 0
+    on_grid[:, :H_out, :W_out] = dout.transpose(0, 2, 3, 1)
+    dout_valid = dout_grid[reach:reach + n_valid]
 
-    if gather:
-        # w_flip_row[c, f*T + t] = w[f, c, HH-1-kh, WW-1-kw] for t = kh*WW + kw.
-        w_flip_row = np.ascontiguousarray(
-            w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, F * T)
-        block = _block_columns(max(K, F * T), dtype, size)
-        dx_grid = np.empty((C, size), dtype=dtype)
-        d_buffer = np.empty(F * T * block, dtype=dtype)
-        end = size
-    else:
-        w_col = np.ascontiguousarray(w.reshape(F, K).T)
-        block = _block_columns(K, dtype, n_valid)
-        dx_grid = np.zeros((C, size), dtype=dtype)
-        d_buffer = np.empty(K * block, dtype=dtype)
-        end = n_valid
-    x_buffer = np.empty(K * block, dtype=dtype)
-    first = P * Wp + P           # first and last real input pixels on the grid
-    last = size - first
-    for start in range(0, end, block):
-        stop = min(start + block, end)
-        if not per_tap_dw and start < n_valid:
-            stop_valid = min(stop, n_valid)
-            x_col = _shifted_columns(grid, offsets, start, stop_valid, x_buffer)
-            dw_row += dout_valid[:, start:stop_valid] @ x_col.T
-        if gather:
-            if stop > first and start < last:   # skip blocks of padding only
-                d_col = _shifted_columns(dout_grid, offsets, start, stop, d_buffer)
-                np.matmul(w_flip_row, d_col, out=dx_grid[:, start:stop])
-        else:
-            n = stop - start
-            d_col = d_buffer[:K * n].reshape(K, n)
-            np.matmul(w_col, dout_valid[:, start:stop], out=d_col)
-            d_taps = d_col.reshape(C, T, n)
-            for t, offset in enumerate(offsets):
-                dx_grid[:, start + offset:stop + offset] += d_taps[:, t, :]
-    return dx_grid.reshape(C, N, Hp, Wp), dw_row
+    # dw: per block of grid rows, the block of the channels-last X_col, (m, T, C) built
+    # from the shifted slices, then dw_rows (T*C, F) += X_block.T @ dout_block.
+    T = HH * WW
+    dw_rows = np.zeros((T * C, F), dtype=dtype)
+    block = _block_columns(T * C, dtype, n_valid)
+    buffer = np.empty(block * T * C, dtype=dtype)
+    for start in range(0, n_valid, block):
+        stop = min(start + block, n_valid)
+        x_block = buffer[:(stop - start) * T * C].reshape(stop - start, T, C)
+        for t, offset in enumerate(offsets):
+            x_block[:, t, :] = grid[start + offset:stop + offset]
+        dw_rows += x_block.reshape(stop - start, T * C).T @ dout_valid[start:stop]
+    dw = dw_rows.reshape(HH, WW, C, F).transpose(3, 2, 0, 1)
+
+    # dx: correlate the padded dout with the flipped filters, F and C swapped:
+    # dx_grid[p] = sum_t w[:, :, HH-1-kh, WW-1-kw].T @ dout_grid[p + offset_t].
+    flipped = [np.asfortranarray(w[:, :, HH - 1 - kh, WW - 1 - kw].T)
+               for kh in range(HH) for kw in range(WW)]
+    dx_grid = np.empty((size, C), dtype=dtype)
+    _sum_of_shifted_products(dout_grid, flipped, offsets, dx_grid)
+    return dx_grid, dw
