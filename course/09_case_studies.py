@@ -1,0 +1,487 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 9: case studies, from LeNet to ResNet
+#
+# The architectures that have names, built layer by layer in `convnets.zoo`: LeNet-5,
+# AlexNet, ZFNet, GoogLeNet, VGG-16 and ResNet. For each we read off what made it
+# different, with numbers computed from the network itself by `summarize`, which
+# walks a network with nothing but shapes (so the full-size networks cost no memory
+# here: their 138 million weights are never created). The notes' VGG-16 table is
+# recomputed row by row, and two of the notes' figures turn out to be loose (GoogLeNet's
+# "4M") or wrong (VGG-16's total memory). The lesson ends with all of them side by
+# side.
+
+# %%
+import re
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from convnets import (
+    Affine,
+    Block,
+    Conv,
+    GlobalAvgPool,
+    Inception,
+    Residual,
+    Sequential,
+    SizingWarning,
+    SpatialBatchNorm,
+    assert_close,
+    basic_block,
+    check_layer_gradients,
+    format_bytes,
+    summarize,
+    zoo,
+)
+from sklearn.datasets import load_digits
+
+rng = np.random.default_rng(9)
+
+
+def summary_and_warnings(model, input_shape=None):
+    """summarize(model), and the messages of the SizingWarnings it emitted."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = summarize(model, input_shape)
+    return summary, [str(w.message) for w in caught if issubclass(w.category, SizingWarning)]
+
+
+def all_layers(model):
+    """Every layer of a network, including the layers inside blocks."""
+    return [sub for layer in model.layers for sub in layer.sublayers()]
+
+
+# %% [markdown]
+# ## 1. LeNet-5 (1998)
+#
+# The first successful ConvNets read zip codes and digits. LeNet-5 takes a 32x32 grey
+# image through two CONV-POOL stages (5x5 filters, 2x2 average pooling), a 5x5 CONV
+# that covers its whole 5x5 input (so it acts like an FC layer) and two FC layers. Our
+# copy uses ReLU instead of the original scaled tanh and connects its third layer to
+# all the maps before it (the paper connects it to chosen subsets).
+
+# %%
+lenet = zoo.get("lenet5")
+s_lenet, lenet_warnings = summary_and_warnings(lenet)
+print(s_lenet)
+for message in lenet_warnings:
+    print("SizingWarning:", message)
+assert s_lenet.total_params == 61_706
+assert [r.output_shape for r in s_lenet.rows[1:6]] == [
+    (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1)]
+assert len(lenet_warnings) == 2 and all("P = 0" in m for m in lenet_warnings)
+
+# %% [markdown]
+# LeNet predates the rule of padding by `(F - 1)/2` (lesson 8): its unpadded 5x5 convs
+# shrink 32 -> 28 and 14 -> 10, and `summarize` says so. It still runs, of course; here
+# on a real handwritten digit from scikit-learn, enlarged from 8x8 to 32x32 (random
+# weights: the shapes are the point).
+
+# %%
+digit = load_digits().images[0] / 16.0                       # an 8x8 "0"
+x_digit = np.kron(digit, np.ones((4, 4)))[None, None]         # (1, 1, 32, 32)
+for name, act in lenet.activations(x_digit):
+    print(f"{name:9s} {act.shape}")
+assert lenet.forward(x_digit).shape == (1, 10)
+
+# %% [markdown]
+# ## 2. AlexNet (2012)
+#
+# The network that made ConvNets the default in computer vision: deeper and wider than
+# LeNet, with CONV layers stacked directly on each other, ReLU, local response
+# normalization and overlapping pools. Its first layer (lessons 2 and 3) has 96
+# filters of 11x11 at stride 4 on a 227x227 image.
+
+# %%
+alexnet = zoo.get("alexnet")
+s_alex, alex_warnings = summary_and_warnings(alexnet)
+conv1 = alexnet.layers[0]
+print(f"first layer {conv1.kind}: size {conv1.size}, stride {conv1.stride}, pad {conv1.pad} "
+      f"-> {s_alex.rows[1].output_shape}")
+print("spatial sizes of CONV and POOL layers:",
+      [r.output_shape[1] for r in s_alex.rows if r.name.startswith(("CONV", "POOL"))])
+assert conv1.size == (11, 11) and conv1.stride == 4                               # claim 33
+assert s_alex.rows[1].output_shape == (96, 55, 55)                                 # claim 33
+print("SizingWarning:", alex_warnings[0])
+assert len(alex_warnings) == 1 and "227x227" in alex_warnings[0]
+
+# %% [markdown]
+# The paper says 224x224, which does not fit this layer (`(224 - 11)/4 + 1 = 54.25`).
+# Our AlexNet refuses it with an error that explains the discrepancy:
+
+# %%
+try:
+    zoo.get("alexnet", input_shape=(3, 224, 224))
+    alex_224 = None
+except ValueError as err:
+    alex_224 = str(err)
+print("ValueError:", alex_224)
+assert alex_224 is not None and "54.25" in alex_224 and "224 + 3 = 227" in alex_224
+
+# %% [markdown]
+# Its parameters: 62.4 million in our single-tower version. The paper's "60 million"
+# comes from its two GPUs: conv2, conv4 and conv5 each saw only the half of the
+# channels on their own GPU, which halves their weights.
+
+# %%
+convs = [r for r in s_alex.rows if r.name.startswith("CONV")]
+grouped = s_alex.total_params - sum(convs[i].weights for i in (1, 3, 4)) // 2
+fc_params = sum(r.params for r in s_alex.rows if r.name == "FC")
+print(f"AlexNet, one tower: {s_alex.total_params:,} parameters; with the paper's two groups: "
+      f"{grouped:,}; in the three FC layers: {fc_params:,} "
+      f"({fc_params / s_alex.total_params:.0%})")
+assert s_alex.total_params == 62_378_344 and grouped == 60_965_224
+assert fc_params / s_alex.total_params > 0.9
+
+# %% [markdown]
+# ## 3. ZFNet (2013)
+#
+# Zeiler and Fergus tuned AlexNet's hyperparameters: in particular a smaller first
+# layer, 7x7 filters at stride 2 instead of 11x11 at stride 4, which keeps more detail
+# (a 110x110 first volume instead of 55x55).
+
+# %%
+zfnet = zoo.get("zfnet")
+s_zf = summarize(zfnet)
+zf_conv1 = zfnet.layers[0]
+print(f"first layer {zf_conv1.kind}: size {zf_conv1.size}, stride {zf_conv1.stride} -> "
+      f"{s_zf.rows[1].output_shape}")
+print("spatial sizes of CONV and POOL layers:",
+      [r.output_shape[1] for r in s_zf.rows if r.name.startswith(("CONV", "POOL"))])
+assert zf_conv1.size == (7, 7) and zf_conv1.stride == 2                            # claim 33
+assert s_zf.rows[1].output_shape == (96, 110, 110)                                 # claim 33
+assert s_zf.total_params == 62_357_608
+
+# %% [markdown]
+# **Summary.** AlexNet's first layer is 11x11 at stride 4 (on 227x227, not the paper's
+# 224), ZFNet's 7x7 at stride 2; both keep about 62 million parameters, over 90% of them
+# in the FC layers.
+
+# %% [markdown]
+# ## 4. GoogLeNet (2014) and the Inception module
+#
+# GoogLeNet's building block runs four branches side by side on the same input and
+# concatenates their outputs along the depth: a 1x1 conv; a 1x1 "reduce" conv then a
+# 3x3; a 1x1 reduce then a 5x5; a 3x3 max pool then a 1x1 projection. The 1x1 reduce
+# convs are what make it cheap: they shrink the depth before the expensive filters.
+# Its first module, `inception3a`, on a `[28x28x192]` volume:
+
+# %%
+googlenet = zoo.get("googlenet")
+inception3a = [layer for layer in googlenet if isinstance(layer, Inception)][0]
+for branch, layers in inception3a.branches.items():
+    print(f"  branch {branch}: {' -> '.join(layer.kind for layer in layers)}")
+s_module = summarize(Sequential([inception3a], (192, 28, 28)))
+depths = [[layer for layer in layers if isinstance(layer, Conv)][-1].filters
+          for layers in inception3a.branches.values()]
+print("output:", s_module.rows[-1].output_shape, "depth", " + ".join(map(str, depths)))
+assert s_module.rows[-1].output_shape == (sum(depths), 28, 28) == (64 + 128 + 32 + 32, 28, 28)
+
+# What the 1x1 reduction saves on the 5x5 branch: 192 -> 16 -> 32 channels, against a
+# direct 5x5 conv from 192 to 32 channels.
+reduced = summarize(Sequential([Conv(16, 1), Conv(32, 5, pad=2)], (192, 28, 28)))
+direct = summarize(Sequential([Conv(32, 5, pad=2)], (192, 28, 28)))
+print(f"5x5 branch: with the 1x1 reduce {reduced.total_weights:,} weights, "
+      f"direct {direct.total_weights:,} ({direct.total_weights / reduced.total_weights:.1f} "
+      f"times more)")
+assert reduced.total_weights == 192 * 16 + 5 * 5 * 16 * 32 == 15_872
+assert direct.total_weights == 5 * 5 * 192 * 32 == 153_600
+
+# %% [markdown]
+# The notes credit GoogLeNet with "4M" parameters against AlexNet's "60M". We count:
+
+# %%
+s_google = summarize(googlenet)
+s_google_tv = summarize(zoo.get("googlenet", variant="torchvision"))
+classifier = [r for r in s_google.rows if r.name == "FC"]
+print(f"GoogLeNet (the paper's layers):        {s_google.total_params:>10,}")
+print(f"  of which its only FC layer:          {classifier[0].params:>10,}")
+print(f"  without it:                          {s_google.total_params - classifier[0].params:>10,}")
+print(f"torchvision's GoogLeNet (BN, no aux):  {s_google_tv.total_params:>10,}")
+ratio = s_alex.total_params / s_google.total_params
+print(f"AlexNet / GoogLeNet:                   {ratio:>10.1f}")
+assert s_google.total_params == 6_998_552 and classifier[0].params == 1_025_000     # claim 34
+assert s_google.total_params - classifier[0].params == 5_973_552                     # claim 34
+assert s_google_tv.total_params == 6_624_904                                         # claim 34
+assert ratio > 8                                                                     # claim 34
+assert len(classifier) == 1 and isinstance(googlenet.layers[-2], GlobalAvgPool)
+
+# %% [markdown]
+# No count reproduces "4M". The paper's network has 7.0 million parameters here (its
+# own Table 1 adds up to about 6.8 million; its text says "12 times fewer parameters
+# than AlexNet", about 5 million); even without the classifier it has 6.0 million; the
+# torchvision version 6.6 million. What holds is the order of magnitude: about 9
+# times fewer than AlexNet. Where does the saving come from? Mostly from the top:
+# AlexNet spends 58.6 million parameters on its three FC layers, GoogLeNet averages
+# its last `[7x7x1024]` volume down to `[1x1x1024]` (global average pooling) and has a
+# single FC layer of 1,025,000 parameters.
+
+# %% [markdown]
+# ## 5. VGG-16 (2014), row by row
+#
+# VGG showed that depth matters, with the plainest possible design: 3x3 convs at stride
+# 1 and pad 1, 2x2 max pools at stride 2, thirteen CONV and three FC layers. The notes
+# write out its table; here it is as the notes print it, checked line by line against
+# `summarize` (the output volume, the number of activations and the weights).
+
+# %%
+NOTES_TABLE = """\
+INPUT: [224x224x3]        memory:  224*224*3=150K   weights: 0
+CONV3-64: [224x224x64]  memory:  224*224*64=3.2M   weights: (3*3*3)*64 = 1,728
+CONV3-64: [224x224x64]  memory:  224*224*64=3.2M   weights: (3*3*64)*64 = 36,864
+POOL2: [112x112x64]  memory:  112*112*64=800K   weights: 0
+CONV3-128: [112x112x128]  memory:  112*112*128=1.6M   weights: (3*3*64)*128 = 73,728
+CONV3-128: [112x112x128]  memory:  112*112*128=1.6M   weights: (3*3*128)*128 = 147,456
+POOL2: [56x56x128]  memory:  56*56*128=400K   weights: 0
+CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*128)*256 = 294,912
+CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*256)*256 = 589,824
+CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*256)*256 = 589,824
+POOL2: [28x28x256]  memory:  28*28*256=200K   weights: 0
+CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*256)*512 = 1,179,648
+CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*512)*512 = 2,359,296
+CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*512)*512 = 2,359,296
+POOL2: [14x14x512]  memory:  14*14*512=100K   weights: 0
+CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
+CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
+CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
+POOL2: [7x7x512]  memory:  7*7*512=25K  weights: 0
+FC: [1x1x4096]  memory:  4096  weights: 7*7*512*4096 = 102,760,448
+FC: [1x1x4096]  memory:  4096  weights: 4096*4096 = 16,777,216
+FC: [1x1x1000]  memory:  1000 weights: 4096*1000 = 4,096,000
+"""
+ROW = re.compile(r"(?P<name>[\w-]+): \[(?P<w>\d+)x(?P<h>\d+)x(?P<c>\d+)\]\s+memory:\s+"
+                 r"(?P<memory>[\d*]+)\S*\s+weights: (?:(?P<formula>\S+) = )?(?P<weights>[\d,]+)")
+
+vgg = zoo.get("vgg16")
+s_vgg, vgg_warnings = summary_and_warnings(vgg)
+print(f"{'the notes':38s} {'summarize':>28s}")
+for line, row in zip(NOTES_TABLE.splitlines(), s_vgg.rows, strict=True):
+    notes = ROW.match(line)
+    shape = (int(notes["c"]), int(notes["h"]), int(notes["w"]))
+    activations = int(np.prod([int(f) for f in notes["memory"].split("*")]))
+    weights = int(notes["weights"].replace(",", ""))
+    print(f"{notes['name']:9s} [{notes['w']}x{notes['h']}x{notes['c']}]".ljust(28)
+          + f"{activations:>10,} {weights:>12,}   |   {row.name:9s} {row.output_shape} "
+          f"{row.activations:>10,} {row.weights:>12,}")
+    assert row.name == notes["name"] and row.output_shape == shape                 # claim 35
+    assert row.activations == activations and row.weights == weights               # claim 35
+    assert notes["formula"] is None or row.weights_formula == notes["formula"]     # claim 35
+assert len(s_vgg.rows) == 22 and vgg_warnings == []       # VGG-16 follows every rule of thumb
+
+# %% [markdown]
+# Every row agrees: output volume, activations and the weights, down to the formula.
+# The totals, and the notes' remark that the first FC layer holds "100M" of "140M":
+
+# %%
+first_fc = [r for r in s_vgg.rows if r.name == "FC"][0]
+print(f"weights {s_vgg.total_weights:,}; with the {s_vgg.total_biases:,} biases "
+      f"{s_vgg.total_params:,}")
+print(f"first FC layer: {first_fc.weights:,} weights, "
+      f"{first_fc.weights / s_vgg.total_weights:.1%} of all weights")
+assert s_vgg.total_weights == 138_344_128                                          # claim 36
+assert s_vgg.total_params == 138_357_544 and s_vgg.total_biases == 13_416          # claim 36
+assert first_fc.weights == 7 * 7 * 512 * 4096 == 102_760_448                       # claim 36
+assert round(s_vgg.total_params / 1e6) == 138 and round(first_fc.weights / 1e8) == 1  # claim 36
+
+# %% [markdown]
+# 138 million (the notes' "TOTAL params: 138M"; the prose rounds to "140M"), and the
+# first FC layer alone has 102.8 million, three quarters of them.
+#
+# **Erratum: the total memory.** The notes' table ends with "TOTAL memory: 24M * 4
+# bytes ~= 93MB / image (only forward! ~*2 for bwd)". The table's own rows add up to
+# something else:
+
+# %%
+table_sum = sum(row.activations for row in s_vgg.rows)
+print(f"sum of the table's activations: {table_sum:,} = total_activations "
+      f"{s_vgg.total_activations:,}")
+print(f"float32, forward: {table_sum * 4:,} bytes = {format_bytes(table_sum * 4)}; "
+      f"with the gradients (x2): {format_bytes(2 * table_sum * 4)}")
+print(f"the notes' 24M x 4 bytes = {24e6 * 4:,.0f} bytes = {format_bytes(24e6 * 4)}")
+assert table_sum == s_vgg.total_activations == 15_237_608                          # claim 37
+assert format_bytes(table_sum * 4) == "58.13 MB"                                   # claim 37
+assert round(table_sum / 1e6) == 15 != 24                                          # claim 37
+assert format_bytes(24e6 * 4) == "91.55 MB"          # not even 93                  # claim 37
+
+# %% [markdown]
+# The 22 rows hold 15,237,608 activations, 15.2 million, not 24 million: 58.13 MB per
+# image in float32 (1 MB = 1024^2 bytes), about 116 MB with the gradients, not 93 MB
+# and 186 MB. (Even as written, 24M times 4 bytes is 91.6 MB, not 93.) The notes' point
+# survives: most of the memory sits in the first layers, most of the parameters in the
+# FC layers.
+
+# %%
+names = [r.name for r in s_vgg.rows]
+acts = np.array([r.activations for r in s_vgg.rows])
+weights = np.array([r.weights for r in s_vgg.rows])
+early = acts[:5].sum() / acts.sum()
+fc_share = weights[-3:].sum() / weights.sum()
+print(f"input + first two CONV layers + first pool: {early:.0%} of the activations; "
+      f"the three FC layers: {fc_share:.0%} of the weights")
+assert early > 0.5 and fc_share > 0.85
+
+fig, (ax_a, ax_w) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True)
+ax_a.bar(range(22), acts / 1e6, color="C0")
+ax_a.set_ylabel("activations (M)")
+ax_a.set_title(f"VGG-16: {acts.sum():,} activations per image (not 24M)")
+ax_w.bar(range(22), weights / 1e6, color="C1")
+ax_w.set_ylabel("weights (M)")
+ax_w.set_title(f"{weights.sum():,} weights")
+ax_w.set_xticks(range(22), names, rotation=70, fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Summary.** `summarize` reproduces every row of the notes' VGG-16 table. The totals:
+# 138,344,128 weights (138,357,544 with biases), 102,760,448 of them in the first FC
+# layer. The activations add up to 15,237,608 per image, 58 MB in float32: the notes'
+# "24M, 93MB" is an error.
+
+# %% [markdown]
+# ## 6. ResNet (2015): skip connections and batch normalization
+#
+# A residual block computes `relu(F(x) + x)`: a few layers `F` (CONV, batch norm, ReLU,
+# CONV, batch norm) whose output is *added* to the block's input. The addition lets the
+# signal, and its gradient, pass through a deep stack unchanged when `F` has nothing
+# useful to add. To see the skip connection at work, we zero the scale and shift of the
+# block's last batch norm: `F` then outputs zeros and the block passes its input through
+# (after the final ReLU).
+
+# %%
+block_net = Sequential([basic_block(4, 4)], (4, 6, 6), dtype=np.float64, seed=1)
+x_block = rng.standard_normal((2, 4, 6, 6))
+print("parameters of the block:", sorted(block_net.params))
+params = dict(block_net.params)
+params["res1.main.bn2.gamma"] = np.zeros(4)
+params["res1.main.bn2.beta"] = np.zeros(4)
+block_net.params = params
+assert_close(block_net.forward(x_block), np.maximum(x_block, 0), rtol=0, atol=1e-12)  # claim 38
+print("with F = 0 the block computes relu(x): the skip connection carries the input")
+
+# %% [markdown]
+# Its backward pass sends the gradient down both paths and adds them. We check it
+# against numerical derivatives, for the input and every parameter, on a block with an
+# identity skip connection and on one that halves the size and doubles the depth (its
+# shortcut is then a strided 1x1 conv with batch norm, a *projection*). Batch norm is in
+# training mode (batch statistics).
+
+# %%
+def block_gradient_errors(block, in_shape, seed=0):
+    """Relative errors of a block's backward pass against numerical gradients."""
+    block_rng = np.random.default_rng(seed)
+    net = Sequential([block], in_shape, dtype=np.float64, seed=seed)
+    names = list(net.params)
+    values = {k: v + 0.1 * block_rng.standard_normal(v.shape) for k, v in net.params.items()}
+
+    def forward(x, *params):
+        return block.forward(x, dict(zip(names, params, strict=True)), dict(net.buffers), True)
+
+    def backward(dout, cache):
+        grads = {}
+        dx = block.backward(dout, cache, grads)
+        return (dx, *(grads[k] for k in names))
+
+    x = block_rng.standard_normal((4, *in_shape))
+    return check_layer_gradients(forward, backward, {"x": x, **values}, seed=seed)
+
+
+for label, block, shape in [("identity skip", basic_block(3, 3), (3, 4, 4)),
+                            ("projection skip", basic_block(2, 4, stride=2), (2, 6, 6))]:
+    errors = block_gradient_errors(block, shape)
+    print(f"{label:16s} {len(errors) - 1:2d} gradients, largest relative error "
+          f"{errors['worst']:.1e}")
+    assert errors["worst"] < 1e-7                                                  # claim 38
+
+# %% [markdown]
+# The full networks: ResNet-18 and ResNet-50 stack 8 and 16 such blocks (ResNet-50's
+# are "bottlenecks": 1x1, 3x3, 1x1), use batch norm after every conv, and end with
+# global average pooling and a single FC layer, with no FC stack.
+
+# %%
+for name, expected in [("resnet18", 11_689_512), ("resnet50", 25_557_032)]:
+    model = zoo.get(name)
+    s = summarize(model)
+    layers = all_layers(model)
+    blocks = sum(isinstance(layer, Residual) for layer in layers)
+    bns = sum(isinstance(layer, SpatialBatchNorm) for layer in layers)
+    fcs = sum(isinstance(layer, Affine) for layer in layers)
+    print(f"{name}: {s.total_params:,} parameters, {blocks} residual blocks, "
+          f"{bns} batch norms, {fcs} FC layer after {model.layers[-2].kind}")
+    assert s.total_params == expected                                              # claim 38
+    assert fcs == 1 and isinstance(model.layers[-2], GlobalAvgPool)                # claim 38
+    assert blocks == {"resnet18": 8, "resnet50": 16}[name] and bns > blocks        # claim 38
+
+# %% [markdown]
+# **Summary.** A residual block adds its input to what its layers compute (with zeroed
+# layers it passes the input through), and its backward pass agrees with numerical
+# gradients. ResNet-18 has 11,689,512 parameters and ResNet-50 25,557,032 (the
+# published counts), with batch norm throughout and a single FC layer after global
+# average pooling.
+
+# %% [markdown]
+# ## 7. Side by side
+#
+# The depth of each network is the number of CONV and FC layers on its longest path
+# (inside a block, the longest branch): it gives back every name's number.
+
+# %%
+def depth(layers):
+    """CONV and FC layers on the longest path through a list of layers."""
+    total = 0
+    for layer in layers:
+        if isinstance(layer, Block):
+            total += max(depth(branch) for branch in layer.branches.values())
+        elif isinstance(layer, (Conv, Affine)):
+            total += 1
+    return total
+
+
+rows = []
+for name in zoo.names():
+    model = zoo.get(name)
+    s = summarize(model, warn=False)
+    first = [r for r in s.rows if r.name.startswith("CONV")][0]
+    rows.append((name, depth(model.layers), s.input_shape, first.name, s.total_params,
+                 s.total_activations, s.memory("float32")))
+print(f"{'network':10s} {'depth':>5s} {'input':>14s} {'first layer':>11s} "
+      f"{'parameters':>12s} {'activations':>12s} {'inference, float32':>19s}")
+for name, d, shape, first, params, acts, memory in rows:
+    print(f"{name:10s} {d:5d} {str(shape):>14s} {first:>11s} {params:12,} {acts:12,} "
+          f"{format_bytes(memory):>19s}")
+assert [r[1] for r in rows] == [5, 8, 8, 16, 22, 18, 34, 50]
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 4.5))
+for name, d, _, _, params, acts, _ in rows:
+    ax.scatter(params / 1e6, acts / 1e6, s=20 + 4 * d)
+    ax.annotate(f"{name} ({d})", (params / 1e6, acts / 1e6), textcoords="offset points",
+                xytext=(-75, 4) if name == "googlenet" else (6, -10 if name == "resnet18" else 4),
+                fontsize=8)
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("parameters (millions)")
+ax.set_ylabel("activations per image (millions)")
+ax.set_title("The case studies: parameters against activations (depth in brackets)")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Summary.** From LeNet to ResNet-50 the depth grew from 5 to 50 layers. The
+# parameters did not grow with it: AlexNet, ZFNet and VGG-16 carry most of theirs in
+# their FC stacks, while GoogLeNet and the ResNets replace the stack with global average
+# pooling and one FC layer, and spend their budget on depth. The activations, which
+# decide the memory needed for training (lesson 10), grew steadily.
