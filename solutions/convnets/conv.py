@@ -593,7 +593,12 @@ def _block_columns(rows: int, dtype, total: int) -> int:
 def _pad_channels_last(x: np.ndarray, P: int, dtype) -> np.ndarray:
     """Copy ``x`` (N, C, H, W), any strides, into a zero-padded (N, H+2P, W+2P, C) array."""
     N, C, H, W = x.shape
-    padded = np.zeros((N, H + 2 * P, W + 2 * P, C), dtype=dtype)
+    padded = np.empty((N, H + 2 * P, W + 2 * P, C), dtype=dtype)
+    if P:
+        padded[:, :P] = 0
+        padded[:, -P:] = 0
+        padded[:, P:-P, :P] = 0
+        padded[:, P:-P, -P:] = 0
     padded[:, P:P + H, P:P + W, :] = x.transpose(0, 2, 3, 1)
     return padded
 
@@ -627,7 +632,9 @@ def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
     size = N * Hp * Wp
     offsets = _tap_offsets(HH, WW, D, Wp)
     n_valid = size - offsets[-1]
-    dout_grid = np.zeros((F, N, Hp, Wp), dtype=dtype)
+    dout_grid = np.empty((F, N, Hp, Wp), dtype=dtype)
+    dout_grid[:, :, H_out:, :] = 0                  # no real output there
+    dout_grid[:, :, :H_out, W_out:] = 0
     dout_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
     dout_grid = dout_grid.reshape(F, size)
     w_col = np.ascontiguousarray(w.reshape(F, K).T)
