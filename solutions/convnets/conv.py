@@ -657,6 +657,18 @@ def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
 
 # --- "shifted-gemm": one GEMM per tap on a channels-last grid -------------------------
 
+def _gemm_into(gemm, a, b, c, beta, trans_b=False):
+    """``c = a @ op(b) + beta * c`` in place, with a BLAS ``gemm`` from scipy.linalg.blas.
+
+    ``a``, ``b`` and ``c`` must be Fortran-contiguous views of the right dtype (the
+    callers pass transposes of C-contiguous blocks); otherwise the f2py wrapper would
+    silently work on a copy of ``c``, which this check turns into an error.
+    """
+    result = gemm(1.0, a, b, beta=beta, c=c, trans_b=trans_b, overwrite_c=True)
+    if result.ctypes.data != c.ctypes.data:
+        raise RuntimeError("BLAS gemm did not accumulate in place (non-contiguous operand)")
+
+
 def _sum_of_shifted_products(grid, mats, offsets, out):
     """``out[q] = sum_t mats[t] @ grid[q + offsets[t]]`` for every row q of ``out``.
 
@@ -674,8 +686,8 @@ def _sum_of_shifted_products(grid, mats, offsets, out):
         stop = min(start + block, n)
         acc = out[start:stop].T                   # (Cout, m), Fortran-contiguous view
         for t, (mat, offset) in enumerate(zip(mats, offsets, strict=True)):
-            gemm(1.0, mat, grid[start + offset:stop + offset].T, beta=0.0 if t == 0 else 1.0,
-                 c=acc, overwrite_c=True)
+            _gemm_into(gemm, mat, grid[start + offset:stop + offset].T, acc,
+                       beta=0.0 if t == 0 else 1.0)
 
 
 def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
@@ -698,9 +710,11 @@ def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
     dout_valid = dout_grid[reach:reach + n_valid]
 
     # dw: per block of grid rows, the block of the channels-last X_col, (m, T, C) built
-    # from the shifted slices, then dw_rows (T*C, F) += X_block.T @ dout_block.
+    # from the shifted slices, then dw_rows (T*C, F) += X_block.T @ dout_block, again
+    # accumulated by BLAS (the same BLAS as the other products: one thread pool).
+    gemm = get_blas_funcs("gemm", dtype=dtype)
     T = HH * WW
-    dw_rows = np.zeros((T * C, F), dtype=dtype)
+    dw_rows = np.zeros((T * C, F), dtype=dtype, order="F")
     block = _block_columns(T * C, dtype, n_valid)
     buffer = np.empty(block * T * C, dtype=dtype)
     for start in range(0, n_valid, block):
@@ -708,7 +722,8 @@ def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
         x_block = buffer[:(stop - start) * T * C].reshape(stop - start, T, C)
         for t, offset in enumerate(offsets):
             x_block[:, t, :] = grid[start + offset:stop + offset]
-        dw_rows += x_block.reshape(stop - start, T * C).T @ dout_valid[start:stop]
+        _gemm_into(gemm, x_block.reshape(stop - start, T * C).T, dout_valid[start:stop].T,
+                   dw_rows, beta=1.0, trans_b=True)
     dw = dw_rows.reshape(HH, WW, C, F).transpose(3, 2, 0, 1)
 
     # dx: correlate the padded dout with the flipped filters, F and C swapped:
