@@ -136,9 +136,10 @@ def session(request, tmp_path_factory):
     JupyterLab and a browser context; all stopped at the end."""
     if not LESSON:
         pytest.fail("no course/01_*.py lesson to open")
-    t0 = time.monotonic()
+    t_install = time.monotonic()
     ensure_chromium()
     sync_api = ensure_playwright()
+    t0 = time.monotonic()
     tmp = tmp_path_factory.mktemp("browser")
     shots = tmp / "screenshots"
     shots.mkdir()
@@ -157,7 +158,9 @@ def session(request, tmp_path_factory):
         t_lab = time.monotonic()
         playwright = sync_api.sync_playwright().start()
         context = launch_chromium(playwright, tmp / "chromium-profile")
-        say(request, f"set-up: release built in {t_built - t0:.1f} s, JupyterLab up in "
+        say(request, f"set-up: chromium and playwright checked (or installed) in "
+                     f"{t0 - t_install:.1f} s, release built in {t_built - t0:.1f} s, "
+                     f"JupyterLab up in "
                      f"{t_lab - t_built:.1f} s on port {lab.port}, Chromium in "
                      f"{time.monotonic() - t_lab:.1f} s; screenshots in {shots}")
         yield {"lab": lab, "context": context, "shots": shots, "work": work,
