@@ -459,7 +459,7 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x.dtype, w.dtype)
     Hp, Wp = H + 2 * P, W + 2 * P
     K = C * HH * WW
-    w = w.astype(dtype, copy=False)
+    w = np.ascontiguousarray(w, dtype=dtype)
     method = _choose_method(S, Hp * Wp, H_out * W_out, C, F, dtype)
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
@@ -476,12 +476,13 @@ def conv_forward_fast(x, w, b, conv_param):
     elif method == "im2col-grid":
         grid = _pad_channels_first(x, P, dtype).reshape(C, N * Hp * Wp)
         out_grid = np.empty((F, N * Hp * Wp), dtype=dtype)
+        w_row = w.reshape(F, K)
         block = _block_columns(K, dtype, n_valid)
         buffer = np.empty(K * block, dtype=dtype)
         for start in range(0, n_valid, block):
             stop = min(start + block, n_valid)
             x_col = _shifted_columns(grid, offsets, start, stop, buffer)
-            np.matmul(w.reshape(F, K), x_col, out=out_grid[:, start:stop])
+            np.matmul(w_row, x_col, out=out_grid[:, start:stop])
         out_nchw = out_grid.reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out].transpose(1, 0, 2, 3)
         cache["x_grid"] = grid
     else:
