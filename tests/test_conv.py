@@ -513,9 +513,12 @@ def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
 # The benchmark runs (its figures are timings: printed, never asserted)
 # --------------------------------------------------------------------------------------
 
-def test_bench_memory_section_prints_a_table(capsys):
+def test_bench_memory_section_prints_a_table(capsys, monkeypatch):
     from convnets import bench
 
+    monkeypatch.setattr(bench, "MEMORY_CASES", [
+        ((4, 16, 12, 12), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
+        ((4, 3, 9, 9), (4, 3, 3, 3), {"stride": 2, "pad": 1})])
     assert bench.main(["--quick", "--only", "memory"]) == 0
     printed = capsys.readouterr().out
     assert "BLAS" in printed and "threads" in printed

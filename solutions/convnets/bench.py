@@ -247,14 +247,16 @@ def section_torch(quick: bool) -> list[Row]:
     return rows
 
 
+MEMORY_CASES = [GEMM_CASE, TORCH_CASES[1],
+                ((100, 3, 31, 31), (25, 3, 3, 3), {"stride": 2, "pad": 1})]
+
+
 def section_memory(quick: bool) -> list[Row]:
     """Peak memory of fast forward+backward next to the size of a full im2col matrix."""
     from .shapes import conv_output_size
 
     rows = []
-    cases = [GEMM_CASE, TORCH_CASES[1],
-             ((100, 3, 31, 31), (25, 3, 3, 3), {"stride": 2, "pad": 1})]
-    for x_shape, w_shape, conv_param in cases:
+    for x_shape, w_shape, conv_param in MEMORY_CASES:
         if quick:
             x_shape = (max(1, x_shape[0] // 4),) + x_shape[1:]
         dtype = np.float32
