@@ -61,18 +61,22 @@ def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> flo
 
 
 def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
-               warmup: int = 1) -> dict[str, float]:
-    """Best-of-``repeat`` seconds of several functions, run in turns (round robin), so
-    that a disturbance from other work on the machine affects all of them alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+               inner: int = 2) -> dict[str, float]:
+    """Best seconds per call of several functions, measured in turns.
+
+    Each turn runs one function once untimed (its own thread pool wakes up and the
+    previous function's pool goes idle) and then ``inner`` times timed; the turns go
+    round the functions ``repeat`` times, so that a disturbance from other work on
+    the machine affects all of them alike. Returns the fastest call of each.
+    """
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
         for name, fn in fns.items():
-            start = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            for _ in range(inner):
+                start = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
