@@ -79,10 +79,10 @@ for N in (1, 8, 64, 128):
 # ## 2. Checked against real arrays
 #
 # The calculator only counts. Are those the arrays a network really holds? We run a
-# small VGG-16 (1/16 of the width: the same layers with 4 to 32 channels) on one real
-# 224x224 image, add up the bytes of the input and of every output volume that is not
-# computed in place, and of the parameters; then take one optimizer step and count the
-# step cache.
+# small VGG-16 (1/16 of the width: the same layers with 4 to 32 channels) on one
+# 224x224 image (random numbers: only the sizes matter), add up the bytes of the input,
+# of every output volume that is not computed in place and of the parameters; then
+# compute the gradients, take one step of each update rule and count its step cache.
 
 # %%
 small = zoo.get("vgg16", width=1 / 16, num_classes=10, seed=10)            # float32
