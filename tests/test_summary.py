@@ -293,3 +293,17 @@ def test_summary_of_a_model_equals_model_summary():
     model = zoo.get("resnet18", width=1 / 16)
     assert model.summary().total_params == summarize(model).total_params
     assert np.isclose(model.summary().total_params, model.num_params())
+
+
+def test_flatten_then_fc_sees_the_whole_input():
+    """A Flatten before an FC layer must not hide the FC's full receptive field."""
+    from convnets.network import Affine, Conv, Flatten, MaxPool, Sequential
+
+    def net(flatten):
+        layers = [Conv(4, 3), MaxPool(2), Conv(4, 3)]
+        return Sequential(layers + ([Flatten()] if flatten else []) + [Affine(10)],
+                          input_shape=(3, 12, 12))
+
+    with_flatten = summarize(net(True), (3, 12, 12), warn=False).rows[-1].receptive_field
+    without = summarize(net(False), (3, 12, 12), warn=False).rows[-1].receptive_field
+    assert with_flatten == without == 12

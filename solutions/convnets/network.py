@@ -615,6 +615,10 @@ class Flatten(Layer):
     def output_shape(self, in_shape):
         return math.prod(in_shape), 1, 1
 
+    def geometry(self, in_shape):
+        # The flat vector mixes the whole volume: like a filter covering the input.
+        return in_shape[1], in_shape[2], 1, 1
+
     def forward(self, x, params, buffers, train):
         return x.reshape(x.shape[0], -1), x.shape
 
