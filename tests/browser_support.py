@@ -45,17 +45,9 @@ SERVER_START_TIMEOUT = 90      # seconds for one attempt to start JupyterLab
 SERVER_START_ATTEMPTS = 3
 APT_TIMEOUT = 900              # seconds for apt-get install chromium (about 100 s seen)
 
-# JupyterLab settings for the test server: lessons (``.py`` in jupytext's percent
-# format) open as notebooks, as ``make lab`` configures it; no news or update pop-ups
-# over the notebook.
-LAB_SETTING_OVERRIDES = {
-    "@jupyterlab/docmanager-extension:plugin": {
-        "defaultViewers": {"python": "Jupytext Notebook"},
-    },
-    "@jupyterlab/apputils-extension:notification": {
-        "fetchNews": "false", "checkForUpdates": False,
-    },
-}
+# The JupyterLab settings ``make lab`` uses (JUPYTER_CONFIG_PATH): lessons (``.py`` in
+# jupytext's percent format) open as notebooks on a double click; no news pop-up.
+LAB_CONFIG = Path(__file__).resolve().parent.parent / "tools" / "jupyter"
 
 
 # ---------------------------------------------------------------------------- install
@@ -150,8 +142,9 @@ class JupyterLab:
     """A JupyterLab server for one test session, serving ``root``.
 
     Everything that could leak in from (or out to) the user's own Jupyter set-up points
-    into ``state``: config (with :data:`LAB_SETTING_OVERRIDES`), data (kernel specs),
-    runtime, lab settings and workspaces, IPython's profile. Kernels are ipykernel in
+    into ``state``: config, data (kernel specs), runtime, lab settings and workspaces,
+    IPython's profile. The project's own settings come from :data:`LAB_CONFIG`, as in
+    ``make lab``. Kernels are ipykernel in
     this interpreter (the venv's ``python3`` spec), so they import this checkout's
     ``convnets``.
     """
@@ -172,13 +165,9 @@ class JupyterLab:
         return f"{self.base_url}/{path.lstrip('/')}?token={self.token}"
 
     def environment(self) -> dict:
-        config = self.state / "config"
-        (config / "labconfig").mkdir(parents=True, exist_ok=True)
-        (config / "labconfig" / "default_setting_overrides.json").write_text(
-            json.dumps(LAB_SETTING_OVERRIDES, indent=2))
         env = {k: v for k, v in os.environ.items()
-               if k not in ("MPLBACKEND", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH",
-                            "PYTHONSTARTUP")}
+               if k not in ("MPLBACKEND", "JUPYTER_PATH", "PYTHONSTARTUP")}
+        env["JUPYTER_CONFIG_PATH"] = str(LAB_CONFIG)
         dirs = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
                 "JUPYTER_RUNTIME_DIR": "runtime", "JUPYTERLAB_SETTINGS_DIR": "settings",
                 "JUPYTERLAB_WORKSPACES_DIR": "workspaces", "IPYTHONDIR": "ipython"}
@@ -293,10 +282,23 @@ class NotebookPage:
         self.console_errors: list[str] = []
         self.page.on("console", lambda m: self.console_errors.append(m.text)
                      if m.type == "error" else None)
-        self.page.goto(lab.url(f"lab/workspaces/{workspace}/tree/{path}"),
+        self.page.goto(lab.url(f"lab/workspaces/{workspace}"),
                        wait_until="domcontentloaded", timeout=120_000)
-        self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(
-            timeout=120_000)
+        # As a person does: double-click through the file browser (a lesson's .py opens
+        # as a notebook only with the default-viewer setting of LAB_CONFIG).
+        for part in path.split("/"):
+            item = self.page.locator(".jp-DirListing-item",
+                                     has=self.page.locator(".jp-DirListing-itemText",
+                                                           has_text=re.compile(
+                                                               f"^{re.escape(part)}$")))
+            item.wait_for(timeout=120_000)
+            item.dblclick()
+        try:
+            self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(
+                timeout=120_000)
+        except Exception as err:
+            raise self.fail(f"{path} did not open as a notebook from the file browser "
+                            f"({type(err).__name__})", "not-a-notebook") from err
 
     # ---------- looking
     def screenshot(self, name: str) -> Path:

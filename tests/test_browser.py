@@ -2,8 +2,9 @@
 
 What a reader and a student do, checked on what the page shows:
 
-1. the first lesson (``course/01_*.py``, opened as a notebook through jupytext, as
-   ``make lab`` opens it) runs with Run > Run All Cells: every code cell gets an
+1. the first lesson (``course/01_*.py``, double-clicked in the file browser, opens as a
+   notebook through jupytext with the settings ``make lab`` uses, ``tools/jupyter``)
+   runs with Run > Run All Cells: every code cell gets an
    execution count, the printed numbers and the figures appear, nothing shows an error;
 2. an assignment's student notebook (the release built by ``python -m autograder
    build``): a correct solution typed into the first answer cell makes its visible test
