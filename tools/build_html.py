@@ -1,0 +1,190 @@
+"""Static HTML of the lessons, for reading without a kernel.
+
+Each lesson (``course/NN_name.py``, jupytext's percent format) is executed from a clean
+kernel with nbclient, the way "Restart and run all" would, and exported with
+nbconvert's HTML exporter (JupyterLab's look). The figures are embedded in the page
+as base64 PNG, so every page is a single self-contained file. An ``index.html`` lists
+the lessons with their titles.
+
+    python tools/build_html.py                    # every lesson -> out/html/
+    python tools/build_html.py course/01_*.py --out /tmp/html
+
+A lesson that fails (an error or a failed assert in a cell) is reported with the cell
+and the error; the others are still built, and the command exits with status 1. The
+last line printed is ``html: <path of index.html>``.
+
+The kernel is ipykernel in the interpreter running this script (so it imports the
+``convnets`` installed next to it, whatever kernels are installed elsewhere), with
+matplotlib's inline backend, in a temporary working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "course"
+DEFAULT_OUT = ROOT / "out" / "html"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class LessonFailed(Exception):
+    """A lesson raised in a cell, or a cell ran too long."""
+
+
+def this_interpreter_kernel():
+    """A KernelManager class whose kernel is ipykernel in ``sys.executable``."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+
+    class ThisInterpreterKernel(KernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            return self._kernel_spec
+
+    return ThisInterpreterKernel
+
+
+def kernel_environment(runtime: Path) -> dict:
+    """This process's environment, with matplotlib's inline backend (an MPLBACKEND set
+    for tests, e.g. Agg, would leave the pages without figures)."""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
+
+
+def execute_lesson(path: Path, workdir: Path, timeout: int = 600):
+    """The lesson as a notebook, executed from a clean kernel in ``workdir``."""
+    import jupytext
+    import nbclient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    notebook = jupytext.read(path, fmt="py:percent")
+    client = nbclient.NotebookClient(
+        notebook, timeout=timeout, startup_timeout=120, kernel_name="python3",
+        kernel_manager_class=this_interpreter_kernel(),
+        resources={"metadata": {"path": str(workdir)}}, allow_errors=False)
+    try:
+        client.execute(env=kernel_environment(workdir / ".runtime"))
+    except CellTimeoutError as err:
+        raise LessonFailed(f"{path.name}: a cell ran longer than {timeout} s\n{err}") from None
+    except CellExecutionError as err:
+        raise LessonFailed(f"{path.name} failed:\n{ANSI.sub('', str(err))}") from None
+    return notebook
+
+
+def lesson_title(notebook, fallback: str) -> str:
+    """The first markdown heading of the notebook."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return fallback
+
+
+def export_html(notebook, title: str) -> str:
+    """One self-contained HTML page (figures embedded as base64 PNG)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    notebook.metadata.pop("jupytext", None)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    return body
+
+
+def index_page(entries: list[tuple[str, str, str]], failed: list[str]) -> str:
+    """The index: one link per lesson built, and the lessons that failed."""
+    items = "\n".join(f'  <li><a href="{html.escape(href)}">{html.escape(title)}</a> '
+                      f'<span class="file">({html.escape(source)})</span></li>'
+                      for href, title, source in entries)
+    failures = ""
+    if failed:
+        failures = ("<h2>Not built</h2>\n<ul>\n" + "\n".join(
+            f"  <li>{html.escape(name)}</li>" for name in failed) + "\n</ul>\n")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Convolutional networks from the inside: the lessons</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
+       line-height: 1.5; padding: 0 1rem; }}
+.file {{ color: #666; font-size: 0.9em; }}
+</style>
+</head>
+<body>
+<h1>Convolutional networks from the inside: the lessons</h1>
+<p>Each page is a lesson executed from a clean kernel, with its outputs and figures;
+every number in it was computed by the code shown and checked by an <code>assert</code>.
+To run and change the code, open the lessons in JupyterLab (<code>make lab</code>).</p>
+<ul>
+{items}
+</ul>
+{failures}</body>
+</html>
+"""
+
+
+def build(lessons: list[Path], out: Path, timeout: int = 600, log=print) -> tuple[Path, list]:
+    """Execute and export ``lessons`` into ``out``; return (index path, failures)."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries, failures = [], []
+    for path in lessons:
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="lesson-") as tmp:
+            try:
+                notebook = execute_lesson(path, Path(tmp), timeout)
+            except LessonFailed as err:
+                failures.append((path.name, str(err)))
+                log(f"FAILED {path.name}\n{err}")
+                continue
+        title = lesson_title(notebook, path.stem)
+        page = out / f"{path.stem}.html"
+        page.write_text(export_html(notebook, title), encoding="utf-8")
+        entries.append((page.name, title, path.name))
+        log(f"{path.name} -> {page} ({page.stat().st_size / 1e6:.1f} MB, "
+            f"{time.perf_counter() - start:.1f} s)")
+    index = out / "index.html"
+    index.write_text(index_page(entries, [name for name, _ in failures]), encoding="utf-8")
+    return index, failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python tools/build_html.py",
+        description="Execute the lessons and write them as static HTML pages with an index.")
+    parser.add_argument("lessons", nargs="*", type=Path,
+                        help="lesson files (default: every course/NN_*.py)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="output folder (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds allowed for one cell (default: %(default)s)")
+    args = parser.parse_args(argv)
+    lessons = args.lessons or sorted(COURSE.glob("[0-9][0-9]_*.py"))
+    missing = [str(p) for p in lessons if not p.is_file()]
+    if not lessons or missing:
+        parser.error(f"no such lesson: {', '.join(missing)}" if missing
+                     else f"no lessons in {COURSE}")
+    start = time.perf_counter()
+    index, failures = build([p.resolve() for p in lessons], args.out.resolve(), args.timeout)
+    print(f"{len(lessons) - len(failures)} of {len(lessons)} lessons built in "
+          f"{time.perf_counter() - start:.1f} s"
+          + (f"; failed: {', '.join(name for name, _ in failures)}" if failures else ""))
+    print(f"html: {index}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
