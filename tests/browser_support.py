@@ -112,12 +112,22 @@ def ensure_playwright():
     return importlib.import_module("playwright.sync_api")
 
 
-def launch_chromium(playwright, profile: Path, viewport=(1400, 1000)):
-    """A persistent context of headless Debian Chromium on a new, empty profile dir."""
-    profile.mkdir(parents=True, exist_ok=False)
-    return playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
-        viewport={"width": viewport[0], "height": viewport[1]}, timeout=120_000)
+def launch_chromium(playwright, profile: Path, viewport=(1400, 1000), attempts: int = 2):
+    """A persistent context of headless Debian Chromium on a new, empty profile dir
+    (``profile``, ``profile-2``... one per attempt)."""
+    errors = []
+    for attempt in range(1, attempts + 1):
+        directory = profile if attempt == 1 else profile.with_name(f"{profile.name}-{attempt}")
+        directory.mkdir(parents=True, exist_ok=False)
+        try:
+            return playwright.chromium.launch_persistent_context(
+                str(directory), executable_path=str(CHROMIUM), headless=True,
+                args=CHROMIUM_FLAGS, viewport={"width": viewport[0], "height": viewport[1]},
+                timeout=120_000)
+        except Exception as err:  # noqa: BLE001 (reported below)
+            errors.append(f"attempt {attempt}: {type(err).__name__}: {err}")
+    raise RuntimeError(f"could not start {CHROMIUM} with {' '.join(CHROMIUM_FLAGS)}:\n"
+                       + "\n".join(errors))
 
 
 # ---------------------------------------------------------------------------- server
@@ -277,16 +287,20 @@ class NotebookPage:
 
     def __init__(self, context, lab: JupyterLab, path: str, workspace: str, shots: Path):
         self.context, self.lab, self.path, self.shots = context, lab, path, shots
+        self.workspace = workspace
         self.page = context.new_page()
         self.page.set_default_timeout(60_000)
         self.console_errors: list[str] = []
         self.page.on("console", lambda m: self.console_errors.append(m.text)
                      if m.type == "error" else None)
-        self.page.goto(lab.url(f"lab/workspaces/{workspace}"),
+
+    def open(self) -> None:
+        """Load JupyterLab (in this page's own workspace) and open the notebook as a
+        person does, double-clicking through the file browser (a lesson's .py opens as
+        a notebook only with the default-viewer setting of LAB_CONFIG)."""
+        self.page.goto(self.lab.url(f"lab/workspaces/{self.workspace}"),
                        wait_until="domcontentloaded", timeout=120_000)
-        # As a person does: double-click through the file browser (a lesson's .py opens
-        # as a notebook only with the default-viewer setting of LAB_CONFIG).
-        for part in path.split("/"):
+        for part in self.path.split("/"):
             item = self.page.locator(".jp-DirListing-item",
                                      has=self.page.locator(".jp-DirListing-itemText",
                                                            has_text=re.compile(
@@ -297,8 +311,19 @@ class NotebookPage:
             self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(
                 timeout=120_000)
         except Exception as err:
-            raise self.fail(f"{path} did not open as a notebook from the file browser "
+            raise self.fail(f"{self.path} did not open as a notebook from the file browser "
                             f"({type(err).__name__})", "not-a-notebook") from err
+
+    @contextlib.contextmanager
+    def guard(self, name: str = "error"):
+        """Turn any error inside (a Playwright timeout...) into a :class:`PageFailure`
+        with a screenshot of that moment."""
+        try:
+            yield self
+        except PageFailure:
+            raise
+        except Exception as err:
+            raise self.fail(f"{type(err).__name__}: {err}", name) from err
 
     # ---------- looking
     def screenshot(self, name: str) -> Path:
@@ -311,7 +336,11 @@ class NotebookPage:
             where = f"screenshot: {self.screenshot(name)}"
         except Exception as err:  # noqa: BLE001 (the page may be gone)
             where = f"(no screenshot: {err})"
-        return PageFailure(f"{message}\n{where}\nserver log: {self.lab.log_path}")
+        console = ""
+        if self.console_errors:
+            console = "\nbrowser console errors (last 5):\n  " + "\n  ".join(
+                e[:300] for e in self.console_errors[-5:])
+        return PageFailure(f"{message}\n{where}\nserver log: {self.lab.log_path}{console}")
 
     def expect(self, condition, message: str, name: str) -> None:
         """Fail with ``message`` and a screenshot named ``name`` unless ``condition``."""

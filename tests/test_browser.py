@@ -192,45 +192,47 @@ def test_lesson_runs_all_cells_in_the_browser(session, request):
     page = NotebookPage(session["context"], session["lab"], lesson.name, "lesson",
                         session["shots"])
     try:
-        # Opened through jupytext as a notebook (not as a text file), all cells shown.
-        page.wait_cells(n_code)
-        page.wait_kernel_idle()
-        t_open = time.monotonic()
-        page.run_all()
-        prompts = page.wait_executed("Run All Cells")
-        t_run = time.monotonic()
+        with page.guard("lesson-error"):
+            page.open()
+            # Opened through jupytext as a notebook (not as a text file), all cells shown.
+            page.wait_cells(n_code)
+            page.wait_kernel_idle()
+            t_open = time.monotonic()
+            page.run_all()
+            prompts = page.wait_executed("Run All Cells")
+            t_run = time.monotonic()
 
-        outputs = page.outputs()
-        errors = error_outputs(outputs)
-        page.expect(not errors, f"{lesson.name} shows errors:\n" + "\n---\n".join(errors),
-                    "lesson-errors")
-        page.expect(all(PROMPT_DONE.match(p) for p in prompts),
-                    f"not every code cell of {lesson.name} ran: {prompts}", "lesson-not-run")
-        counts = [int(p[1:-2]) for p in prompts]
-        page.expect(counts == sorted(counts) and len(set(counts)) == n_code,
-                    f"cells did not run once each, in order: {prompts}", "lesson-order")
+            outputs = page.outputs()
+            errors = error_outputs(outputs)
+            page.expect(not errors, f"{lesson.name} shows errors:\n" + "\n---\n".join(errors),
+                        "lesson-errors")
+            page.expect(all(PROMPT_DONE.match(p) for p in prompts),
+                        f"not every code cell of {lesson.name} ran: {prompts}", "lesson-not-run")
+            counts = [int(p[1:-2]) for p in prompts]
+            page.expect(counts == sorted(counts) and len(set(counts)) == n_code,
+                        f"cells did not run once each, in order: {prompts}", "lesson-order")
 
-        text = visible_text(outputs)
-        for expected in ("one neuron on [32x32x3]:", "3,072 weights", "120,000 weights",
-                         "[16x16x12]"):
-            page.expect(expected in text,
-                        f"{expected!r} is not in the printed output of {lesson.name}",
-                        "lesson-text")
-        images = [img for o in outputs if o["mime"] == "image/png" for img in o["images"]]
-        page.expect(len(images) >= n_figures >= 1,
-                    f"expected {n_figures} figures (plt.show() calls), the page shows "
-                    f"{len(images)}: {images}", "lesson-images")
-        for width, height, src in images:
-            page.expect(width > 100 and height > 100 and src.startswith("data:image/png"),
-                        f"a figure did not render: {width}x{height} {src}", "lesson-images")
+            text = visible_text(outputs)
+            for expected in ("one neuron on [32x32x3]:", "3,072 weights", "120,000 weights",
+                             "[16x16x12]"):
+                page.expect(expected in text,
+                            f"{expected!r} is not in the printed output of {lesson.name}",
+                            "lesson-text")
+            images = [img for o in outputs if o["mime"] == "image/png" for img in o["images"]]
+            page.expect(len(images) >= n_figures >= 1,
+                        f"expected {n_figures} figures (plt.show() calls), the page shows "
+                        f"{len(images)}: {images}", "lesson-images")
+            for width, height, src in images:
+                page.expect(width > 100 and height > 100 and src.startswith("data:image/png"),
+                            f"a figure did not render: {width}x{height} {src}", "lesson-images")
 
-        last_image = page.page.locator(".jp-RenderedImage img").last
-        last_image.scroll_into_view_if_needed()
-        page.page.wait_for_timeout(300)
-        shot = page.screenshot("lesson-run-all")
-        say(request, f"lesson {lesson.name}: opened in {t_open - t0:.1f} s, ran "
-                     f"{n_code} cells in {t_run - t_open:.1f} s, {len(images)} figures; "
-                     f"screenshot {shot}")
+            last_image = page.page.locator(".jp-RenderedImage img").last
+            last_image.scroll_into_view_if_needed()
+            page.page.wait_for_timeout(300)
+            shot = page.screenshot("lesson-run-all")
+            say(request, f"lesson {lesson.name}: opened in {t_open - t0:.1f} s, ran "
+                         f"{n_code} cells in {t_run - t_open:.1f} s, {len(images)} figures; "
+                         f"screenshot {shot}")
     finally:
         page.close()
 
@@ -251,46 +253,48 @@ def test_student_notebook_visible_tests_in_the_browser(session, request):
     page = NotebookPage(session["context"], session["lab"], path, "student",
                         session["shots"])
     try:
-        page.wait_cells(sum(c.cell_type == "code" for c in release_nb.cells))
-        page.wait_kernel_idle()
-        page.replace_cell_source(solved[0], solution)
-        page.run_all()
-        prompts = page.wait_executed("Run All Cells")
-        t_run = time.monotonic()
+        with page.guard("student-error"):
+            page.open()
+            page.wait_cells(sum(c.cell_type == "code" for c in release_nb.cells))
+            page.wait_kernel_idle()
+            page.replace_cell_source(solved[0], solution)
+            page.run_all()
+            prompts = page.wait_executed("Run All Cells")
+            t_run = time.monotonic()
 
-        ok_out = page.outputs(solved_test[0])
-        ok_text = visible_text(ok_out)
-        ok_lines = [line for line in ok_text.splitlines() if line.startswith("ok: ")]
-        page.scroll_to_cell(solved_test[0])
-        shot_ok = page.screenshot("student-visible-test-ok")
-        page.expect(ok_lines and not error_outputs(ok_out),
-                    f"the visible test {solved_test[1]} did not pass with the instructor's "
-                    f"solution of {solved[1]}; it shows:\n{ok_text}", "student-ok-failed")
-        page.cell(solved_test[0]).locator(".jp-OutputArea-output",
-                                          has_text="ok: ").first.wait_for(state="visible")
+            ok_out = page.outputs(solved_test[0])
+            ok_text = visible_text(ok_out)
+            ok_lines = [line for line in ok_text.splitlines() if line.startswith("ok: ")]
+            page.scroll_to_cell(solved_test[0])
+            shot_ok = page.screenshot("student-visible-test-ok")
+            page.expect(ok_lines and not error_outputs(ok_out),
+                        f"the visible test {solved_test[1]} did not pass with the instructor's "
+                        f"solution of {solved[1]}; it shows:\n{ok_text}", "student-ok-failed")
+            page.cell(solved_test[0]).locator(".jp-OutputArea-output",
+                                              has_text="ok: ").first.wait_for(state="visible")
 
-        bad_out = page.outputs(unsolved_test[0])
-        page.scroll_to_cell(unsolved_test[0])
-        shot_bad = page.screenshot("student-unsolved-test")
-        page.expect("NotImplementedError" in visible_text(bad_out),
-                    f"the test {unsolved_test[1]} of the unsolved {unsolved[1]} should show "
-                    f"NotImplementedError; it shows:\n{visible_text(bad_out)}",
-                    "student-unsolved-wrong")
-        # Run All stops at the first error: the unsolved test is the last cell run, and
-        # nothing before it shows an error.
-        last_run = max(i for i, p in enumerate(prompts) if PROMPT_DONE.match(p))
-        page.expect(last_run == code_index(release_nb, unsolved_test[0]),
-                    f"Run All Cells should stop at {unsolved_test[1]} (code cell "
-                    f"{code_index(release_nb, unsolved_test[0])}); the last cell run is "
-                    f"code cell {last_run}: {prompts}", "student-stopped-elsewhere")
-        earlier = [o for o in page.outputs() if o["cell"] < unsolved_test[0]]
-        page.expect(not error_outputs(earlier),
-                    f"cells before {unsolved_test[1]} show errors: "
-                    f"{error_outputs(earlier)}", "student-errors")
-        say(request, f"student notebook {path}: {solved[1]} solved -> {solved_test[1]} "
-                     f"printed {len(ok_lines)} ok lines; {unsolved_test[1]} -> "
-                     f"NotImplementedError; {time.monotonic() - t0:.1f} s "
-                     f"(run all {t_run - t0:.1f} s); screenshots {shot_ok}, {shot_bad}")
+            bad_out = page.outputs(unsolved_test[0])
+            page.scroll_to_cell(unsolved_test[0])
+            shot_bad = page.screenshot("student-unsolved-test")
+            page.expect("NotImplementedError" in visible_text(bad_out),
+                        f"the test {unsolved_test[1]} of the unsolved {unsolved[1]} should show "
+                        f"NotImplementedError; it shows:\n{visible_text(bad_out)}",
+                        "student-unsolved-wrong")
+            # Run All stops at the first error: the unsolved test is the last cell run, and
+            # nothing before it shows an error.
+            last_run = max(i for i, p in enumerate(prompts) if PROMPT_DONE.match(p))
+            page.expect(last_run == code_index(release_nb, unsolved_test[0]),
+                        f"Run All Cells should stop at {unsolved_test[1]} (code cell "
+                        f"{code_index(release_nb, unsolved_test[0])}); the last cell run is "
+                        f"code cell {last_run}: {prompts}", "student-stopped-elsewhere")
+            earlier = [o for o in page.outputs() if o["cell"] < unsolved_test[0]]
+            page.expect(not error_outputs(earlier),
+                        f"cells before {unsolved_test[1]} show errors: "
+                        f"{error_outputs(earlier)}", "student-errors")
+            say(request, f"student notebook {path}: {solved[1]} solved -> {solved_test[1]} "
+                         f"printed {len(ok_lines)} ok lines; {unsolved_test[1]} -> "
+                         f"NotImplementedError; {time.monotonic() - t0:.1f} s "
+                         f"(run all {t_run - t0:.1f} s); screenshots {shot_ok}, {shot_bad}")
     finally:
         page.close()
 
