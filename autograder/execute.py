@@ -69,10 +69,11 @@ def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as err:
         raise ValueError(f"cannot open the notebook ({err.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ValueError("the notebook is not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("the notebook is not a regular file")
         if info.st_size > max_bytes:
             raise ValueError(f"the notebook is too large ({info.st_size / 1024**2:.1f} MB; "
                              f"the limit is {max_bytes / 1024**2:.0f} MB)")
@@ -157,39 +158,66 @@ def trusted_notebook(submission_nb: dict, source_nb: dict) -> dict:
     is then the source cell's (points, grade, locked, ...), and a locked cell's code is
     the source's (as nbgrader restores it). Every other claim is dropped: a student
     cell posing as a test or setup cell becomes a plain student cell, and a second
-    copy of a test cell is removed. Outputs, ids and all other metadata of the
-    submission are dropped too, so that the result is valid and consistent for
-    nbgrader (no unknown, duplicated or newer-schema metadata that would make
-    ``autograde`` fail).
+    copy of a test cell is removed. Source cells missing from the submission are put
+    back (an empty answer; a locked cell's or test's own code). Outputs, ids and all
+    other metadata of the submission are dropped, so that the result is valid and
+    consistent for nbgrader (no unknown, duplicated, missing or newer-schema metadata
+    that would make ``autograde`` fail).
     """
-    by_id = {}
+    by_id, order = {}, []
     for cell in source_nb["cells"]:
         gid = nbgrader_meta(cell).get("grade_id")
         if isinstance(gid, str) and gid not in by_id:
             by_id[gid] = cell
+            order.append(gid)
     test_ids = {gid for gid, cell in by_id.items() if is_test_cell(cell)}
-    cells, claimed = [], set()
+    cells, claimed = [], {}
     for cell in submission_nb["cells"]:
         kind = cell["cell_type"]
-        new = {"cell_type": kind, "id": f"c{len(cells):05d}", "metadata": {},
-               "source": cell_source(cell)}
-        if kind == "code":
-            new.update(execution_count=None, outputs=[])
         gid = nbgrader_meta(cell).get("grade_id")
         original = by_id.get(gid) if isinstance(gid, str) else None
         if original is not None and gid not in claimed and original.get("cell_type") == kind:
-            claimed.add(gid)
-            meta = copy.deepcopy(nbgrader_meta(original))
-            new["metadata"]["nbgrader"] = meta
-            if meta.get("locked") and not meta.get("solution"):
-                new["source"] = cell_source(original)
+            new = _trusted_cell(original, cell_source(cell))
+            claimed[gid] = new
         elif isinstance(gid, str) and gid in test_ids:
             continue              # a second copy of a test cell, or a re-pointed one
+        else:
+            new = _plain_cell(kind, cell_source(cell))
         cells.append(new)
+    # Cells of the source the student deleted come back, after the cell that precedes
+    # them in the source (nbgrader's own repair fails when that one is missing too):
+    # an empty answer, or the source's code for locked cells and tests.
+    previous = None
+    for gid in order:
+        if gid not in claimed:
+            claimed[gid] = _trusted_cell(by_id[gid], "")
+            at = 0 if previous is None else next(
+                i + 1 for i, c in enumerate(cells) if c is claimed[previous])
+            cells.insert(at, claimed[gid])
+        previous = gid
+    for index, cell in enumerate(cells):
+        cell["id"] = f"c{index:05d}"
     return {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                         "language": "python"},
                          "language_info": {"name": "python"}}}
+
+
+def _plain_cell(kind: str, source: str) -> dict:
+    cell = {"cell_type": kind, "id": "", "metadata": {}, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _trusted_cell(original: dict, source: str) -> dict:
+    """A cell with the source cell's role: its metadata, and its code when locked."""
+    cell = _plain_cell(original["cell_type"], source)
+    meta = copy.deepcopy(nbgrader_meta(original))
+    cell["metadata"]["nbgrader"] = meta
+    if meta.get("locked") and not meta.get("solution"):
+        cell["source"] = cell_source(original)
+    return cell
 
 
 def student_cells(submission_nb: dict, test_ids: set[str],
@@ -207,8 +235,6 @@ def student_cells(submission_nb: dict, test_ids: set[str],
         meta = nbgrader_meta(cell)
         if is_test_cell(cell) or str(meta.get("grade_id", "")) in test_ids:
             continue
-        if len(cells) >= MAX_CODE_CELLS:
-            break
         code = cell_source(cell)
         # IPython magics and shell escapes have no meaning outside Jupyter.
         code = "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line
@@ -321,20 +347,23 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     test_ids = {t["grade_id"] for t in tests}
     output_budget = CELL_OUTPUT_BUDGET
     with Session(config) as session:
+        cells = student_cells(submission_nb, test_ids, source_nb)
+        if len(cells) > MAX_CODE_CELLS:
+            result["events"].append({"kind": "note", "where": f"<cell {MAX_CODE_CELLS + 1}>",
+                                     "detail": f"only the first {MAX_CODE_CELLS} of "
+                                               f"{len(cells)} code cells were run"})
         try:
-            for label, code in student_cells(submission_nb, test_ids, source_nb):
+            for label, code in cells[:MAX_CODE_CELLS]:
                 outcome = session.run_cell(label, code)
                 for key in ("stdout", "stderr"):
                     outcome[key] = outcome[key][:max(output_budget, 0)]
                     output_budget -= len(outcome[key])
                 result["cells"].append({"cell": label, **outcome})
             namespace = _grader_namespace(source_nb, Path(assignment_dir), session)
-        except SandboxDied as err:
-            # Not even the namespace could be listed: every test fails, status says why.
+        except SandboxDied:
+            # Not even the names could be listed (the session recorded why): every test
+            # fails, and the status says why.
             namespace = None
-            if str(err) != session.dead:
-                result["events"].append({"kind": "crash", "where": "setup",
-                                         "detail": str(err)[:1000]})
         seed = grading_seed(student_id, assignment, salt)
         for t in tests:
             if namespace is None:
@@ -351,7 +380,7 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     kinds = {e["kind"] for e in result["events"]}
     if "timeout" in kinds:
         result["status"] = TIMED_OUT
-    elif "crash" in kinds:
+    elif kinds & {"crash", "memory"}:
         result["status"] = CRASHED
     if result["events"]:
         result["message"] = "; ".join(f"{e['where']}: {e['detail']}"

@@ -19,8 +19,10 @@ or call and a total budget per submission.
 :class:`Session` adds what grading needs on top: timeouts, the per-submission budget,
 and restarting a sandbox that died or hung, replaying the cells that had run fine, so
 that one bad function costs the tests that use it and not the whole submission.
-Everything the student's process sends is checked: replies must carry the id of their
-request, have the expected fields and types, and decode to plain data.
+Everything the student's process sends is checked: replies must carry the (random) id
+of their request, have the expected fields and types, and decode to plain data. A cell
+or call that runs out of time is first interrupted (SIGINT, a ``KeyboardInterrupt`` in
+the student's code, as Jupyter does), and the process killed only if that fails.
 
 Names the student defined appear in the grader as :class:`RemoteFunction` (callables)
 and :class:`RemoteObject` (anything that is not plain data).
@@ -32,6 +34,7 @@ import builtins
 import itertools
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -58,7 +61,11 @@ class SandboxDied(Exception):
 
 
 class SandboxTimeout(Exception):
-    """The student's code did not answer in time; the process was killed."""
+    """The student's code did not answer in time. Either it was interrupted (a
+    ``KeyboardInterrupt`` in the student's code, the process and its namespace live on:
+    ``interrupted`` is true) or the process was killed."""
+
+    interrupted = False
 
 
 class BudgetExhausted(SandboxTimeout):
@@ -132,7 +139,6 @@ class Sandbox:
     def __init__(self, config: SandboxConfig):
         self.config = config
         self.proc = None
-        self._ids = itertools.count(1)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float | None = None):
@@ -272,7 +278,8 @@ class Sandbox:
     # ------------------------------------------------------------------ messages
     def request(self, header: dict, blobs=None, timeout: float | None = None):
         timeout = self.config.limits.call_timeout if timeout is None else timeout
-        request_id = next(self._ids)
+        # Unpredictable ids: a reply sent ahead for a later request is caught too.
+        request_id = secrets.randbits(52)
         try:
             protocol.write_message(self.to_child, {**header, "id": request_id}, blobs)
         except (BrokenPipeError, OSError, ValueError) as err:
@@ -281,7 +288,7 @@ class Sandbox:
             raise SandboxDied(reason) from err
         return self._receive(timeout, request_id)
 
-    def _receive(self, timeout: float, request_id):
+    def _receive(self, timeout: float, request_id, interrupt: bool = True):
         deadline = time.monotonic() + max(timeout, 0.0)
         buffer = _DeadlineReader(self.from_child, deadline)
         try:
@@ -290,8 +297,13 @@ class Sandbox:
                 raise protocol.ProtocolError("a reply to another request")
             return header, blobs
         except TimeoutError:
+            err = SandboxTimeout(f"no answer within {timeout:.3g} s")
+            if interrupt and request_id is not None and not buffer.got \
+                    and self._interrupt(request_id):
+                err.interrupted = True
+                raise err from None
             self.close()
-            raise SandboxTimeout(f"no answer within {timeout:.3g} s") from None
+            raise err from None
         except protocol.ProtocolError as err:
             self.close()
             raise SandboxDied(f"the student's process broke the protocol ({err})") from None
@@ -299,6 +311,29 @@ class Sandbox:
             reason = self._death_reason()
             self.close()
             raise SandboxDied(reason) from err
+
+    def _interrupt(self, request_id, grace: float = 1.0) -> bool:
+        """Send SIGINT to the runner, as Jupyter's "interrupt the kernel" does, and wait
+        ``grace`` seconds for its answer to ``request_id``. Only when the runner is the
+        sandbox's only process (a fork bomb or a stray child means a kill instead)."""
+        if self.proc is None:
+            return False
+        tree = _descendants(self.proc.pid)
+        if not self._use_bwrap():
+            if tree:
+                return False
+            runner = self.proc.pid
+        elif len(tree) == 2:            # bwrap's init and the runner, nothing else
+            parents = _process_parents()
+            runner = next(pid for pid in tree if parents.get(pid) in tree)
+        else:
+            return False
+        try:
+            os.kill(runner, signal.SIGINT)
+            self._receive(grace, request_id, interrupt=False)
+        except (SandboxTimeout, SandboxDied, OSError):
+            return False
+        return self.alive
 
     def _death_reason(self) -> str:
         if self.proc is None:
@@ -368,11 +403,35 @@ def _outermost(paths) -> list[str]:
     return [p for p in paths if not any(_under(p, q) and p != q for q in paths)]
 
 
+def _process_parents() -> dict[int, int]:
+    """pid -> parent pid of every process (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat_line = f.read()
+                parents[int(entry)] = int(stat_line[stat_line.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return parents
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = _process_parents()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, q in parents.items() if q in frontier} - found
+        found |= frontier
+    return found
+
+
 class _DeadlineReader:
     """File-like reader that raises TimeoutError once a deadline passes."""
 
     def __init__(self, stream, deadline: float):
         self.stream, self.deadline = stream, deadline
+        self.got = 0
 
     def read(self, n: int) -> bytes:
         remaining = self.deadline - time.monotonic()
@@ -381,7 +440,9 @@ class _DeadlineReader:
         ready, _, _ = select.select([self.stream], [], [], remaining)
         if not ready:
             raise TimeoutError
-        return os.read(self.stream.fileno(), min(n, 1 << 20))
+        data = os.read(self.stream.fileno(), min(n, 1 << 20))
+        self.got += len(data)
+        return data
 
 
 # ---------------------------------------------------------------------------------------
@@ -390,7 +451,7 @@ class _DeadlineReader:
 
 @dataclass
 class Event:
-    kind: str          # "timeout" or "crash"
+    kind: str          # "timeout", "crash" or "memory"
     where: str         # which cell or call
     detail: str
 
@@ -401,7 +462,8 @@ class Session:
     Every request gets at most ``call_timeout`` seconds, and all of them together (and
     the restarts) at most ``submission_timeout`` seconds from the session's start; once
     that budget is used up, or after ``max_restarts`` restarts, every further request
-    fails at once.
+    fails at once. The student's cells may use only the first half of the budget, so
+    that slow cells cannot leave the tests no time at all.
     """
 
     def __init__(self, config: SandboxConfig, max_restarts: int = 5):
@@ -413,7 +475,10 @@ class Session:
         self.dropped_events = 0
         self.generation = 0          # bumps on every restart; old object refs go stale
         self.restarts = 0
-        self.deadline = time.monotonic() + config.limits.submission_timeout
+        started = time.monotonic()
+        self.deadline = started + config.limits.submission_timeout
+        self.cells_deadline = started + config.limits.submission_timeout / 2
+        self.cells_stopped = False
         self.dead: str | None = None  # why no further request is made
         self.pending_release: list[int] = []
 
@@ -432,12 +497,14 @@ class Session:
     def sandboxed(self) -> bool:
         return Sandbox(self.config)._use_bwrap()
 
-    def _timeout(self) -> float:
+    def _timeout(self, deadline: float | None = None) -> float:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise BudgetExhausted(f"the time budget of this submission "
                                   f"({self.config.limits.submission_timeout:g} s) is used up")
-        return min(self.config.limits.call_timeout, remaining)
+        if deadline is not None:
+            remaining = min(remaining, deadline - time.monotonic())
+        return max(min(self.config.limits.call_timeout, remaining), 0.0)
 
     def _ensure(self):
         if self.dead:
@@ -460,22 +527,26 @@ class Session:
                                  timeout=self._timeout())
 
     def _record(self, kind: str, where: str, err: Exception):
+        """Note a crash or timeout (at most MAX_EVENTS are kept) and close the sandbox."""
         if isinstance(err, BudgetExhausted):
             kind, where = "timeout", "submission"
             self.dead = str(err)
+        detail = str(err)
+        if getattr(err, "interrupted", False):
+            detail += " (interrupted)"
         if len(self.events) < MAX_EVENTS:
-            self.events.append(Event(kind, where[:200], str(err)[:1000]))
+            self.events.append(Event(kind, where[:200], detail[:1000]))
         else:
             self.dropped_events += 1
-        if self.sandbox is not None:
+        if self.sandbox is not None and not getattr(err, "interrupted", False):
             self.sandbox.close()
 
-    def _request(self, header: dict, blobs=None):
+    def _request(self, header: dict, blobs=None, deadline: float | None = None):
         self._ensure()
         if self.pending_release:
             header = {**header, "release": self.pending_release[:10_000]}
             del self.pending_release[:10_000]
-        return self.sandbox.request(header, blobs, timeout=self._timeout())
+        return self.sandbox.request(header, blobs, timeout=self._timeout(deadline))
 
     # ---------------------------------------------------------------- student cells
     def run_cell(self, name: str, code: str) -> dict:
@@ -483,8 +554,17 @@ class Session:
         timeout or crash description)."""
         if self.dead:
             return _failure("NotRun", f"cell {name} was not run: {self.dead}")
+        if time.monotonic() >= self.cells_deadline:
+            if not self.cells_stopped:
+                self.cells_stopped = True
+                self.events.append(Event(
+                    "timeout", name[:200], "the notebook's cells used up their half of the "
+                    f"time budget ({self.config.limits.submission_timeout / 2:g} s); this "
+                    "cell and the ones after it were not run"))
+            return _failure("NotRun", f"cell {name} was not run: out of time")
         try:
-            header, _ = self._request({"op": "exec", "code": code, "filename": name})
+            header, _ = self._request({"op": "exec", "code": code, "filename": name},
+                                      deadline=self.cells_deadline)
         except SandboxTimeout as err:
             self._record("timeout", name, err)
             return _failure("TimeoutError", f"cell {name} did not finish: {err}")
@@ -495,15 +575,40 @@ class Session:
         ok = header.get("ok") is True
         if ok:
             self.good_cells.append((name, code))
+        error = None if ok else clean_error(header.get("error"))
+        self._note_memory(error, name)
         return {"ok": ok, "stdout": _text(header.get("stdout")),
-                "stderr": _text(header.get("stderr")),
-                "error": None if ok else clean_error(header.get("error"))}
+                "stderr": _text(header.get("stderr")), "error": error}
+
+    def _note_memory(self, error: dict | None, where: str):
+        """A MemoryError is an event; the process is restarted (from the good cells)
+        so that what the failed code allocated is freed."""
+        if error and error["ename"] == "MemoryError":
+            limit = self.config.limits.memory_bytes / 1024**2
+            if len(self.events) < MAX_EVENTS:
+                self.events.append(Event("memory", where[:200], "ran out of memory "
+                                         f"(MemoryError; the limit is {limit:.0f} MB)"))
+            if self.sandbox is not None:
+                self.sandbox.close()
 
     def names(self) -> list[tuple[str, str]]:
-        header, _ = self._request({"op": "names"})
+        """The student's top-level names and their kinds; raises SandboxDied (after
+        recording why) when they cannot be listed."""
+        where = "listing the student's names"
+        try:
+            header, _ = self._request({"op": "names"})
+        except SandboxTimeout as err:
+            self._record("timeout", where, err)
+            raise SandboxDied(str(err)) from None
+        except SandboxDied as err:
+            if str(err) != self.dead:
+                self._record("crash", where, err)
+            raise
         names = header.get("names")
         if type(names) is not list:
-            raise SandboxDied("the student's process sent a malformed list of names")
+            err = SandboxDied("the student's process sent a malformed list of names")
+            self._record("crash", where, err)
+            raise err
         return [(n, k) for n, k in (p for p in names if type(p) is list and len(p) == 2)
                 if type(n) is str and n.isidentifier() and type(k) is str]
 
@@ -529,7 +634,9 @@ class Session:
             self._record("crash", where, err)
             raise RuntimeError(f"{where} crashed the student's process: {err}") from None
         if reply.get("ok") is not True:
-            raise _rebuild_exception(clean_error(reply.get("error")))
+            error = clean_error(reply.get("error"))
+            self._note_memory(error, where)
+            raise _rebuild_exception(error)
         if "value" not in reply:
             return None
         try:

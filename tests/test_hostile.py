@@ -1,0 +1,133 @@
+"""Hostile and broken submissions (tests/hostile_corpus.py) graded through the real
+pipeline: each gets the score and status the corpus says, the others' grades and the
+course survive, nothing a submission started outlives grading."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import course as course_mod
+from autograder import pipeline
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hostile_corpus as hc  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+LIMITS = {"call_timeout": 3.0, "submission_timeout": 16.0, "memory_bytes": 1536 * 1024**2}
+CASES = hc.toy_cases()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    assignments, course = hc.built_course(tmp_path_factory)
+    subs = tmp_path_factory.mktemp("hostile") / "submissions"
+    ctx = hc.Context(course=course, submissions=subs, repo=REPO)
+    reference = json.loads((course / "solutions" / "toy" / "toy.ipynb").read_text())
+    cases = hc.write_corpus(subs, reference, ctx, CASES)
+    protected = {p: Path(p).read_bytes() for p in ctx.forbidden_files
+                 if Path(p).is_file() and not p.startswith("/etc")}
+    started = time.monotonic()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
+        path = pipeline.grade_assignment(course, "toy", subs, workers=2, limits=LIMITS,
+                                         progress=False, feedback=False)
+    elapsed = time.monotonic() - started
+    with open(path, newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    return {"rows": rows, "ctx": ctx, "course": course, "cases": cases, "subs": subs,
+            "protected": protected, "elapsed": elapsed, "assignments": assignments}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.student for c in CASES])
+def test_case_gets_its_score_and_status(corpus, case):
+    row = corpus["rows"][case.student]
+    statuses = case.status if isinstance(case.status, tuple) else (case.status,)
+    assert float(row["score"]) == case.score and row["status"] in statuses, \
+        f"{case.what}: {row}"
+    assert float(row["max_score"]) == 5
+    assert case.words.lower() in row["message"].lower(), row["message"]
+
+
+def test_every_student_is_in_the_csv_once(corpus):
+    assert set(corpus["rows"]) == {c.student for c in corpus["cases"]}
+
+
+def test_other_students_grades_survive(corpus):
+    """The victim and every honest student keep full marks, in the CSV and in the
+    gradebook, although some submissions tried to delete or overwrite it all."""
+    scores = pipeline.gradebook_scores(corpus["course"], "toy")
+    for case in corpus["cases"]:
+        row = corpus["rows"][case.student]
+        if row["status"] != hc.INVALID:
+            assert scores[case.student] == float(row["score"]), case.student
+    assert corpus["rows"]["victim"]["score"] == "5.0"
+
+
+def test_course_and_sources_are_untouched(corpus):
+    for path, content in corpus["protected"].items():
+        if path.endswith("gradebook.db"):
+            assert Path(path).is_file()         # rewritten by nbgrader only
+        else:
+            assert Path(path).read_bytes() == content, path
+    for folder in corpus["ctx"].forbidden_dirs:
+        assert not (Path(folder) / "pwned-by-student.txt").exists(), folder
+    victim = corpus["subs"] / "victim" / "toy" / "toy.ipynb"
+    assert corpus["ctx"].secret in victim.read_text()
+
+
+def test_nothing_a_submission_started_is_still_running(corpus):
+    assert hc.leftover_processes(corpus["ctx"].marker) == []
+
+
+def test_time_per_submission_is_bounded(corpus):
+    budget = LIMITS["submission_timeout"]
+    for case in corpus["cases"]:
+        path = corpus["course"] / "results" / "toy" / f"{case.student}.json"
+        if path.is_file():
+            result = json.loads(path.read_text())
+            # The budget, plus starting and killing sandboxes and the grader's own work.
+            assert result["seconds"] < budget + 8, (case.student, result["seconds"])
+
+
+def test_results_stay_small_whatever_was_printed(corpus):
+    for case in corpus["cases"]:
+        path = corpus["course"] / "results" / "toy" / f"{case.student}.json"
+        if path.is_file():
+            assert path.stat().st_size < 3 * 1024**2, case.student
+
+
+def test_the_command_line_grades_hostile_submissions(corpus, tmp_path, tmp_path_factory):
+    """`make grade` runs `python -m autograder grade`: a few of the worst cases through
+    it, with feedback, next to an honest student."""
+    subs = tmp_path / "subs"
+    picked = ["access_destroy", "fork_bomb", "crash_segfault", "broken_deep_json",
+              "fool_patch_numpy", "victim"]
+    for student in picked:
+        src = corpus["subs"] / student
+        dest = subs / student / "toy"
+        dest.mkdir(parents=True)
+        for item in (src / "toy").iterdir():
+            (dest / item.name).write_bytes(item.read_bytes())
+    _, course = hc.built_course(tmp_path_factory)
+    env = {**os.environ, "AUTOGRADER_ASSIGNMENTS": str(corpus["assignments"])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "--course", str(course), "grade",
+         "toy", str(subs), "--workers", "2", "--timeout", "3", "--memory", "1536",
+         "--no-progress"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    with open(last[len("grades: "):], newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    expected = {c.student: (c.score, c.status) for c in corpus["cases"]}
+    for student in picked:
+        assert (float(rows[student]["score"]), rows[student]["status"]) == expected[student]
+    html = (course / "feedback" / "victim" / "toy" / "toy.html").read_text()
+    # The hidden tests' code stays out of the feedback (their messages may show).
+    assert "BEGIN HIDDEN" not in html and "hidden_rng" not in html
+    assert hc.leftover_processes(corpus["ctx"].marker) == []
