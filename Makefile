@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: demo test lint bench train grade release lab clean
+.PHONY: demo test lint bench train grade release lab html browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m autograder demo
 
-test: $(STAMP) lint
+# Debian's Chromium for tests/test_browser.py (the test installs it too when missing).
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; } \
+		|| echo "warning: could not install Debian's chromium; tests/test_browser.py will try again and say why"; }
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
-	$(BIN)/ruff check solutions tests autograder assignments/checks.py course
+	$(BIN)/ruff check solutions tests autograder assignments/checks.py course tools
 
 # make grade ASSIGNMENT=conv_naive SUBMISSIONS=path/to/submitted
 grade: $(STAMP)
@@ -49,7 +55,11 @@ train: $(STAMP)
 	$(BIN)/python -m convnets train --dataset digits
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab course
+	JUPYTER_CONFIG_PATH=$(CURDIR)/tools/jupyter $(BIN)/jupyter lab course
+
+# The lessons as static HTML (out/html/index.html).
+html: $(STAMP)
+	$(BIN)/python tools/build_html.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
