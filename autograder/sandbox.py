@@ -546,7 +546,18 @@ class Session:
         if self.pending_release:
             header = {**header, "release": self.pending_release[:10_000]}
             del self.pending_release[:10_000]
-        return self.sandbox.request(header, blobs, timeout=self._timeout(deadline))
+        timeout = self._timeout(deadline)
+        try:
+            return self.sandbox.request(header, blobs, timeout=timeout)
+        except SandboxTimeout as err:
+            if timeout < self.config.limits.call_timeout:
+                # Cut short by the budget, not by the limit of one call: say so.
+                half = deadline is not None and deadline < self.deadline
+                budget = self.config.limits.submission_timeout / (2 if half else 1)
+                what = "the cells' half of the time budget" if half else \
+                    "the time budget of this submission"
+                err.args = (f"{what} ({budget:g} s) ran out",)
+            raise
 
     # ---------------------------------------------------------------- student cells
     def run_cell(self, name: str, code: str) -> dict:
@@ -626,8 +637,7 @@ class Session:
             self._record("timeout", where, err)
             if isinstance(err, BudgetExhausted):
                 raise TimeoutError(str(err)) from None
-            raise TimeoutError(f"{where} did not return within "
-                               f"{self.config.limits.call_timeout:g} s") from None
+            raise TimeoutError(f"{where} did not return: {err}") from None
         except SandboxDied as err:
             if str(err) == self.dead:
                 raise RuntimeError(f"{where} was not run: {err}") from None

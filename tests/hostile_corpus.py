@@ -99,16 +99,16 @@ class Case:
     build: object = None   # f(reference_nb, ctx) -> notebook dict
     write: object = None   # f(folder, reference_nb, ctx): writes odd files itself
     words: str = ""        # expected in the CSV message
-    name: str = "toy.ipynb"
+    assignment: str = "toy"
 
     def materialize(self, submissions: Path, reference_nb: dict, ctx: Context) -> Path:
-        folder = submissions / self.student / "toy"
+        folder = submissions / self.student / self.assignment
         folder.mkdir(parents=True, exist_ok=True)
         if self.write is not None:
             self.write(folder, reference_nb, ctx)
         else:
             nb = self.build(copy.deepcopy(reference_nb), ctx)
-            (folder / self.name).write_text(json.dumps(nb))
+            (folder / f"{self.assignment}.ipynb").write_text(json.dumps(nb))
         return folder
 
 
@@ -808,6 +808,50 @@ def double(x):
     return cases
 
 
+def guarded_cases() -> list[Case]:
+    """Cases of the second fixture assignment, ``guarded`` (maximum 5): tests that use
+    builtins, given code and many calls. ``square`` is worth 2 + 1 points (test_square,
+    test_square_many), ``count_positive`` 2."""
+    def G(student, what, score, status, build, words=""):
+        return Case(student, "fool" if score < 5 else "honest", what, score, status, build,
+                    words=words, assignment="guarded")
+
+    wrong_square = "def square(x):\n    import numpy as _np\n    return _np.asarray(x, float)\n"
+    return [
+        G("g_reference", "the instructor's solution", 5, GRADED, _no_op),
+        G("g_shadow_builtins", "wrong answers, and its own isinstance, all, len, abs, sum, "
+          "sorted, range, print, AssertionError, slow_square, check_close, np", 0, GRADED,
+          chain(answer("answer_square", wrong_square), answer("answer_count", '''
+def count_positive(values):
+    return -1
+isinstance = all = lambda *a, **k: True
+len = abs = sum = lambda *a, **k: 0
+sorted = lambda *a, **k: [0, -1]
+range = lambda *a: []
+print = lambda *a, **k: None
+AssertionError = KeyError
+slow_square = square
+check_close = lambda *a, **k: None
+np = None
+'''))),
+        G("g_edit_given_code", "edits the locked given cell so that the reference loop "
+          "agrees with its wrong square", 2, GRADED, chain(
+              answer("answer_square", "def square(x):\n    return 0 * np.asarray(x)\n"),
+              answer("given_reference", "def slow_square(x):\n    return 0 * np.asarray(x)\n"))),
+        G("g_rebind_given_name", "rebinds the given slow_square to its own wrong square in "
+          "a later cell", 2, GRADED, chain(answer("answer_square", wrong_square),
+                                           append("slow_square = square"))),
+        G("g_slow_calls", "square takes 0.5 s a call: the 40 calls of one test exceed the "
+          "submission's budget, though each call is far below the per-call limit", 4,
+          TIMED_OUT, answer("answer_square", '''
+import time
+def square(x):
+    time.sleep(0.5)
+    return np.asarray(x, dtype=float) ** 2
+'''), words="budget"),
+    ]
+
+
 def _fake_setup(nb, grade_id):
     cell = _cell(nb, "answer_double")
     cell["source"] = WRONG_DOUBLE + '''
@@ -849,9 +893,9 @@ def victim_case() -> Case:
 
 
 def write_corpus(submissions: Path, reference_nb: dict, ctx: Context,
-                 cases: list[Case] | None = None) -> list[Case]:
+                 cases: list[Case] | None = None, victim: bool = True) -> list[Case]:
     """Write every case (and the victim) under ``submissions``; returns the cases."""
-    cases = (cases if cases is not None else toy_cases()) + [victim_case()]
+    cases = (cases if cases is not None else toy_cases()) + ([victim_case()] if victim else [])
     for case in cases:
         case.materialize(submissions, reference_nb, ctx)
     return cases
@@ -897,7 +941,7 @@ def _main(argv):
 _BUILT: dict[str, Path] = {}
 
 
-def built_course(tmp_path_factory, assignments=("toy",)) -> tuple[Path, Path]:
+def built_course(tmp_path_factory, assignments=("guarded", "toy")) -> tuple[Path, Path]:
     """A course with the given fixture assignments built once per test session;
     returns (assignments folder, a fresh copy of the course for the caller)."""
     import shutil
@@ -926,7 +970,7 @@ def built_course(tmp_path_factory, assignments=("toy",)) -> tuple[Path, Path]:
     return root / "assignments", copy_to / "course"
 
 
-__all__ = ["Case", "Context", "toy_cases", "victim_case", "write_corpus",
+__all__ = ["Case", "Context", "toy_cases", "guarded_cases", "victim_case", "write_corpus",
            "leftover_processes", "built_course"]
 
 

@@ -21,6 +21,7 @@ import hostile_corpus as hc  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = {"call_timeout": 3.0, "submission_timeout": 16.0, "memory_bytes": 1536 * 1024**2}
 CASES = hc.toy_cases()
+GUARDED = hc.guarded_cases()
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,28 @@ def test_the_command_line_grades_hostile_submissions(corpus, tmp_path, tmp_path_
     # The hidden tests' code stays out of the feedback (their messages may show).
     assert "BEGIN HIDDEN" not in html and "hidden_rng" not in html
     assert hc.leftover_processes(corpus["ctx"].marker) == []
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """The second fixture assignment: tests that use builtins, given code, many calls."""
+    assignments, course = hc.built_course(tmp_path_factory)
+    subs = tmp_path_factory.mktemp("guarded") / "submissions"
+    ctx = hc.Context(course=course, submissions=subs, repo=REPO)
+    reference = json.loads((course / "solutions" / "guarded" / "guarded.ipynb").read_text())
+    hc.write_corpus(subs, reference, ctx, GUARDED, victim=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
+        path = pipeline.grade_assignment(course, "guarded", subs, workers=2, limits=LIMITS,
+                                         progress=False, feedback=False)
+    with open(path, newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f)}
+
+
+@pytest.mark.parametrize("case", GUARDED, ids=[c.student for c in GUARDED])
+def test_guarded_case(guarded, case):
+    """Tests see only the grader's builtins and given code, and the student names the
+    source defines; many slow calls run into the submission's budget."""
+    row = guarded[case.student]
+    assert (float(row["score"]), row["status"]) == (case.score, case.status), row
+    assert case.words in row["message"], row["message"]
