@@ -18,6 +18,7 @@ its own strict decoder, not from this file.
 import builtins
 import io
 import itertools
+import linecache
 import os
 import sys
 import traceback
@@ -132,9 +133,11 @@ class Runner:
             self.objects.pop(ref_id, None)
         decode = lambda node: protocol.decode(node, blobs, self.from_ref)  # noqa: E731
         if op == "exec":
-            code = header["code"]
+            code, filename = header["code"], str(header.get("filename", "<cell>"))
+            # The cell's lines appear in tracebacks, as in Jupyter.
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
             def run():
-                exec(compile(code, header.get("filename", "<cell>"), "exec"), self.namespace)
+                exec(compile(code, filename, "exec"), self.namespace)
             ok, _, out, err, error = self.captured(run)
             self.reply({"ok": ok, "stdout": out, "stderr": err, "error": error})
         elif op == "names":

@@ -195,7 +195,10 @@ class Sandbox:
 
     def _drop_root(self) -> bool:
         if self.config.drop_root is None:
-            return os.getuid() == 0
+            # Without bwrap the interpreter is used where it is: an unprivileged user id
+            # can only run it if its folders are open to everyone.
+            return os.getuid() == 0 and (self._use_bwrap() or all(
+                _open_to_all(p) for p in python_folders(self.config.python)))
         return self.config.drop_root
 
     def _command(self, in_fd: int, out_fd: int) -> list[str]:
@@ -391,6 +394,18 @@ def python_folders(python: str) -> list[str]:
             if len(Path(path).parts) > 1 and not _under(path, "/usr") and os.path.isdir(path):
                 shown.add(path)
     return _outermost(shown)
+
+
+def _open_to_all(path: str) -> bool:
+    """Every folder from / down to ``path`` can be entered by any user."""
+    current = Path(path)
+    for folder in [current, *current.parents]:
+        try:
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _under(path: str, parent: str) -> bool:
@@ -630,7 +645,7 @@ class Session:
         try:
             self._ensure()
             if generation != self.generation and _mentions_refs(header):
-                raise StudentError("this object was lost when the student's process "
+                raise RuntimeError("this object was lost when the student's process "
                                    "was restarted after a crash or timeout")
             reply, blobs = self._request(header, args_blobs)
         except SandboxTimeout as err:
@@ -716,7 +731,7 @@ def _rebuild_exception(error: dict) -> BaseException:
             "SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration",
             "StopAsyncIteration"):
         cls = StudentError
-    text = message if ename == base else f"{ename}: {message}"
+    text = message if ename == base and cls is not StudentError else f"{ename}: {message}"
     try:
         exc = cls(text)
     except Exception:  # noqa: BLE001 - builtins with unusual constructors

@@ -1,0 +1,284 @@
+"""The sandbox on its own: what student code can see, write and start; limits,
+interrupts, restarts and the time budget; the proxies that stand for student objects."""
+
+import gc
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from autograder.sandbox import (
+    Limits,
+    RemoteFunction,
+    RemoteObject,
+    Sandbox,
+    SandboxConfig,
+    Session,
+    StudentError,
+    default_hidden_paths,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = Limits(call_timeout=2.0, submission_timeout=30.0, memory_bytes=1024**3)
+
+
+def session(tmp_path=None, **limits):
+    files = []
+    if tmp_path is not None:
+        (tmp_path / "given.txt").write_text("given data")
+        files = [str(tmp_path / "given.txt")]
+    limits = Limits(**{**FAST.__dict__, **limits})
+    return Session(SandboxConfig(limits=limits, hide=default_hidden_paths(tmp_path),
+                                 files=files))
+
+
+def run(s, code):
+    out = s.run_cell("<test>", code)
+    assert out["ok"], out
+    return out["stdout"]
+
+
+def test_student_code_sees_only_the_system_python_and_its_scratch(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the hidden tests")
+    with session(tmp_path) as s:
+        out = run(s, f'''
+import os, sys
+print(sorted(os.listdir("/")))
+print(sorted(os.listdir("/tmp")))
+print(open("/tmp/given.txt").read())
+for path in [{str(secret)!r}, {str(REPO / "pyproject.toml")!r}, "/etc/passwd", "/etc/shadow",
+             {str(REPO / "solutions" / "convnets" / "__init__.py")!r}, "/root/.bashrc"]:
+    try:
+        open(path).read()
+        print("READ", path)
+    except OSError:
+        pass
+for module in ("convnets", "autograder"):
+    try:
+        __import__(module)
+        print("IMPORTED", module)
+    except ImportError:
+        pass
+print(os.getuid(), os.getcwd())
+''')
+    lines = out.splitlines()
+    assert set(eval(lines[0])) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32",
+                                   "proc", "root", "sbin", "tmp", "usr", "work", "opt", "home"}
+    assert eval(lines[1]) == [".grader", "given.txt"]
+    assert lines[2] == "given data"
+    assert "READ" not in out and "IMPORTED" not in out
+    uid, cwd = lines[-1].split()
+    assert cwd == "/tmp"
+    if os.getuid() == 0:
+        assert int(uid) >= 200_000          # root gave way to an unprivileged user id
+
+
+def test_only_scratch_is_writable_and_it_is_bounded(tmp_path):
+    with session(tmp_path, scratch_bytes=8 * 1024**2, file_bytes=4 * 1024**2) as s:
+        out = run(s, f'''
+import os
+for folder in ["/", "/etc", "/usr", "/root", {str(tmp_path)!r}, {str(REPO)!r}, "/var/tmp",
+               "{sys.prefix}"]:
+    try:
+        open(os.path.join(folder, "x"), "w").write("x")
+        print("WROTE", folder)
+    except OSError:
+        pass
+open("/tmp/ok", "w").write("ok")
+open("/dev/shm/ok", "w").write("ok")
+try:
+    open("/tmp/big", "wb").write(b"0" * 6 * 1024**2)
+except OSError as err:
+    print("too big:", err.errno)
+''')
+    assert "WROTE" not in out and "too big" in out
+    assert not (tmp_path / "x").exists()
+
+
+def test_no_network_and_no_capabilities():
+    with session() as s:
+        out = run(s, '''
+import socket
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=1)
+    print("CONNECTED")
+except OSError:
+    pass
+print([l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapEff", "NoNewPrivs"))])
+''')
+    assert "CONNECTED" not in out
+    assert "['0000000000000000', '1']" in out
+
+
+def test_processes_are_capped_and_die_with_the_sandbox():
+    with session(max_processes=16) as s:
+        out = run(s, '''
+import os, subprocess, time
+children = []
+try:
+    for _ in range(40):
+        children.append(subprocess.Popen(["sleep", "321"]))
+except OSError as err:
+    print("capped after", len(children))
+''')
+        assert "capped after" in out and int(out.split()[-1]) < 16
+        sleepers = [p for p in psutil.process_iter(["cmdline"])
+                    if p.info["cmdline"] == ["sleep", "321"]]
+        assert sleepers
+    gone, alive = psutil.wait_procs(sleepers, timeout=10)
+    assert not alive
+
+
+def test_a_timeout_interrupts_and_keeps_the_namespace():
+    with session() as s:
+        run(s, "x = 41")
+        out = s.run_cell("<slow>", "import time\ntime.sleep(60)")
+        assert not out["ok"] and s.restarts == 0
+        assert s.events[-1].kind == "timeout" and "interrupted" in s.events[-1].detail
+        assert run(s, "print(x + 1)").strip() == "42"
+
+
+def test_a_hang_that_ignores_interrupts_is_killed_and_good_cells_replayed():
+    with session() as s:
+        run(s, "x = 41")
+        start = time.monotonic()
+        out = s.run_cell("<hang>", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)"
+                                   "\nwhile True:\n    pass")
+        assert not out["ok"] and time.monotonic() - start < 5
+        assert run(s, "print(x + 1)").strip() == "42" and s.restarts == 1
+
+
+def test_crashes_restart_until_the_limit():
+    with session() as s:
+        run(s, "import os\ndef boom():\n    os._exit(1)")
+        boom = RemoteFunction(s, "boom")
+        for _ in range(s.max_restarts + 1):       # the first process and its restarts
+            with pytest.raises(RuntimeError, match="crashed"):
+                boom()
+        with pytest.raises(RuntimeError, match="not run"):
+            boom()
+        assert s.restarts == s.max_restarts and "too many" in s.dead
+        start = time.monotonic()
+        with pytest.raises(RuntimeError, match="not run"):
+            boom()
+        assert time.monotonic() - start < 0.1
+
+
+def test_the_budget_covers_everything():
+    with session(call_timeout=1.0, submission_timeout=3.0) as s:
+        run(s, "import time\ndef nap():\n    time.sleep(0.4)\n    return 1")
+        nap = RemoteFunction(s, "nap")
+        start = time.monotonic()
+        calls = 0
+        with pytest.raises(TimeoutError, match="budget"):
+            for _ in range(100):
+                nap()
+                calls += 1
+        assert 3 <= calls < 8 and time.monotonic() - start < 4
+        out = s.run_cell("<late>", "print(1)")
+        assert not out["ok"] and "not run" in out["error"]["evalue"]
+
+
+def test_memory_limit_is_an_event_and_frees_the_process():
+    with session(memory_bytes=512 * 1024**2) as s:
+        run(s, "keep = 1")
+        out = s.run_cell("<hog>", "hog = bytearray(1024**3)")
+        assert out["error"]["ename"] == "MemoryError"
+        assert s.events[-1].kind == "memory" and "512 MB" in s.events[-1].detail
+        assert run(s, "print(keep, 'hog' in globals())").split() == ["1", "False"]
+
+
+def test_exceptions_cross_as_builtin_types_or_student_errors():
+    with session() as s:
+        run(s, '''
+class Mine(Exception):
+    pass
+def bad_value(x):
+    raise ValueError(f"bad {x}")
+def mine():
+    raise Mine("custom")
+def leave():
+    raise SystemExit(3)
+''')
+        with pytest.raises(ValueError, match="bad 3") as info:
+            RemoteFunction(s, "bad_value")(3)
+        assert "raise ValueError" in info.value.student_traceback
+        with pytest.raises(Exception, match="Mine: custom") as info:   # its builtin base
+            RemoteFunction(s, "mine")()
+        assert type(info.value) is Exception
+        with pytest.raises(StudentError, match="SystemExit"):
+            RemoteFunction(s, "leave")()
+
+
+def test_remote_objects_work_and_are_released():
+    with session() as s:
+        run(s, '''
+import gc
+class Model:
+    def __init__(self):
+        self.params = {"W": [1.0, 2.0]}
+        self.items = [3, 4, 5]
+    def __getitem__(self, i):
+        return self.items[i]
+    def __setitem__(self, i, v):
+        self.items[i] = v
+    def __iter__(self):
+        return iter(self.items)
+    def loss(self, x):
+        return float(sum(x))
+def make():
+    return Model()
+def held():
+    runner = [o for o in gc.get_objects() if type(o).__name__ == "Runner"][0]
+    return len(runner.objects)
+''')
+        model = RemoteFunction(s, "make")()
+        assert isinstance(model, RemoteObject)
+        assert model.params == {"W": [1.0, 2.0]} and model.loss(np.ones(3)) == 3.0
+        model.items = [7, 8]
+        model[0] = 9
+        assert list(model) == [9, 8] and model[1] == 8
+        assert RemoteFunction(s, "held")() == 1
+        del model
+        gc.collect()
+        RemoteFunction(s, "held")()                      # carries the release
+        assert RemoteFunction(s, "held")() == 0
+
+
+def test_a_restart_invalidates_old_objects():
+    with session() as s:
+        run(s, "import os\nclass A:\n    x = 1\ndef make():\n    return A()\n"
+               "def die():\n    os._exit(1)")
+        a = RemoteFunction(s, "make")()
+        assert a.x == 1
+        with pytest.raises(RuntimeError):
+            RemoteFunction(s, "die")()
+        with pytest.raises(RuntimeError, match="lost"):
+            a.x  # noqa: B018
+
+
+def test_replies_larger_than_the_limit_crash_the_call():
+    with session(message_bytes=1024**2) as s:
+        run(s, "import numpy as np\ndef big():\n    return np.zeros(10**6)")
+        with pytest.raises(RuntimeError, match="too large"):
+            RemoteFunction(s, "big")()
+        assert s.events[-1].kind == "crash"
+
+
+def test_without_bubblewrap_limits_and_the_process_boundary_still_hold():
+    config = SandboxConfig(limits=FAST, use_bwrap=False)
+    with Session(config) as s:
+        assert not s.sandboxed
+        out = s.run_cell("<a>", "import os\nprint(os.getcwd(), os.getuid())")
+        assert out["ok"]
+        cwd, uid = out["stdout"].split()
+        assert "autograder-" in cwd
+        # Root is given up only if everyone may run the interpreter where it is.
+        assert (int(uid) >= 200_000) == Sandbox(config)._drop_root()
+        out = s.run_cell("<b>", "import time\ntime.sleep(60)")
+        assert not out["ok"] and s.restarts == 0
