@@ -168,8 +168,10 @@ class ThreeLayerConvNet:
         p, reg = self.params, self.reg
 
         data_loss, dscores = softmax_loss(scores, y)
-        reg_loss = 0.5 * reg * sum(float(np.sum(p[k].astype(np.float64) ** 2))
-                                   for k in ("W1", "W2", "W3"))
+        reg_loss = 0.0
+        if reg:
+            reg_loss = 0.5 * reg * sum(float(np.sum(p[k].astype(np.float64) ** 2))
+                                       for k in ("W1", "W2", "W3"))
         grads = {}
         drelu2, grads["W3"], grads["b3"] = affine_backward(dscores, fc3_cache)
         dfc2 = relu_backward(drelu2, relu2_cache)
@@ -177,8 +179,9 @@ class ThreeLayerConvNet:
         drelu1 = max_pool_backward_fast(dpool, pool_cache)
         dconv = relu_backward(drelu1, relu1_cache)
         _, grads["W1"], grads["b1"] = conv_backward_fast(dconv, conv_cache)
-        for k in ("W1", "W2", "W3"):
-            grads[k] = grads[k] + self.dtype.type(reg) * p[k]
+        if reg:
+            for k in ("W1", "W2", "W3"):
+                grads[k] = grads[k] + self.dtype.type(reg) * p[k]
         grads = {k: grads[k].astype(self.dtype, copy=False) for k in p}
         return float(data_loss) + reg_loss, grads
 
