@@ -481,7 +481,7 @@ def conv_forward_fast(x, w, b, conv_param):
         buffer = np.empty(K * block, dtype=dtype)
         for start in range(0, n_valid, block):
             stop = min(start + block, n_valid)
-            x_col = _shifted_columns(grid, offsets, start, stop, buffer)
+            x_col = _shifted_columns(grid, HH, WW, D, Wp, start, stop, buffer)
             np.matmul(w_row, x_col, out=out_grid[:, start:stop])
         out_nchw = out_grid.reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out].transpose(1, 0, 2, 3)
         cache["x_grid"] = grid
@@ -606,19 +606,23 @@ def _pad_channels_last(x: np.ndarray, P: int, dtype) -> np.ndarray:
 
 # --- "im2col-grid": X_col of the padded grid, in blocks ------------------------------
 
-def _shifted_columns(grid, offsets, start, stop, buffer):
-    """Columns ``start:stop`` of X_col for stride 1, built from shifted slices.
+def _shifted_columns(grid, HH, WW, D, Wp, start, stop, buffer):
+    """Columns ``start:stop`` of X_col for stride 1, copied from the padded grid.
 
-    ``grid`` is (R, L) (channels, flattened padded positions); the result is the
-    (R*len(offsets), stop-start) block with row ``r*T + t`` = ``grid[r, start+o_t :
-    stop+o_t]``, written into the 1-D ``buffer`` (at least R*T*(stop-start) long).
+    ``grid`` is (C, L) (channels, flattened padded positions). Row ``(c, kh, kw)`` of
+    the block is ``grid[c, start + o : stop + o]`` with the tap's shift
+    ``o = kh*D*Wp + kw*D``: all of them are one strided view of ``grid``, copied in a
+    single call into the 1-D ``buffer`` (at least C*HH*WW*(stop-start) long).
+    Returns the (C*HH*WW, stop-start) block.
     """
+    C = grid.shape[0]
     width = stop - start
-    rows = grid.shape[0]
-    block = buffer[:rows * len(offsets) * width].reshape(rows, len(offsets), width)
-    for t, offset in enumerate(offsets):
-        block[:, t, :] = grid[:, start + offset:stop + offset]
-    return block.reshape(rows * len(offsets), width)
+    sc, s = grid.strides
+    taps = as_strided(grid[:, start:], shape=(C, HH, WW, width),
+                      strides=(sc, D * Wp * s, D * s, s), writeable=False)
+    block = buffer[:C * HH * WW * width].reshape(C, HH, WW, width)
+    np.copyto(block, taps)
+    return block.reshape(C * HH * WW, width)
 
 
 def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
@@ -646,7 +650,7 @@ def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
     d_buffer = np.empty(K * block, dtype=dtype)
     for start in range(0, n_valid, block):
         stop = min(start + block, n_valid)
-        x_col = _shifted_columns(grid, offsets, start, stop, x_buffer)
+        x_col = _shifted_columns(grid, HH, WW, D, Wp, start, stop, x_buffer)
         dw_row += dout_grid[:, start:stop] @ x_col.T
         d_col = d_buffer[:K * (stop - start)].reshape(K, stop - start)
         np.matmul(w_col, dout_grid[:, start:stop], out=d_col)
@@ -718,12 +722,16 @@ def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
     dw_rows = np.zeros((T * C, F), dtype=dtype, order="F")
     block = _block_columns(T * C, dtype, n_valid)
     buffer = np.empty(block * T * C, dtype=dtype)
+    s = grid.strides[1]
     for start in range(0, n_valid, block):
         stop = min(start + block, n_valid)
-        x_block = buffer[:(stop - start) * T * C].reshape(stop - start, T, C)
-        for t, offset in enumerate(offsets):
-            x_block[:, t, :] = grid[start + offset:stop + offset]
-        _gemm_into(gemm, x_block.reshape(stop - start, T * C).T, dout_valid[start:stop].T,
+        m = stop - start
+        # Row q of the block: grid rows q + o_t for every tap t, one strided view.
+        taps = as_strided(grid[start:], shape=(m, HH, WW, C),
+                          strides=(C * s, D * Wp * C * s, D * C * s, s), writeable=False)
+        x_block = buffer[:m * T * C].reshape(m, HH, WW, C)
+        np.copyto(x_block, taps)
+        _gemm_into(gemm, x_block.reshape(m, T * C).T, dout_valid[start:stop].T,
                    dw_rows, beta=1.0, trans_b=True)
     dw = dw_rows.reshape(HH, WW, C, F).transpose(3, 2, 0, 1)
 
