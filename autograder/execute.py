@@ -32,13 +32,14 @@ import dataclasses
 import io
 import json
 import os
+import re
 import stat
 import sys
 import time
 import zlib
 from pathlib import Path
 
-from .sandbox import RemoteFunction, SandboxConfig, SandboxDied, Session
+from .sandbox import RemoteFunction, SandboxConfig, SandboxDied, Session, utf8
 
 OUTPUT_LIMIT = 20_000              # characters of a test cell's printed output kept
 MAX_NOTEBOOK_BYTES = 20 * 1024**2  # a submitted notebook larger than this is refused
@@ -90,6 +91,9 @@ def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
         raise ValueError(f"the notebook is not valid JSON ({err})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError("not a Jupyter notebook (no list of cells)")
+    text = json.dumps(nb, ensure_ascii=False)
+    if utf8(text) is not text:      # lone surrogates ("\ud800" escapes): replaced
+        nb = json.loads(utf8(text))
     for cell in nb["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise ValueError("a cell is not a valid notebook cell")
@@ -159,10 +163,11 @@ def trusted_notebook(submission_nb: dict, source_nb: dict) -> dict:
     the source's (as nbgrader restores it). Every other claim is dropped: a student
     cell posing as a test or setup cell becomes a plain student cell, and a second
     copy of a test cell is removed. Source cells missing from the submission are put
-    back (an empty answer; a locked cell's or test's own code). Outputs, ids and all
-    other metadata of the submission are dropped, so that the result is valid and
-    consistent for nbgrader (no unknown, duplicated, missing or newer-schema metadata
-    that would make ``autograde`` fail).
+    back (an empty answer; a locked cell's or test's own code). The student's markdown
+    is made inert (:func:`inert_markdown`). Outputs, ids and all other metadata of the
+    submission are dropped, so that the result is valid and consistent for nbgrader
+    (no unknown, duplicated, missing or newer-schema metadata that would make
+    ``autograde`` fail).
     """
     by_id, order = {}, []
     for cell in source_nb["cells"]:
@@ -203,7 +208,19 @@ def trusted_notebook(submission_nb: dict, source_nb: dict) -> dict:
                          "language_info": {"name": "python"}}}
 
 
+_SCRIPT_URL = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
+
+
+def inert_markdown(text: str) -> str:
+    """Student markdown that cannot run code where the autograded notebook or the
+    feedback is shown as HTML (nbgrader's formgrader, the feedback page): no HTML tags,
+    no ``javascript:`` links. Markdown formatting is kept."""
+    return _SCRIPT_URL.sub(r"\1-blocked\2:", text.replace("<", "&lt;"))
+
+
 def _plain_cell(kind: str, source: str) -> dict:
+    if kind == "markdown":
+        source = inert_markdown(source)
     cell = {"cell_type": kind, "id": "", "metadata": {}, "source": source}
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
@@ -392,8 +409,9 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
 
 def trust_staged_notebooks(tasks: list[dict]) -> None:
     """Rewrite each task's staged notebook (``task["notebook"]``) with nbgrader metadata
-    from its source only (:func:`trusted_notebook`). Notebooks that cannot be read are
-    left for grading to report as invalid."""
+    from its source only (:func:`trusted_notebook`), and drop a ``timestamp.txt`` next
+    to it that is not a date. Notebooks that cannot be read are left for grading to
+    report as invalid."""
     sources = {}
     for task in tasks:
         if not task.get("notebook"):
@@ -408,6 +426,22 @@ def trust_staged_notebooks(tasks: list[dict]) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(clean, indent=1))
         os.replace(tmp, path)
+        _check_timestamp(path.parent / "timestamp.txt")
+
+
+def _check_timestamp(path: Path) -> None:
+    """Remove a submission's timestamp.txt that nbgrader could not read (it would fail
+    the whole autograde run): not a small regular file, or not a date."""
+    if not os.path.lexists(path):
+        return
+    try:
+        from nbgrader.utils import parse_utc
+
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1000:
+            raise ValueError("not a small regular file")
+        parse_utc(path.read_text(encoding="utf-8").strip())
+    except Exception:  # noqa: BLE001 - whatever nbgrader would choke on
+        path.unlink()
 
 
 def error_result(task: dict, message: str) -> dict:
@@ -502,6 +536,9 @@ def _describe_failure(exc: BaseException) -> dict:
 def _test_record(test: dict, passed: bool, stdout: str, failure: dict | None) -> dict:
     if len(stdout) > OUTPUT_LIMIT:
         stdout = stdout[:OUTPUT_LIMIT] + "\n... [output truncated]\n"
+    stdout = utf8(stdout)
+    if failure:
+        failure = {k: utf8(v) if isinstance(v, str) else v for k, v in failure.items()}
     return {"grade_id": test["grade_id"], "points": test["points"],
             "score": test["points"] if passed else 0.0, "passed": passed,
             "stdout": stdout, "failure": failure}

@@ -691,12 +691,22 @@ def _mentions_refs(header) -> bool:
     return "ref" in header or "$ref" in repr(header)
 
 
+def utf8(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (lone surrogates) replaced: such strings
+    would make writing the notebook or the feedback fail."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _text(value) -> str:
     if type(value) is not str:
         return ""
     if len(value) > TEXT_LIMIT:
-        return value[:TEXT_LIMIT] + "\n... [output truncated]\n"
-    return value
+        value = value[:TEXT_LIMIT] + "\n... [output truncated]\n"
+    return utf8(value)
 
 
 def clean_error(error) -> dict:
@@ -705,7 +715,7 @@ def clean_error(error) -> dict:
         error = {}
 
     def short(value, limit, default=""):
-        return value[:limit] if type(value) is str else default
+        return utf8(value[:limit]) if type(value) is str else default
 
     trace = error.get("traceback")
     trace = [short(line, 2000) for line in trace[:40]] if type(trace) is list else []

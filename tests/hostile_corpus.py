@@ -320,6 +320,13 @@ def _write_huge(folder, nb, ctx):
     (folder / "toy.ipynb").write_text(json.dumps(nb))
 
 
+def _with_timestamp(make):
+    def write(folder, nb, ctx):
+        (folder / "toy.ipynb").write_text(json.dumps(nb))
+        make(folder / "timestamp.txt")
+    return write
+
+
 def toy_cases() -> list[Case]:
     """Every case of the corpus (the toy assignment's maximum is 5)."""
     C = Case
@@ -761,6 +768,23 @@ class Scaler:
         C("broken_empty_notebook", "broken", "a valid notebook without cells", 0, GRADED,
           write=_write_text('{"cells": [], "metadata": {}, "nbformat": 4, '
                             '"nbformat_minor": 5}')),
+        C("broken_timestamp", "broken", "a timestamp.txt that is not a date (nbgrader "
+          "would fail the whole class on it)", 5, GRADED,
+          write=_with_timestamp(lambda f: f.write_text("yesterday, honest \x00"))),
+        C("broken_timestamp_link", "broken", "timestamp.txt is a link to /etc/shadow",
+          5, GRADED, write=_with_timestamp(lambda f: f.symlink_to("/etc/shadow"))),
+        C("text_surrogates", "flood", "lone surrogates in its source, its output and its "
+          "errors (they cannot be written as UTF-8)", 5, GRADED,
+          lambda nb, ctx: append('print("\ud800")\nimport sys\nprint("\udfff", file=sys.stderr)',
+                                 'raise ValueError("\ud800")', "# \udbff in a comment")(nb, ctx)),
+        C("text_control_chars", "flood", "NUL, escape sequences and bells in its output",
+          5, GRADED, append('print("\x00\x01\x1b[2J\x1b]0;pwned\x07 end")')),
+        C("feedback_script", "access", "markdown with <script>, an onerror image and a "
+          "javascript: link, for whoever opens its feedback", 5, GRADED,
+          lambda nb, ctx: {**nb, "cells": nb["cells"] + [{
+              "cell_type": "markdown", "metadata": {},
+              "source": "<script>alert('xss')</script><img src=x onerror=alert(1)>"
+                        "[click](javascript:alert(2))"}]}),
         # --- honest students are never hurt -------------------------------------------
         C("honest_plots_and_magics", "honest", "matplotlib, %matplotlib inline, !pip, "
           "plt.show()", 5, GRADED, append('''

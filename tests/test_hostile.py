@@ -31,8 +31,11 @@ def corpus(tmp_path_factory):
     ctx = hc.Context(course=course, submissions=subs, repo=REPO)
     reference = json.loads((course / "solutions" / "toy" / "toy.ipynb").read_text())
     cases = hc.write_corpus(subs, reference, ctx, CASES)
+    # The course's files and the submissions must come out byte for byte; the project's
+    # own files (others may be editing them meanwhile) must still exist.
     protected = {p: Path(p).read_bytes() for p in ctx.forbidden_files
-                 if Path(p).is_file() and not p.startswith("/etc")}
+                 if Path(p).is_file() and p.startswith((str(course), str(subs)))}
+    project = [p for p in ctx.forbidden_files if p.startswith(str(REPO)) and Path(p).is_file()]
     started = time.monotonic()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
@@ -42,7 +45,8 @@ def corpus(tmp_path_factory):
     with open(path, newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"rows": rows, "ctx": ctx, "course": course, "cases": cases, "subs": subs,
-            "protected": protected, "elapsed": elapsed, "assignments": assignments}
+            "protected": protected, "project": project, "elapsed": elapsed,
+            "assignments": assignments}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.student for c in CASES])
@@ -76,6 +80,8 @@ def test_course_and_sources_are_untouched(corpus):
             assert Path(path).is_file()         # rewritten by nbgrader only
         else:
             assert Path(path).read_bytes() == content, path
+    assert len(corpus["protected"]) >= 3 and len(corpus["project"]) >= 5
+    assert all(Path(p).is_file() for p in corpus["project"])
     for folder in corpus["ctx"].forbidden_dirs:
         assert not (Path(folder) / "pwned-by-student.txt").exists(), folder
     victim = corpus["subs"] / "victim" / "toy" / "toy.ipynb"
@@ -108,7 +114,7 @@ def test_the_command_line_grades_hostile_submissions(corpus, tmp_path, tmp_path_
     it, with feedback, next to an honest student."""
     subs = tmp_path / "subs"
     picked = ["access_destroy", "fork_bomb", "crash_segfault", "broken_deep_json",
-              "fool_patch_numpy", "victim"]
+              "fool_patch_numpy", "feedback_script", "broken_timestamp", "victim"]
     for student in picked:
         src = corpus["subs"] / student
         dest = subs / student / "toy"
@@ -131,6 +137,11 @@ def test_the_command_line_grades_hostile_submissions(corpus, tmp_path, tmp_path_
     html = (course / "feedback" / "victim" / "toy" / "toy.html").read_text()
     # The hidden tests' code stays out of the feedback (their messages may show).
     assert "BEGIN HIDDEN" not in html and "hidden_rng" not in html
+    # A student's markdown cannot run script where its feedback is opened.
+    html = (course / "feedback" / "feedback_script" / "toy" / "toy.html").read_text()
+    assert "alert('xss')" in html and "<script>alert" not in html
+    assert "onerror=alert" not in html.replace("&lt;img src=x onerror=alert", "")
+    assert 'href="javascript:' not in html
     assert hc.leftover_processes(corpus["ctx"].marker) == []
 
 
