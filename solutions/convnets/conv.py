@@ -34,7 +34,9 @@ The two implementations:
   as matrix multiplication": stretch every receptive field into a column
   (:func:`im2col`) and compute all dot products with one BLAS matrix multiply,
   ``W_row (F, C*HH*WW) @ X_col (C*HH*WW, N*H'*W')``. The backward pass is two more
-  matrix multiplies and :func:`col2im`, the adjoint of ``im2col``.
+  matrix multiplies and :func:`col2im`, the adjoint of ``im2col``. For stride 1 the
+  same products are organised so that ``X_col`` never exists in full (see
+  :func:`conv_forward_fast`); speed is measured by ``python -m convnets.bench``.
 """
 
 from __future__ import annotations
