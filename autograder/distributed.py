@@ -72,18 +72,27 @@ def run_packed(func, assignment_files: dict, packed: dict) -> dict:
         return func(task)
 
 
-def grade_on_cluster(func, tasks: list[dict], address: str, *, connect_timeout: float = 30):
+def grade_on_cluster(func, tasks: list[dict], address: str, *,
+                     connect_timeout: float | None = None):
     """Grade ``tasks`` on the Dask scheduler at ``address``; yields ``(index, result)``
-    as results arrive (in any order)."""
+    as results arrive (in any order). ``connect_timeout`` defaults to Dask's
+    ``distributed.comm.timeouts.connect`` (30 s)."""
+    from .course import CourseError
+
     try:
         from dask.distributed import Client, as_completed
     except ImportError as err:  # pragma: no cover - depends on the installation
-        raise RuntimeError("grading on a cluster needs dask.distributed: "
-                           "pip install 'convnets[distributed]'") from err
+        raise CourseError("grading on a cluster needs dask.distributed: "
+                          "pip install 'convnets[distributed]'") from err
 
     files: dict = {}
     packed = [pack_task(t, files)[0] for t in tasks]
-    with Client(address, timeout=connect_timeout) as client:
+    try:
+        options = {} if connect_timeout is None else {"timeout": connect_timeout}
+        client = Client(address, **options)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise CourseError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+    with client:
         # The assignment's files go to the workers once, not with every task.
         shared = {src: client.scatter([content], broadcast=True, hash=False)[0]
                   for src, content in files.items()}

@@ -130,3 +130,12 @@ def test_tasks_carry_their_files(toy, tmp_path):
     result = distributed.run_packed(pipeline._grade_task, files, packed)
     assert comparable([result]) == comparable([expected])
     assert result["score"] == 3.0
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(toy):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(course_mod.CourseError, match="cannot reach the Dask scheduler"):
+        pipeline.grade_all(_tasks(toy)[:1], workers=1, progress=False,
+                           scheduler="tcp://127.0.0.1:9")
