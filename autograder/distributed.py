@@ -62,7 +62,7 @@ def run_packed(func, assignment_files: dict, packed: dict) -> dict:
             (adir / Path(filename).name).write_bytes(content)
         notebook = None
         if packed.get("notebook_bytes") is not None:
-            folder = Path(tmp) / "submitted" / packed["student_id"] / name
+            folder = Path(tmp) / "submitted" / "student" / name
             folder.mkdir(parents=True)
             notebook = folder / f"{name}.ipynb"
             notebook.write_bytes(packed["notebook_bytes"])

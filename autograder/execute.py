@@ -43,6 +43,7 @@ from .sandbox import RemoteFunction, SandboxConfig, SandboxDied, Session, utf8
 
 OUTPUT_LIMIT = 20_000              # characters of a test cell's printed output kept
 MAX_NOTEBOOK_BYTES = 20 * 1024**2  # a submitted notebook larger than this is refused
+MAX_CELLS = 10_000                 # a notebook with more cells is refused
 MAX_CODE_CELLS = 1000              # student code cells run
 CELL_OUTPUT_BUDGET = 1024**2       # characters of student-cell output kept per submission
 
@@ -58,9 +59,10 @@ def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
     """Read a notebook as JSON, checking the structure this grader relies on.
 
     Raises ``ValueError`` (with a message for the student) for anything that is not a
-    regular file of at most ``max_bytes`` holding a notebook: a symbolic link (to the
-    instructor's source, say), a folder or a FIFO, invalid JSON (also JSON nested too
-    deeply to parse), or JSON that is not a notebook.
+    regular file of at most ``max_bytes`` holding a notebook of at most MAX_CELLS cells:
+    a symbolic link (to the instructor's source, say), a folder or a FIFO, invalid JSON
+    (also JSON nested too deeply to parse), or JSON that is not a notebook. Text that
+    UTF-8 cannot encode (lone surrogates) is replaced.
     """
     path = Path(path)
     for level in (path, path.parent, path.parent.parent):
@@ -91,6 +93,9 @@ def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
         raise ValueError(f"the notebook is not valid JSON ({err})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError("not a Jupyter notebook (no list of cells)")
+    if len(nb["cells"]) > MAX_CELLS:
+        raise ValueError(f"the notebook has too many cells ({len(nb['cells'])}; the limit "
+                         f"is {MAX_CELLS})")
     text = json.dumps(nb, ensure_ascii=False)
     if utf8(text) is not text:      # lone surrogates ("\ud800" escapes): replaced
         nb = json.loads(utf8(text))

@@ -756,6 +756,10 @@ class Scaler:
           words="nested too deeply"),
         C("broken_huge", "broken", "a 21 MB notebook", 0, INVALID, write=_write_huge,
           words="too large"),
+        C("broken_many_cells", "broken", "200,000 empty cells (nbgrader would take an hour)",
+          0, INVALID, write=_write_text(json.dumps({"cells": [
+              {"cell_type": "raw", "metadata": {}, "source": ""}] * 200_000})),
+          words="too many cells"),
         C("broken_symlink", "broken", "a symbolic link to the instructor's source notebook",
           0, INVALID, write=_write_symlink_to_source, words="symbolic link"),
         C("broken_symlinked_folder", "broken", "its assignment folder is a link to the "

@@ -282,3 +282,23 @@ def test_without_bubblewrap_limits_and_the_process_boundary_still_hold():
         assert (int(uid) >= 200_000) == Sandbox(config)._drop_root()
         out = s.run_cell("<b>", "import time\ntime.sleep(60)")
         assert not out["ok"] and s.restarts == 0
+
+
+def test_hidden_packages_inside_the_environment_are_masked():
+    """The reference package installed *inside* the interpreter's folders (a normal
+    install) is masked: here nbformat stands in for it."""
+    import nbformat
+
+    package = str(Path(nbformat.__file__).parent)
+    config = SandboxConfig(limits=FAST, hide=[package])
+    with Session(config) as s:
+        out = run(s, f'''
+import os
+print(os.listdir({package!r}))
+try:
+    import nbformat
+    print("IMPORTED")
+except ImportError:
+    print("masked")
+''')
+    assert out.split() == ["[]", "masked"]
