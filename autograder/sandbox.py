@@ -238,9 +238,10 @@ class Sandbox:
             mounts.bind(path)
         # The reference package and the grader may live inside the interpreter's
         # folders (an editable or a normal install): masked by empty read-only folders.
-        for path in _outermost(self.config.hide + default_hidden_paths()):
-            if any(_under(path, s) and path != s for s in shown) and os.path.isdir(path):
-                cmd += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
+        inside = [p for p in self.config.hide + default_hidden_paths()
+                  if any(_under(p, s) and p != s for s in shown) and os.path.isdir(p)]
+        for path in _outermost(inside):
+            cmd += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
         for path in self.config.files:
             mounts.bind(str(Path(path).resolve()), f"/tmp/{Path(path).name}")
         mounts.bind(str(RUNNER_DIR / "runner.py"), "/tmp/.grader/runner.py")
