@@ -53,6 +53,7 @@ RUNNER_DIR = Path(__file__).resolve().parent
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 
 MAX_EVENTS = 20            # crash/timeout events kept per submission
+MASKED_INIT = b"raise ImportError('not available while grading')\n"
 TEXT_LIMIT = 64 * 1024     # characters of a reply's stdout/stderr kept
 
 
@@ -139,12 +140,14 @@ class Sandbox:
     def __init__(self, config: SandboxConfig):
         self.config = config
         self.proc = None
+        self._data_fds: list[int] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float | None = None):
         limits = self.config.limits
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        self._data_fds = []
         cmd = self._command(to_child_r, from_child_w)
 
         def confine():  # runs in the child between fork and exec
@@ -175,11 +178,12 @@ class Sandbox:
         debug = os.environ.get("AUTOGRADER_DEBUG")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=None if debug else subprocess.DEVNULL, pass_fds=(to_child_r, from_child_w),
+            stderr=None if debug else subprocess.DEVNULL,
+            pass_fds=(to_child_r, from_child_w, *self._data_fds),
             preexec_fn=confine, env=env, cwd=cwd,
         )
-        os.close(to_child_r)
-        os.close(from_child_w)
+        for fd in (to_child_r, from_child_w, *self._data_fds):
+            os.close(fd)
         self.to_child = os.fdopen(to_child_w, "wb", buffering=0)
         self.from_child = os.fdopen(from_child_r, "rb", buffering=0)
         start_timeout = limits.start_timeout if timeout is None else min(
@@ -187,6 +191,14 @@ class Sandbox:
         header, _ = self._receive(start_timeout, None)
         if not header.get("ready"):
             raise SandboxDied("the sandbox did not start")
+
+    def _data_fd(self, content: bytes) -> int:
+        """A pipe holding ``content``, for bwrap's ``--ro-bind-data``."""
+        read_end, write_end = os.pipe()
+        os.write(write_end, content)
+        os.close(write_end)
+        self._data_fds.append(read_end)
+        return read_end
 
     def _use_bwrap(self) -> bool:
         if self.config.use_bwrap is None:
@@ -241,7 +253,11 @@ class Sandbox:
         inside = [p for p in self.config.hide + default_hidden_paths()
                   if any(_under(p, s) and p != s for s in shown) and os.path.isdir(p)]
         for path in _outermost(inside):
-            cmd += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
+            # Empty, and not importable even as a namespace package.
+            cmd += ["--perms", "0555", "--tmpfs", path,
+                    "--perms", "0444", "--ro-bind-data", str(self._data_fd(MASKED_INIT)),
+                    f"{path}/__init__.py",
+                    "--remount-ro", path]
         for path in self.config.files:
             mounts.bind(str(Path(path).resolve()), f"/tmp/{Path(path).name}")
         mounts.bind(str(RUNNER_DIR / "runner.py"), "/tmp/.grader/runner.py")

@@ -301,4 +301,4 @@ try:
 except ImportError:
     print("masked")
 ''')
-    assert out.split() == ["[]", "masked"]
+    assert out.split() == ["['__init__.py']", "masked"]
