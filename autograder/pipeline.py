@@ -183,32 +183,40 @@ def grade_all(tasks: list[dict], workers: int, progress: bool = True,
     source (:func:`autograder.execute.trusted_notebook`): whatever nbgrader metadata a
     student forged, nbgrader's autograde step (the only writer of the gradebook) then
     reads consistent notebooks. Locally, each submission is graded in a worker process
-    of its own pool slot (its student code in a sandbox below it); a worker process
-    that dies costs only its own submission (status "grader error"), the others are
-    graded again in a fresh pool.
+    (its student code in a sandbox below it); a worker process that dies costs only
+    its own submission (status "grader error"), the others are graded again in a fresh
+    pool. Workers are forked directly when this process has no other thread (cheap),
+    from a preloaded fork server otherwise (safe).
     """
     import multiprocessing
+    import threading
     from concurrent.futures.process import BrokenProcessPool
 
     from .execute import error_result, trust_staged_notebooks
 
     trust_staged_notebooks(tasks)
     results: dict[int, dict] = {}
-    bar = _progress(len(tasks), progress)
     if scheduler:
         from .distributed import grade_on_cluster
+        bar = _progress(len(tasks), progress)
         for i, result in grade_on_cluster(_grade_task, tasks, scheduler):
             results[i] = result
             bar.update(1)
     elif workers <= 1 or len(tasks) <= 1:
+        bar = _progress(len(tasks), progress)
         for i, task in enumerate(tasks):
             results[i] = _grade_task(task)
             bar.update(1)
     else:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["autograder.execute"])
+        bar = None
         pending, rounds = list(range(len(tasks))), 0
         while pending:
+            if threading.active_count() == 1 and \
+                    "fork" in multiprocessing.get_all_start_methods():
+                ctx = multiprocessing.get_context("fork")
+            else:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["autograder.execute"])
             # Round 0: all together; then the survivors of a broken pool again; then
             # one pool per submission, to find the one that breaks its worker.
             size = 1 if rounds >= 2 else min(workers, len(pending))
@@ -217,6 +225,9 @@ def grade_all(tasks: list[dict], workers: int, progress: bool = True,
             for batch in batches:
                 with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
                     futures = {pool.submit(_grade_task, tasks[i]): i for i in batch}
+                    # The progress bar's thread starts after the workers were forked.
+                    if bar is None:
+                        bar = _progress(len(tasks), progress)
                     for future in as_completed(futures):
                         i = futures[future]
                         try:
