@@ -19,7 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q bubblewrap) \
 		|| echo "warning: could not install bubblewrap; grading will run without a sandbox"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,grader,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[course,grader,distributed,dev]'
 	touch $(STAMP)
 
 # The instructor's main job, end to end, on the bundled sample submissions.
