@@ -36,10 +36,9 @@ def roundtrip(value, to_ref=None, from_ref=None):
 
 
 def same(a, b):
-    if isinstance(a, np.ndarray):
-        return type(b) is np.ndarray and a.dtype == b.dtype and np.array_equal(a, b)
-    if isinstance(a, np.generic):
-        return type(a) is type(b) and a == b
+    if isinstance(a, (np.ndarray, np.generic)):       # bit for bit, NaNs included
+        return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and \
+            np.asarray(a).tobytes() == np.asarray(b).tobytes()
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, dict):
