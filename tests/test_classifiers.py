@@ -8,10 +8,19 @@ import pytest
 from convnets import (
     Solver,
     ThreeLayerConvNet,
+    affine_backward,
+    affine_forward,
+    conv_backward_fast,
+    conv_forward_fast,
     conv_forward_naive,
     eval_numerical_gradient,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
     max_pool_forward_naive,
     rel_error,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
 )
 from convnets.data import load_digits
 
@@ -87,6 +96,34 @@ def test_scores_match_a_forward_pass_with_the_naive_layers():
     hidden = np.maximum(pool.reshape(4, -1) @ p["W2"] + p["b2"], 0)
     expected = hidden @ p["W3"] + p["b3"]
     np.testing.assert_allclose(model.loss(X), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_gradients_equal_those_of_conv_relu_pool_in_that_order():
+    # The training path pools before the first ReLU; the result must be exactly the
+    # textbook order's, gradients included (also for windows whose maximum is <= 0).
+    rng = np.random.default_rng(4)
+    model = small_net(reg=0.0)
+    X = rng.standard_normal((4, 2, 6, 6))
+    X[0, :, :2, :2] = 0.0
+    model.params["b1"][:] = -0.5  # many windows with a negative maximum
+    y = rng.integers(0, 4, 4)
+    p = model.params
+    pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    conv, c1 = conv_forward_fast(X, p["W1"], p["b1"], {"stride": 1, "pad": 1})
+    relu, c2 = relu_forward(conv)
+    pool, c3 = max_pool_forward_fast(relu, pp)
+    fc2, c4 = affine_forward(pool, p["W2"], p["b2"])
+    relu2, c5 = relu_forward(fc2)
+    scores, c6 = affine_forward(relu2, p["W3"], p["b3"])
+    loss, dscores = softmax_loss(scores, y)
+    drelu2, dW3, db3 = affine_backward(dscores, c6)
+    dpool, dW2, db2 = affine_backward(relu_backward(drelu2, c5), c4)
+    _, dW1, db1 = conv_backward_fast(relu_backward(max_pool_backward_fast(dpool, c3), c2), c1)
+    assert np.any(pool <= 0) and np.any(pool > 0)
+    model_loss, grads = model.loss(X, y)
+    assert model_loss == loss
+    for name, expected in dict(W1=dW1, b1=db1, W2=dW2, b2=db2, W3=dW3, b3=db3).items():
+        np.testing.assert_array_equal(grads[name], expected, err_msg=name)
 
 
 def test_activations_every_layer_in_order():

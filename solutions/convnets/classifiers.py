@@ -25,7 +25,9 @@ class ThreeLayerConvNet:
     """conv - relu - 2x2 max pool - affine - relu - affine - softmax.
 
     The convolution has stride 1 and zero-padding ``(filter_size - 1) // 2``, so with
-    an odd filter size it keeps the spatial size; the pool then halves it.
+    an odd filter size it keeps the spatial size; the pool then halves it. (When
+    training, the first ReLU is applied after the pool, which gives exactly the same
+    numbers for a quarter of the work: max pooling and ReLU commute.)
 
     Shapes, for an input batch ``X`` of shape (N, C, H, W), ``F = num_filters``,
     ``HH = filter_size``, ``H1 x W1`` the conv output size and ``Hp = H1 // 2``,
@@ -127,18 +129,23 @@ class ThreeLayerConvNet:
         return X.astype(self.dtype, copy=False)
 
     def _forward(self, X):
-        """Every layer's output and cache, in order."""
+        """Scores and the caches of the training path.
+
+        Max pooling commutes with ReLU (``max(relu(a), relu(b)) == relu(max(a, b))``:
+        ReLU never changes the order of two numbers), so the training path pools first
+        and applies the first ReLU to the pooled volume, a quarter of the size. The
+        scores, the loss and every gradient are exactly those of conv - relu - pool;
+        :meth:`activations` computes the layers in the architecture's order.
+        """
         p = self.params
         conv, conv_cache = conv_forward_fast(X, p["W1"], p["b1"], self.conv_param)
-        relu1, relu1_cache = relu_forward(conv)
-        pool, pool_cache = max_pool_forward_fast(relu1, self.pool_param)
-        fc2, fc2_cache = affine_forward(pool, p["W2"], p["b2"])
+        pool, pool_cache = max_pool_forward_fast(conv, self.pool_param)
+        relu1, relu1_cache = relu_forward(pool)
+        fc2, fc2_cache = affine_forward(relu1, p["W2"], p["b2"])
         relu2, relu2_cache = relu_forward(fc2)
         scores, fc3_cache = affine_forward(relu2, p["W3"], p["b3"])
-        outputs = [("conv1", conv), ("relu1", relu1), ("pool1", pool), ("fc2", fc2),
-                   ("relu2", relu2), ("fc3", scores)]
-        caches = (conv_cache, relu1_cache, pool_cache, fc2_cache, relu2_cache, fc3_cache)
-        return outputs, caches
+        return scores, (conv_cache, pool_cache, relu1_cache, fc2_cache, relu2_cache,
+                        fc3_cache)
 
     def loss(self, X, y=None):
         """Class scores, or the loss and its gradients.
@@ -160,11 +167,10 @@ class ThreeLayerConvNet:
             of that loss for every entry of ``params`` (same keys, shapes and dtype).
         """
         X = self._check_input(X)
-        outputs, caches = self._forward(X)
-        scores = outputs[-1][1]
+        scores, caches = self._forward(X)
         if y is None:
             return scores
-        conv_cache, relu1_cache, pool_cache, fc2_cache, relu2_cache, fc3_cache = caches
+        conv_cache, pool_cache, relu1_cache, fc2_cache, relu2_cache, fc3_cache = caches
         p, reg = self.params, self.reg
 
         data_loss, dscores = softmax_loss(scores, y)
@@ -175,9 +181,9 @@ class ThreeLayerConvNet:
         grads = {}
         drelu2, grads["W3"], grads["b3"] = affine_backward(dscores, fc3_cache)
         dfc2 = relu_backward(drelu2, relu2_cache)
-        dpool, grads["W2"], grads["b2"] = affine_backward(dfc2, fc2_cache)
-        drelu1 = max_pool_backward_fast(dpool, pool_cache)
-        dconv = relu_backward(drelu1, relu1_cache)
+        drelu1, grads["W2"], grads["b2"] = affine_backward(dfc2, fc2_cache)
+        dpool = relu_backward(drelu1, relu1_cache)
+        dconv = max_pool_backward_fast(dpool, pool_cache)
         _, grads["W1"], grads["b1"] = conv_backward_fast(dconv, conv_cache)
         if reg:
             for k in ("W1", "W2", "W3"):
@@ -202,8 +208,16 @@ class ThreeLayerConvNet:
         x = np.asarray(x)
         if x.ndim == 3:
             x = x[None]
-        outputs, _ = self._forward(self._check_input(x))
-        return outputs
+        X = self._check_input(x)
+        p = self.params
+        conv, _ = conv_forward_fast(X, p["W1"], p["b1"], self.conv_param)
+        relu1, _ = relu_forward(conv)
+        pool, _ = max_pool_forward_fast(relu1, self.pool_param)
+        fc2, _ = affine_forward(pool, p["W2"], p["b2"])
+        relu2, _ = relu_forward(fc2)
+        scores, _ = affine_forward(relu2, p["W3"], p["b3"])
+        return [("conv1", conv), ("relu1", relu1), ("pool1", pool), ("fc2", fc2),
+                ("relu2", relu2), ("fc3", scores)]
 
     def __repr__(self) -> str:
         F, C, HH, _ = self.params["W1"].shape
