@@ -560,7 +560,7 @@ while True:
 ''')),
         C("hang_slow_cells", "contain", "many cells, each just under the per-call timeout "
           "(the total budget must stop them)", 5, TIMED_OUT,
-          append(*["import time\ntime.sleep(2.5)"] * 8), words="half of the time budget"),
+          append(*["import time\ntime.sleep(4)"] * 8), words="half of the time budget"),
         C("memory_bomb_cell", "contain", "touches 400 MB, then allocates until the limit",
           5, CRASHED, append('''
 import numpy as np
@@ -600,8 +600,8 @@ if os.fork() == 0:
 threading.Thread(target=lambda: [time.sleep(0.01) for _ in iter(int, 1)], daemon=True).start()
 '''))),
         # --- floods -------------------------------------------------------------------
-        C("flood_print", "flood", "prints 50 MB (print and a million lines)", 5, GRADED,
-          append('print("x" * 50_000_000)', 'for _i in range(1_000_000):\n    print(_i)')),
+        C("flood_print", "flood", "prints 50 MB (in one print, and in 300,000 lines)", 5,
+          GRADED, append('print("x" * 50_000_000)', 'for _i in range(300_000):\n    print(_i)')),
         C("flood_fd", "flood", "writes 50 MB to file descriptors 1 and 2", 5, GRADED,
           append('import os\nfor _i in range(50):\n    os.write(1, b"x" * 1_000_000)\n'
                  '    os.write(2, b"y" * 1_000_000)')),

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hostile_corpus as hc  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-LIMITS = {"call_timeout": 3.0, "submission_timeout": 16.0, "memory_bytes": 1536 * 1024**2}
+LIMITS = {"call_timeout": 5.0, "submission_timeout": 20.0, "memory_bytes": 1536 * 1024**2}
 PICKED = ["fool_patch_numpy", "crash_segfault", "proto_wrong_id", "fool_read_sources",
           "broken_json_list", "honest_threads_processes"]
 
