@@ -257,12 +257,39 @@ def student_cells(submission_nb: dict, test_ids: set[str],
         meta = nbgrader_meta(cell)
         if is_test_cell(cell) or str(meta.get("grade_id", "")) in test_ids:
             continue
-        code = cell_source(cell)
-        # IPython magics and shell escapes have no meaning outside Jupyter.
-        code = "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line
-                         for line in code.splitlines())
-        cells.append((f"<cell {index + 1}>", code))
+        cells.append((f"<cell {index + 1}>", plain_python(cell_source(cell))))
     return cells
+
+
+_RUN_BODY = {"time", "timeit", "capture", "prun", "debug"}
+
+
+def plain_python(code: str) -> str:
+    """A code cell as plain Python: ``%%writefile`` writes its file, ``%%time`` and the
+    like run their body, other cell magics (``%%bash``, ``%%html``...) are skipped, and
+    line magics and shell escapes (``%matplotlib``, ``!pip``) become ``pass``."""
+    lines = code.splitlines()
+    first = lines[0].strip() if lines else ""
+    if first.startswith("%%"):
+        name, _, arg = first[2:].partition(" ")
+        body = "\n".join(lines[1:]) + "\n"
+        if name == "writefile":
+            args = arg.split()
+            paths = [a for a in args if not a.startswith("-")]
+            mode = "a" if {"-a", "--append"} & set(args) else "w"
+            if not paths:
+                return "pass"
+            return f"with open({paths[-1]!r}, {mode!r}) as _f:\n    _f.write({body!r})\n"
+        if name not in _RUN_BODY:
+            return f"pass  # a %%{name} cell is not Python"
+        lines = lines[1:]
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            line = line[:len(line) - len(stripped)] + "pass  # " + stripped
+        out.append(line)
+    return "\n".join(out)
 
 
 def defined_names(code: str) -> set[str]:

@@ -320,6 +320,16 @@ def _write_huge(folder, nb, ctx):
     (folder / "toy.ipynb").write_text(json.dumps(nb))
 
 
+def _with_files(double_code, files):
+    def write(folder, nb, ctx):
+        nb = copy.deepcopy(nb)
+        _cell(nb, "answer_double")["source"] = double_code
+        (folder / "toy.ipynb").write_text(json.dumps(nb))
+        for name, text in files.items():
+            (folder / name).write_text(text)
+    return write
+
+
 def _with_timestamp(make):
     def write(folder, nb, ctx):
         (folder / "toy.ipynb").write_text(json.dumps(nb))
@@ -444,6 +454,11 @@ except Exception:
           lambda nb, ctx: _fake_setup(nb, "setup_patch")),
         C("fool_claims_setup_id", "fool", "gives its own cell the source's setup id with "
           "patching code", 3, GRADED, lambda nb, ctx: _fake_setup(nb, "setup")),
+        C("fool_own_checks_file", "fool", "puts its own checks.py and numpy.py next to its "
+          "notebook (no-op checks)", 3, GRADED, write=_with_files(WRONG_DOUBLE, {
+              "checks.py": "def check_close(*a, **k):\n    pass\n"
+                           "def check_raises(*a, **k):\n    pass\n",
+              "numpy.py": "raise SystemExit('fake numpy')\n"})),
         C("fool_repoint_tests", "fool", "re-points test_double to a `pass` cell, adds a "
           "100-point test, a markdown cell posing as a test, deletes test_scaler",
           3, GRADED, _repoint),
@@ -828,6 +843,21 @@ def double(x):
               lambda nb, ctx: {**nb, "cells": nb["cells"][:2] + [
                   _code("résultat = undefined_name  # ünïcødé ✓")] + nb["cells"][2:]},
               append('print("é" * 1_000_000)'))),
+        C("honest_jupyter_features", "honest", "display(), get_ipython(), %%writefile of a "
+          "helper module it imports, %%time, %%bash, an indented magic", 5, GRADED,
+          chain(answer("answer_double", '''%%writefile helper.py
+import numpy as np
+def times(x, k):
+    return k * np.asarray(x)
+'''), lambda nb, ctx: {**nb, "cells": nb["cells"][:3] + [_code('''%%time
+from helper import times
+def double(x):
+    if False:
+        %debug
+    return times(x, 2)
+display(double([1, 2]), "shown")
+get_ipython().run_line_magic("matplotlib", "inline")
+'''), _code("%%bash\necho this is not python")] + nb["cells"][3:]})),
         C("honest_old_nbformat", "honest", "nbformat 4.4 without cell ids", 5, GRADED,
           lambda nb, ctx: {**nb, "nbformat_minor": 4,
                            "cells": [{k: v for k, v in c.items() if k != "id"}
