@@ -102,8 +102,31 @@ class SandboxConfig:
     drop_root: bool | None = None                       # None: when the grader is root
 
 
+_BWRAP_WORKS: bool | None = None
+
+
 def bwrap_available() -> bool:
-    return shutil.which("bwrap") is not None
+    """``bwrap`` is installed and can make the namespaces the sandbox needs here (user
+    namespaces may be disabled for unprivileged users). Checked once per process; when
+    it fails, grading runs without the sandbox and says so (``"sandbox"`` in results,
+    and a warning on stderr)."""
+    global _BWRAP_WORKS
+    if _BWRAP_WORKS is None:
+        _BWRAP_WORKS = False
+        if shutil.which("bwrap"):
+            probe = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                     "--die-with-parent", "--ro-bind", "/", "/", "true"]
+            if os.getuid() != 0:
+                probe.insert(1, "--unshare-user")
+            try:
+                _BWRAP_WORKS = subprocess.run(probe, capture_output=True,
+                                              timeout=30).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if not _BWRAP_WORKS:
+            print("autograder: bubblewrap (bwrap) is missing or cannot create namespaces "
+                  "here: student code runs WITHOUT the sandbox", file=sys.stderr)
+    return _BWRAP_WORKS
 
 
 def default_hidden_paths(*extra) -> list[str]:

@@ -302,3 +302,16 @@ except ImportError:
     print("masked")
 ''')
     assert out.split() == ["['__init__.py']", "masked"]
+
+
+def test_an_unusable_bubblewrap_is_detected_and_said(monkeypatch, capsys):
+    from autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "_BWRAP_WORKS", None)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert sandbox.bwrap_available() is False
+    assert "WITHOUT the sandbox" in capsys.readouterr().err
+    assert not Session(SandboxConfig()).sandboxed
+    monkeypatch.setattr(sandbox, "_BWRAP_WORKS", None)
+    monkeypatch.undo()
+    assert sandbox.bwrap_available() is True
