@@ -102,7 +102,36 @@ class SandboxConfig:
     drop_root: bool | None = None                       # None: when the grader is root
 
 
-_BWRAP_WORKS: bool | None = None
+_BWRAP: dict | None = None     # what the installed bwrap can do here (probed once)
+
+
+def _bwrap_features() -> dict:
+    global _BWRAP
+    if _BWRAP is None:
+        _BWRAP = {"works": False, "size": False}
+        if shutil.which("bwrap"):
+            base = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                    "--die-with-parent", "--ro-bind", "/", "/"]
+            if os.getuid() != 0:
+                base.insert(1, "--unshare-user")
+            tmpfs = ["--perms", "1777", "--tmpfs", "/tmp"]
+            sized = ["--perms", "1777", "--size", "1000000", "--tmpfs", "/tmp"]
+            _BWRAP["size"] = _runs(base + sized + ["true"])
+            _BWRAP["works"] = _BWRAP["size"] or _runs(base + tmpfs + ["true"])
+        if not _BWRAP["works"]:
+            print("autograder: bubblewrap (bwrap) is missing or cannot create namespaces "
+                  "here: student code runs WITHOUT the sandbox", file=sys.stderr)
+        elif not _BWRAP["size"]:
+            print("autograder: this bubblewrap is older than 0.7 (no --size): the sandbox's "
+                  "scratch folders are not size-limited", file=sys.stderr)
+    return _BWRAP
+
+
+def _runs(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def bwrap_available() -> bool:
@@ -110,23 +139,7 @@ def bwrap_available() -> bool:
     namespaces may be disabled for unprivileged users). Checked once per process; when
     it fails, grading runs without the sandbox and says so (``"sandbox"`` in results,
     and a warning on stderr)."""
-    global _BWRAP_WORKS
-    if _BWRAP_WORKS is None:
-        _BWRAP_WORKS = False
-        if shutil.which("bwrap"):
-            probe = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                     "--die-with-parent", "--ro-bind", "/", "/", "true"]
-            if os.getuid() != 0:
-                probe.insert(1, "--unshare-user")
-            try:
-                _BWRAP_WORKS = subprocess.run(probe, capture_output=True,
-                                              timeout=30).returncode == 0
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        if not _BWRAP_WORKS:
-            print("autograder: bubblewrap (bwrap) is missing or cannot create namespaces "
-                  "here: student code runs WITHOUT the sandbox", file=sys.stderr)
-    return _BWRAP_WORKS
+    return _bwrap_features()["works"]
 
 
 def default_hidden_paths(*extra) -> list[str]:
@@ -265,8 +278,9 @@ class Sandbox:
             mounts.bind(f"/etc/{name}", must_exist=False)
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         mounts.made |= {"/proc", "/dev"}
+        sized = ["--size", str(limits.scratch_bytes)] if _bwrap_features()["size"] else []
         for path in ("/tmp", "/dev/shm"):
-            cmd += ["--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", path]
+            cmd += ["--perms", "1777", *sized, "--tmpfs", path]
             mounts.made.add(path)
         shown = python_folders(self.config.python)
         for path in shown:

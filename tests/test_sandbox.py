@@ -307,11 +307,16 @@ except ImportError:
 def test_an_unusable_bubblewrap_is_detected_and_said(monkeypatch, capsys):
     from autograder import sandbox
 
-    monkeypatch.setattr(sandbox, "_BWRAP_WORKS", None)
+    monkeypatch.setattr(sandbox, "_BWRAP", None)
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     assert sandbox.bwrap_available() is False
     assert "WITHOUT the sandbox" in capsys.readouterr().err
     assert not Session(SandboxConfig()).sandboxed
-    monkeypatch.setattr(sandbox, "_BWRAP_WORKS", None)
+    monkeypatch.undo()
+    # A bwrap older than 0.7 (no --size) still sandboxes, with unbounded scratch.
+    monkeypatch.setattr(sandbox, "_BWRAP", None)
+    monkeypatch.setattr(sandbox, "_runs", lambda cmd: "--size" not in cmd)
+    assert sandbox.bwrap_available() is True and "older than 0.7" in capsys.readouterr().err
+    assert "--size" not in sandbox.Sandbox(SandboxConfig())._command(3, 4)
     monkeypatch.undo()
     assert sandbox.bwrap_available() is True
