@@ -170,12 +170,83 @@ def _sandbox_uid() -> int:
     return 200_000 + (os.getpid() % 40_000) * 64 + next(_uid_counter) % 64
 
 
+class _Cgroup:
+    """A memory and process limit for one sandbox and everything it starts, when this
+    process may create cgroups: root with a writable cgroup v1 hierarchy, or a cgroup
+    v2 subtree delegated with the memory and pids controllers. Without one, the limits
+    are per process (``RLIMIT_AS``) and per user id (``RLIMIT_NPROC``)."""
+
+    def __init__(self, dirs: list[Path]):
+        self.dirs = dirs
+
+    @classmethod
+    def create(cls, limits: Limits) -> _Cgroup | None:
+        try:
+            own = {}
+            with open("/proc/self/cgroup") as f:
+                for line in f:
+                    _, controllers, path = line.rstrip("\n").split(":", 2)
+                    for controller in controllers.split(","):
+                        own[controller] = path
+        except (OSError, ValueError):
+            return None
+        name = f"autograder-{os.getpid()}-{secrets.token_hex(4)}"
+        memory, nproc = str(limits.memory_bytes), str(limits.max_processes)
+        root = Path("/sys/fs/cgroup")
+        if "memory" in own and "pids" in own and (root / "memory").is_dir():      # v1
+            plan = [(root / "memory" / own["memory"].lstrip("/") / name,
+                     {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory}),
+                    (root / "pids" / own["pids"].lstrip("/") / name, {"pids.max": nproc})]
+        elif "" in own and (root / "cgroup.controllers").is_file():               # v2
+            base = root / own[""].lstrip("/")
+            try:
+                delegated = (base / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                return None
+            if not {"memory", "pids"} <= set(delegated):
+                return None
+            plan = [(base / name, {"memory.max": memory, "memory.swap.max": "0",
+                                   "pids.max": nproc})]
+        else:
+            return None
+        made = []
+        try:
+            for folder, settings in plan:
+                folder.mkdir()
+                made.append(folder)
+                for key, value in settings.items():
+                    if (folder / key).exists() or "memsw" not in key and "swap" not in key:
+                        (folder / key).write_text(value)
+        except OSError:
+            cls(made).remove()
+            return None
+        return cls(made)
+
+    def join(self):
+        """Move the calling process into the cgroup (from the child, before exec)."""
+        for folder in self.dirs:
+            with open(folder / "cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+
+    def remove(self):
+        for folder in self.dirs:
+            for _ in range(100):        # processes may take a moment to be gone
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
 class Sandbox:
     """One confined Python process running :mod:`autograder.runner`."""
 
     def __init__(self, config: SandboxConfig):
         self.config = config
         self.proc = None
+        self.cgroup: _Cgroup | None = None
         self._data_fds: list[int] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -186,8 +257,13 @@ class Sandbox:
         self._data_fds = []
         cmd = self._command(to_child_r, from_child_w)
 
+        self.cgroup = _Cgroup.create(limits) if self._use_bwrap() else None
+        cgroup = self.cgroup
+
         def confine():  # runs in the child between fork and exec
             os.setsid()
+            if cgroup is not None:
+                cgroup.join()
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             for res, value in ((resource.RLIMIT_AS, limits.memory_bytes),
                                (resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -322,6 +398,9 @@ class Sandbox:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         workdir = getattr(self, "_workdir", None)
         if workdir is not None:
             # Without bwrap the runner's processes have no PID namespace to die with.

@@ -320,3 +320,30 @@ def test_an_unusable_bubblewrap_is_detected_and_said(monkeypatch, capsys):
     assert "--size" not in sandbox.Sandbox(SandboxConfig())._command(3, 4)
     monkeypatch.undo()
     assert sandbox.bwrap_available() is True
+
+
+def test_a_forking_memory_bomb_is_bounded_for_the_whole_submission():
+    """Three children touching 250 MB each under a 400 MB limit: with a cgroup (root with
+    writable cgroups, as on the grading machines) the limit holds for the sandbox as a
+    whole and the kernel kills some; without one it holds per process only."""
+    with session(memory_bytes=400 * 1024**2, max_processes=16, call_timeout=30.0) as s:
+        out = run(s, '''
+import os, numpy as np
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = np.ones(250 * 1024**2 // 8)
+        os._exit(0)
+    kids.append(pid)
+print(sorted(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids))
+''')
+        codes = eval(out)
+        cgroup = s.sandbox.cgroup
+        if cgroup is not None:
+            assert codes[0] == -9, codes          # killed: the submission's memory is full
+            folders = list(cgroup.dirs)
+        else:
+            assert codes == [0, 0, 0], codes      # each child alone is under the limit
+            folders = []
+    assert not any(folder.exists() for folder in folders)    # removed with the sandbox
