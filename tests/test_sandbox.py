@@ -327,7 +327,10 @@ def test_a_forking_memory_bomb_is_bounded_for_the_whole_submission():
     writable cgroups, as on the grading machines) the limit holds for the sandbox as a
     whole and the kernel kills some; without one it holds per process only."""
     with session(memory_bytes=400 * 1024**2, max_processes=16, call_timeout=30.0) as s:
-        out = run(s, '''
+        run(s, "pass")
+        cgroup = s.sandbox.cgroup
+        folders = list(cgroup.dirs) if cgroup is not None else []
+        result = s.run_cell("<bomb>", '''
 import os, numpy as np
 kids = []
 for _ in range(3):
@@ -338,12 +341,10 @@ for _ in range(3):
     kids.append(pid)
 print(sorted(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids))
 ''')
-        codes = eval(out)
-        cgroup = s.sandbox.cgroup
         if cgroup is not None:
-            assert codes[0] == -9, codes          # killed: the submission's memory is full
-            folders = list(cgroup.dirs)
+            # The kernel killed a child (or the runner itself: then the cell crashed).
+            assert (result["ok"] and eval(result["stdout"])[0] == -9) or \
+                "SIGKILL" in result["error"]["evalue"], result
         else:
-            assert codes == [0, 0, 0], codes      # each child alone is under the limit
-            folders = []
+            assert result["ok"] and eval(result["stdout"]) == [0, 0, 0], result
     assert not any(folder.exists() for folder in folders)    # removed with the sandbox
