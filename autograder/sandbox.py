@@ -229,15 +229,31 @@ class _Cgroup:
                 f.write(str(os.getpid()))
 
     def remove(self):
+        """Remove the cgroups, killing whatever is still in them (they hold only the
+        sandbox's processes, which are being killed anyway)."""
         for folder in self.dirs:
-            for _ in range(100):        # processes may take a moment to be gone
+            for attempt in range(250):
                 try:
                     folder.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
+                    if attempt % 25 == 24:
+                        self._kill_members(folder)
                     time.sleep(0.02)
+
+    @staticmethod
+    def _kill_members(folder: Path):
+        try:
+            pids = (folder / "cgroup.procs").read_text().split()
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
 
 class Sandbox:
