@@ -575,6 +575,8 @@ def conv_backward_fast(dout, cache):
 
 
 def _choose_method(S, grid_size, out_size, C, F, dtype) -> str:
+    """'im2col', 'im2col-grid' or 'shifted-gemm' (see conv_forward_fast and the
+    module constants above); all three give the same results."""
     if S != 1 or grid_size > _MAX_GRID_WASTE * out_size:
         return "im2col"
     if min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64):
