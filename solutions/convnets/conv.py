@@ -138,11 +138,14 @@ def conv_forward_naive(x, w, b, conv_param):
 
     Examples
     --------
-    >>> x = np.arange(5.0).reshape(1, 1, 1, 5)          # the notes' 1-D example
-    >>> w = np.array([1.0, 0.0, -1.0]).reshape(1, 1, 1, 3)
-    >>> out, _ = conv_forward_naive(x, w, np.zeros(1), {'stride': 2, 'pad': 1})
-    >>> out.ravel()                 # positions -1..1, 1..3, 3..5 of the padded row
-    array([-1., -2.,  3.])
+    The notes' 1-D example (input [1, 2, -1, 1, -3] zero-padded by hand, because
+    ``'pad'`` would pad the height as well), weights [1, 0, -1], stride 2:
+
+    >>> x = np.array([0.0, 1, 2, -1, 1, -3, 0]).reshape(1, 1, 1, 7)
+    >>> w = np.array([1.0, 0, -1]).reshape(1, 1, 1, 3)
+    >>> out, _ = conv_forward_naive(x, w, np.zeros(1), {'stride': 2, 'pad': 0})
+    >>> out.ravel()                 # 0 - 2, 2 - 1, 1 - 0
+    array([-2.,  1.,  1.])
     """
     x, w, b, S, P, D, H_out, W_out = _conv_setup(x, w, b, conv_param)
     N, C, H, W = x.shape
