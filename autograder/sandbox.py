@@ -212,6 +212,7 @@ class _Cgroup:
         made = []
         try:
             for folder, settings in plan:
+                _remove_stale_cgroups(folder.parent)
                 folder.mkdir()
                 made.append(folder)
                 for key, value in settings.items():
@@ -254,6 +255,24 @@ class _Cgroup:
                 os.kill(int(pid), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+
+
+def _remove_stale_cgroups(parent: Path) -> None:
+    """Remove the (empty) cgroups of grading processes that died without cleaning up."""
+    try:
+        entries = list(parent.glob("autograder-*-*"))
+    except OSError:
+        return
+    for folder in entries:
+        try:
+            os.kill(int(folder.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        except (ValueError, OSError):
+            continue
 
 
 class Sandbox:

@@ -89,3 +89,8 @@ def test_a_dying_worker_costs_nothing(tasks, serial):
     runner.join(timeout=300)
     assert killed is not None, "no grading worker was found to kill"
     assert comparable(out["r"]) == comparable(serial)
+    # The dead worker's sandbox cgroups (when cgroups are used) were cleaned up later.
+    root = Path("/sys/fs/cgroup")
+    leftovers = [d for pattern in ("autograder-*", "*/autograder-*", "*/*/*/autograder-*")
+                 for d in root.glob(pattern) if not psutil.pid_exists(int(d.name.split("-")[1]))]
+    assert leftovers == []
