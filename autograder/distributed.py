@@ -28,7 +28,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .execute import error_result
+from .execute import error_result, support_files
 
 _ONE_AT_A_TIME = threading.Lock()
 
@@ -40,8 +40,11 @@ def pack_task(task: dict, files: dict | None = None) -> tuple[dict, dict]:
     files = {} if files is None else files
     source = Path(task["source"])
     if str(source) not in files:
-        support = {p.name: p.read_bytes() for p in sorted(Path(task["assignment_dir"]).iterdir())
-                   if p.is_file() and p.suffix != ".ipynb"}
+        support = {}
+        for shown in map(Path, support_files(Path(task["assignment_dir"]))):
+            for path in [shown] if shown.is_file() else sorted(shown.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    support[str(path.relative_to(shown.parent))] = path.read_bytes()
         files[str(source)] = {"source": source.read_bytes(), "support": support}
     packed = {k: v for k, v in task.items()
               if k not in ("source", "assignment_dir", "notebook", "hide")}
@@ -58,8 +61,12 @@ def run_packed(func, assignment_files: dict, packed: dict) -> dict:
         adir = Path(tmp) / "source" / name
         adir.mkdir(parents=True)
         (adir / f"{name}.ipynb").write_bytes(assignment_files["source"])
-        for filename, content in assignment_files["support"].items():
-            (adir / Path(filename).name).write_bytes(content)
+        for relative, content in assignment_files["support"].items():
+            target = (adir / relative).resolve()
+            if adir.resolve() not in target.parents:
+                continue                  # never outside the task's folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
         notebook = None
         if packed.get("notebook_bytes") is not None:
             folder = Path(tmp) / "submitted" / "student" / name

@@ -390,9 +390,7 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
         return fail_all(INVALID, f"the notebook could not be read: {err}")
 
     # The assignment's own files (checks.py, given code, data), never its notebooks.
-    support = sorted(str(p) for p in Path(assignment_dir).iterdir()
-                     if p.is_file() and p.suffix != ".ipynb")
-    config = dataclasses.replace(config, files=support)
+    config = dataclasses.replace(config, files=support_files(Path(assignment_dir)))
     test_ids = {t["grade_id"] for t in tests}
     output_budget = CELL_OUTPUT_BUDGET
     with Session(config) as session:
@@ -437,6 +435,21 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     result["score"] = sum(r["score"] for r in result["tests"].values())
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+def support_files(assignment_dir: Path) -> list[str]:
+    """What the student's process sees next to its notebook: the assignment's files
+    (``checks.py``, given code, data) and folders, never a notebook (a folder holding
+    one is left out: it could be an instructor's version)."""
+    shown = []
+    for path in sorted(assignment_dir.iterdir()):
+        if path.name.startswith((".", "__pycache__")) or path.is_symlink():
+            continue
+        if path.is_file() and path.suffix != ".ipynb":
+            shown.append(str(path))
+        elif path.is_dir() and not any(path.rglob("*.ipynb")):
+            shown.append(str(path))
+    return shown
 
 
 def trust_staged_notebooks(tasks: list[dict]) -> None:

@@ -96,7 +96,8 @@ class Limits:
 class SandboxConfig:
     limits: Limits = field(default_factory=Limits)
     hide: list[str] = field(default_factory=list)      # paths masked if visible at all
-    files: list[str] = field(default_factory=list)     # shown read-only in the working dir
+    files: list[str] = field(default_factory=list)     # files and folders shown read-only
+                                                        # in the working folder
     python: str = sys.executable
     use_bwrap: bool | None = None                       # None: use it when available
     drop_root: bool | None = None                       # None: when the grader is root
@@ -309,8 +310,7 @@ class Sandbox:
         env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "USER": "student",
                "LOGNAME": "student", "TMPDIR": "/tmp",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONWARNINGS": "default", "AUTOGRADER_NPROC": str(limits.max_processes)}
+               "MPLBACKEND": "Agg", "AUTOGRADER_NPROC": str(limits.max_processes)}
         if self._drop_root():
             env["AUTOGRADER_UID"] = str(_sandbox_uid())
         cwd = "/"
@@ -321,7 +321,10 @@ class Sandbox:
             os.chmod(self._workdir.name, 0o1777)
             cwd = env["HOME"] = env["TMPDIR"] = self._workdir.name
             for path in self.config.files:
-                shutil.copy2(path, cwd)
+                if os.path.isdir(path):
+                    shutil.copytree(path, os.path.join(cwd, os.path.basename(path)))
+                else:
+                    shutil.copy2(path, cwd)
         debug = os.environ.get("AUTOGRADER_DEBUG")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -361,7 +364,9 @@ class Sandbox:
         return self.config.drop_root
 
     def _command(self, in_fd: int, out_fd: int) -> list[str]:
-        runner = [self.config.python, "-I", "-X", "faulthandler"]
+        # -I ignores PYTHON* variables: -B (no bytecode in the scratch folder) and
+        # -W default (warnings shown, as in Jupyter) are given as options.
+        runner = [self.config.python, "-I", "-B", "-W", "default", "-X", "faulthandler"]
         if not self._use_bwrap():
             # Without bubblewrap only the resource limits, the user id (when started as
             # root) and the process boundary hold: not a safe way to grade strangers.

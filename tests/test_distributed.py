@@ -139,3 +139,25 @@ def test_an_unreachable_scheduler_is_a_clear_error(toy):
             pytest.raises(course_mod.CourseError, match="cannot reach the Dask scheduler"):
         pipeline.grade_all(_tasks(toy)[:1], workers=1, progress=False,
                            scheduler="tcp://127.0.0.1:9")
+
+
+def test_packed_tasks_keep_support_folders(tmp_path):
+    source = tmp_path / "source"
+    (source / "data" / "deep").mkdir(parents=True)
+    (source / "hw.ipynb").write_text("{}")
+    (source / "checks.py").write_text("pass")
+    (source / "data" / "deep" / "x.txt").write_text("x")
+    task = {"source": str(source / "hw.ipynb"), "assignment_dir": str(source),
+            "assignment": "hw", "student_id": "s", "notebook": None, "hide": [],
+            "limits": {}}
+    packed, files = distributed.pack_task(task)
+    assert sorted(files["support"]) == ["checks.py", "data/deep/x.txt"]
+    files["support"]["../escape.txt"] = b"no"            # never written outside
+
+    def look(task):
+        folder = Path(task["assignment_dir"])
+        return sorted(str(p.relative_to(folder.parent)) for p in folder.parent.rglob("*"))
+
+    seen = distributed.run_packed(look, files, packed)
+    assert seen == ["hw", "hw/checks.py", "hw/data", "hw/data/deep", "hw/data/deep/x.txt",
+                    "hw/hw.ipynb"]

@@ -348,3 +348,29 @@ print(sorted(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids))
         else:
             assert result["ok"] and eval(result["stdout"]) == [0, 0, 0], result
     assert not any(folder.exists() for folder in folders)    # removed with the sandbox
+
+
+def test_support_folders_are_shown_read_only_but_never_notebooks(tmp_path):
+    from autograder.execute import support_files
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "numbers.txt").write_text("1 2 3")
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "solution.ipynb").write_text("{}")
+    (tmp_path / "hw.ipynb").write_text("{}")
+    (tmp_path / "helpers.py").write_text("X = 1")
+    shown = support_files(tmp_path)
+    assert [Path(p).name for p in shown] == ["data", "helpers.py"]
+    config = SandboxConfig(limits=FAST, files=shown)
+    with Session(config) as s:
+        out = run(s, '''
+import os
+from helpers import X
+print(sorted(os.listdir(".")), open("data/numbers.txt").read(), X)
+try:
+    open("data/new.txt", "w")
+except OSError:
+    print("read-only")
+''')
+    assert out.split("\n")[0] == "['.grader', 'data', 'helpers.py'] 1 2 3 1"
+    assert "read-only" in out
