@@ -29,6 +29,7 @@ import ast
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -347,7 +348,9 @@ def _only_definitions(code: str) -> bool:
 
 def grading_seed(student_id: str, assignment: str, salt: str = "") -> int:
     """Seed for the hidden tests' random inputs: fixed per student and assignment, so a
-    parallel run grades exactly as a serial one."""
+    parallel run grades exactly as a serial one. The grader salts it with a digest of
+    the instructor's source notebook, which students do not have: they cannot predict
+    their hidden inputs."""
     return zlib.crc32(f"{salt}/{assignment}/{student_id}".encode())
 
 
@@ -411,6 +414,7 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
             # Not even the names could be listed (the session recorded why): every test
             # fails, and the status says why.
             namespace = None
+        salt = salt or hashlib.sha256(Path(source_path).read_bytes()).hexdigest()[:16]
         seed = grading_seed(student_id, assignment, salt)
         for t in tests:
             if namespace is None:
