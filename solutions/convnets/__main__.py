@@ -208,8 +208,7 @@ def _train(args, settings: dict) -> float:
     show_filters(model.params["W1"], out / "filters.png",
                  title=f"first-layer filters ({args.dataset})")
     x = data["X_test"][0]
-    fig = show_activations(model, x, out / "activations.png",
-                           class_names=data["class_names"])
+    fig = show_activations(model, x, class_names=data["class_names"])
     label = data["class_names"][int(data["y_test"][0])]
     fig.suptitle(f"Activations for the first test image (label {label})", fontsize=10)
     fig.savefig(out / "activations.png", format="png")
@@ -222,8 +221,8 @@ def _train(args, settings: dict) -> float:
                "train_acc_history": solver.train_acc_history}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     say(f"best validation accuracy {solver.best_val_acc:.4f} at epoch {solver.best_epoch}; "
-        f"trained in {train_time:.1f} s; wrote history.png, filters.png, activations.png, "
-        f"best.npz and metrics.json to {out}")
+        f"loading and training took {train_time:.1f} s; wrote history.png, filters.png, "
+        f"activations.png, best.npz and metrics.json to {out}")
     print(f"test accuracy: {test_acc:.4f}")
     return test_acc
 
