@@ -155,7 +155,8 @@ def guarded(tmp_path_factory):
     hc.write_corpus(subs, reference, ctx, GUARDED, victim=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
-        path = pipeline.grade_assignment(course, "guarded", subs, workers=2, limits=LIMITS,
+        path = pipeline.grade_assignment(course, "guarded", subs, workers=2,
+                                         limits={**LIMITS, "submission_timeout": 10.0},
                                          progress=False, feedback=False)
     with open(path, newline="") as f:
         return {r["student_id"]: r for r in csv.DictReader(f)}
