@@ -665,15 +665,15 @@ P.write_message(self.out, {"ok": True, "id": header["id"] + 1, "value": 1})
 P.write_message(self.out, {"ok": False, "id": header["id"], "error": "no"})
 P.write_message(self.out, {"ok": True, "id": header["id"] + 1, "value": 7})
 '''))),
-        C("proto_deep_value", "protocol", "a value nested 40 deep, then 3000 deep",
+        C("proto_deep_value", "protocol", "a value nested 40 deep (the limit is 32)",
           3, GRADED, answer("answer_double", patched_runner(CALL_DOUBLE, '''
 value = 1
 for _ in range(40):
     value = {"$list": [value]}
 P.write_message(self.out, {"ok": True, "id": header["id"], "value": value})
 '''))),
-        C("proto_lying_array", "protocol", "an .npy header claiming 10^12 elements, an "
-          "object-dtype pickle", 3, GRADED, answer("answer_double", patched_runner(
+        C("proto_lying_array", "protocol", "an .npy header claiming 10^12 elements",
+          3, GRADED, answer("answer_double", patched_runner(
               CALL_DOUBLE, '''
 import io, numpy as np
 buf = io.BytesIO()
