@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds allowed for one student cell or one call (default: 60)")
+    p.add_argument("--budget", type=float, default=600.0,
+                   help="seconds allowed for one whole submission (default: 600)")
     p.add_argument("--memory", type=int, default=3072,
                    help="memory limit per submission in MB (default: 3072)")
     p.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
@@ -71,7 +73,8 @@ def cmd_build(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    limits = {"call_timeout": args.timeout, "memory_bytes": args.memory * 1024**2}
+    limits = {"call_timeout": args.timeout, "memory_bytes": args.memory * 1024**2,
+              "submission_timeout": args.budget}
     start = time.monotonic()
     path = pipeline.grade_assignment(args.course, args.assignment, args.submissions,
                                      workers=args.workers, limits=limits,

@@ -30,6 +30,7 @@ from .execute import (
     ERROR,
     GRADED,
     INVALID,
+    MAX_NOTEBOOK_BYTES,
     MISSING,
     grade_submission,
     is_test_cell,
@@ -67,6 +68,8 @@ def extract_zip(archive: Path, dest: Path, assignment: str) -> Path:
         for info in zf.infolist():
             if info.is_dir() or not info.filename.endswith(".ipynb"):
                 continue
+            if info.file_size > MAX_NOTEBOOK_BYTES:
+                continue            # a zip bomb, or a notebook grading would refuse anyway
             parts = [p for p in Path(info.filename).parts if p not in ("", ".", "..")]
             if len(parts) >= 3 and parts[-2] == assignment:
                 student, name = parts[-3], parts[-1]
@@ -153,8 +156,9 @@ def stage(course: Path, assignment: str, sub: Submission) -> None:
     dest.mkdir(parents=True)
     nbformat.write(nb, dest / f"{assignment}.ipynb")
     stamp = sub.notebook.parent / "timestamp.txt"
-    if stamp.is_file():
-        shutil.copy2(stamp, dest / "timestamp.txt")
+    # Only a small regular file: never follow a link (to /etc/shadow, to the gradebook).
+    if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size <= 1024:
+        shutil.copyfile(stamp, dest / "timestamp.txt", follow_symlinks=False)
     sub.notebook = dest / f"{assignment}.ipynb"
 
 
@@ -309,7 +313,9 @@ def grade_assignment(course: Path, assignment: str, submissions: Path, *,
 
     rows = []
     if graded:
-        course_mod.nbgrader(course, "autograde", assignment, "--force")
+        # check=False: a notebook nbgrader chokes on must not abort the class; such a
+        # student has no gradebook entry and gets the status "grader error" below.
+        course_mod.nbgrader(course, "autograde", assignment, "--force", check=False)
         if feedback:
             course_mod.nbgrader(course, "generate_feedback", assignment, "--force")
     scores = gradebook_scores(course, assignment)
