@@ -320,8 +320,9 @@ def grade_assignment(course: Path, assignment: str, submissions: Path, *,
             course_mod.nbgrader(course, "generate_feedback", assignment, "--force")
     scores = gradebook_scores(course, assignment)
     max_score = _max_score(source)
+    result_of = {id(s): r for s, r in zip(graded, results, strict=True)}
     for sub in subs:
-        result = next((r for s, r in zip(graded, results, strict=True) if s is sub), None)
+        result = result_of.get(id(sub))
         if result is None:
             rows.append({"student_id": sub.student_id, "assignment": assignment, "score": 0.0,
                          "max_score": max_score, "status": sub.status,
