@@ -98,6 +98,22 @@ def test_fast_gradients(x_shape, w_shape, S, P, D, fast_path):
     assert errors["worst"] < 1e-7, errors
 
 
+@pytest.mark.parametrize("fast_path", PATHS[1:], indirect=True)
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
+def test_backward_without_dx_gives_the_same_dw_and_db(x_shape, w_shape, S, P, D, fast_path):
+    # compute_dx=False (a network's first layer) skips dx only: dw and db are the
+    # very same numbers as with dx.
+    rng = np.random.default_rng(3)
+    x, w, b = make_arrays(rng, x_shape, w_shape)
+    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P, "dilation": D})
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv_backward_fast(dout, cache)
+    no_dx, dw2, db2 = conv_backward_fast(dout, cache, compute_dx=False)
+    assert no_dx is None and dx is not None
+    np.testing.assert_array_equal(dw2, dw)
+    np.testing.assert_array_equal(db2, db)
+
+
 # --------------------------------------------------------------------------------------
 # Seeded random sweep: fast == naive
 # --------------------------------------------------------------------------------------
@@ -523,7 +539,8 @@ def test_bench_memory_section_prints_a_table(capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "BLAS" in printed and "threads" in printed
     assert "full im2col matrix" in printed and "peak of fast fwd+bwd" in printed
-    assert [name for name, _ in bench.SECTIONS] == ["naive", "gemm", "torch", "memory"]
+    assert [name for name, _ in bench.SECTIONS] == ["naive", "gemm", "torch", "memory",
+                                                     "training"]
 
 
 def test_bench_without_pytorch_says_skipped(monkeypatch):

@@ -378,3 +378,53 @@ def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
     with pytest.raises(ValueError, match=r"dout has shape \(1, 2, 2, 3\) but the output .* had "
                                          r"shape \(1, 2, 2, 2\)"):
         backward(np.ones((1, 2, 2, 3)), cache)
+
+
+# ------------------------------------------------------- NaN, inf and very large windows
+
+@pytest.mark.parametrize("param", [pp(2), pp(3, S=2), pp(2, 3, S=1)],
+                         ids=["tiles", "overlap", "nonsquare"])
+def test_nan_windows_pick_the_first_nan_like_argmax(param):
+    # np.argmax (the naive rule) returns the first NaN of a window; the fast running
+    # maximum must agree, and the output is NaN there.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 2, 8, 8) if param["stride"] == 2 == param["pool_height"]
+                            else (2, 2, 7, 7))
+    x[rng.random(x.shape) < 0.15] = np.nan
+    out_n, cache_n = max_pool_forward_naive(x, param)
+    out_f, cache_f = max_pool_forward_fast(x, param)
+    np.testing.assert_array_equal(cache_f[0], cache_n[0])
+    np.testing.assert_array_equal(np.isnan(out_f), np.isnan(out_n))
+    assert np.isnan(out_f).any() and not np.isnan(out_f).all()
+    np.testing.assert_array_equal(out_f[~np.isnan(out_f)], out_n[~np.isnan(out_n)])
+
+
+@pytest.mark.parametrize("param", [pp(2), pp(3, S=2)], ids=["tiles", "overlap"])
+def test_infinite_upstream_gradient_reaches_only_the_switch(param):
+    # A mask multiply would turn inf * 0 into NaN at the inputs that lost.
+    x = distinct_input((1, 2, 7, 7) if param["stride"] == 2 and param["pool_height"] == 3
+                       else (1, 2, 6, 6))
+    out, cache = max_pool_forward_fast(x, param)
+    dout = np.ones(out.shape)
+    dout[0, 0, 0, 0] = np.inf
+    dout[0, 1, 1, 1] = -np.inf
+    dx_f = max_pool_backward_fast(dout, cache)
+    dx_n = max_pool_backward_naive(dout, cache)
+    assert not np.isnan(dx_f).any()
+    np.testing.assert_array_equal(dx_f, dx_n)
+
+
+def test_windows_with_more_switch_positions_than_int8_holds():
+    # 12 x 12 = 144 positions per window: the switches cannot be stored in int8.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 2, 24, 24))
+    x[0, 0, 11, 11] = x[1, 1, 22, 21] = 10.0  # window positions 143 and 129 win
+    param = pp(12)
+    out_n, cache_n = max_pool_forward_naive(x, param)
+    out_f, cache_f = max_pool_forward_fast(x, param)
+    np.testing.assert_array_equal(cache_f[0], cache_n[0])
+    assert cache_f[0].max() > 127
+    np.testing.assert_array_equal(out_f, out_n)
+    dout = rng.standard_normal(out_n.shape)
+    np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_f),
+                                  max_pool_backward_naive(dout, cache_n))

@@ -16,6 +16,9 @@ Sections (each a function returning table rows; add more by appending to
   shapes and dtype, when PyTorch is installed (never a dependency).
 * memory: the peak memory of the fast layer (``tracemalloc`` sees NumPy's
   allocations) next to the size of a full im2col matrix.
+* training: images per second of a whole training step of ThreeLayerConvNet
+  (forward, backward, Adam), against the same network in PyTorch when installed
+  (:mod:`convnets.bench_training`).
 """
 
 from __future__ import annotations
@@ -293,11 +296,20 @@ def section_memory(quick: bool) -> list[Row]:
     return rows
 
 
+def section_training(quick: bool) -> list[Row]:
+    """Training throughput of ThreeLayerConvNet, NumPy vs PyTorch (see
+    :mod:`convnets.bench_training`, which imports this module's ``Row``)."""
+    from .bench_training import section_training as training
+
+    return training(quick)
+
+
 SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
     ("naive", section_naive_vs_fast),
     ("gemm", section_gemm_fraction),
     ("torch", section_torch),
     ("memory", section_memory),
+    ("training", section_training),
 ]
 
 

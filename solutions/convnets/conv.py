@@ -503,7 +503,7 @@ def conv_forward_fast(x, w, b, conv_param):
     return out, cache
 
 
-def conv_backward_fast(dout, cache):
+def conv_backward_fast(dout, cache, *, compute_dx=True):
     """Backward pass of a convolutional layer as matrix multiplies (GEMM + col2im).
 
     Fast: with ``dout_row = dout`` reshaped to (F, N*H'*W'),
@@ -530,10 +530,15 @@ def conv_backward_fast(dout, cache):
         Upstream gradient, any strides.
     cache : dict
         From :func:`conv_forward_fast`.
+    compute_dx : bool, keyword-only, default True
+        False skips the gradient with respect to the input (``dx`` is then None). The
+        first layer of a network needs only ``dw`` and ``db``: its input is the data,
+        which nothing updates, and ``dx`` costs about as much as ``dw`` (PyTorch
+        likewise skips it unless the input requires a gradient).
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None when ``compute_dx`` is False
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
         Contiguous, each in the dtype of ``x``, ``w`` and ``b`` respectively.
@@ -557,22 +562,30 @@ def conv_backward_fast(dout, cache):
     db = dout.sum(axis=(0, 2, 3))
 
     if cache["method"] == "shifted-gemm":
-        dx_grid, dw = _shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D)
-        dx_nchw = dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :].transpose(0, 3, 1, 2)
+        dx_grid, dw = _shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx)
+        if compute_dx:
+            dx_nchw = (dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :]
+                       .transpose(0, 3, 1, 2))
     elif cache["method"] == "im2col-grid":
-        dx_grid, dw_row = _im2col_grid_backward(dout, cache["x_grid"], w, Hp, Wp, D)
+        dx_grid, dw_row = _im2col_grid_backward(dout, cache["x_grid"], w, Hp, Wp, D,
+                                                compute_dx)
         dw = dw_row.reshape(F, C, HH, WW)
-        dx_nchw = dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
+        if compute_dx:
+            dx_nchw = (dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W]
+                       .transpose(1, 0, 2, 3))
     else:
         dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
         dw = (dout_row @ cache["x_cols"].T).reshape(F, C, HH, WW)
-        d_cols = w.reshape(F, K).T @ dout_row
-        dx_padded = _col2im_channels_first(d_cols, C, N, Hp, Wp, HH, WW, S, D,
-                                           H_out, W_out)
-        dx_nchw = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
+        if compute_dx:
+            d_cols = w.reshape(F, K).T @ dout_row
+            dx_padded = _col2im_channels_first(d_cols, C, N, Hp, Wp, HH, WW, S, D,
+                                               H_out, W_out)
+            dx_nchw = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
 
-    dx = np.empty((N, C, H, W), dtype=cache["x_dtype"])
-    dx[...] = dx_nchw
+    dx = None
+    if compute_dx:
+        dx = np.empty((N, C, H, W), dtype=cache["x_dtype"])
+        dx[...] = dx_nchw
     return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
             db.astype(cache["b_dtype"], copy=False))
 
@@ -632,11 +645,12 @@ def _shifted_columns(grid, HH, WW, D, Wp, start, stop, buffer):
     return block.reshape(C * HH * WW, width)
 
 
-def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
+def _im2col_grid_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
     """dx on the padded grid (C, N*Hp*Wp) and dw_row (F, C*HH*WW), in blocks of columns:
-    ``dw_row += dout_grid[:, block] @ X_col[:, block].T`` with the block of X_col rebuilt
+    ``dw_row.T += X_col[:, block] @ dout_grid[:, block].T`` with the block of X_col rebuilt
     from shifted slices, and ``dX_col = W_row.T @ dout_grid[:, block]`` whose rows are
-    added back onto the grid at each tap's shift (col2im on the grid)."""
+    added back onto the grid at each tap's shift (col2im on the grid). dx is None when
+    ``compute_dx`` is False."""
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
     K = C * HH * WW
@@ -650,21 +664,25 @@ def _im2col_grid_backward(dout, grid, w, Hp, Wp, D):
     dout_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
     dout_grid = dout_grid.reshape(F, size)
     w_col = np.ascontiguousarray(w.reshape(F, K).T)
-    dw_row = np.zeros((F, K), dtype=dtype)
-    dx_grid = np.zeros((C, size), dtype=dtype)
+    dw_col = np.zeros((K, F), dtype=dtype)         # dw_row.T
+    dx_grid = np.zeros((C, size), dtype=dtype) if compute_dx else None
     block = _block_columns(K, dtype, n_valid)
     x_buffer = np.empty(K * block, dtype=dtype)
     d_buffer = np.empty(K * block, dtype=dtype)
     for start in range(0, n_valid, block):
         stop = min(start + block, n_valid)
         x_col = _shifted_columns(grid, HH, WW, D, Wp, start, stop, x_buffer)
-        dw_row += dout_grid[:, start:stop] @ x_col.T
+        # This orientation (output K x F) runs about 1.5x faster in OpenBLAS than
+        # dout_block @ x_col.T (output F x K) for the few-channel shapes used here.
+        dw_col += x_col @ dout_grid[:, start:stop].T
+        if not compute_dx:
+            continue
         d_col = d_buffer[:K * (stop - start)].reshape(K, stop - start)
         np.matmul(w_col, dout_grid[:, start:stop], out=d_col)
         d_taps = d_col.reshape(C, len(offsets), stop - start)
         for t, offset in enumerate(offsets):
             dx_grid[:, start + offset:stop + offset] += d_taps[:, t, :]
-    return dx_grid, dw_row
+    return dx_grid, dw_col.T
 
 
 # --- "shifted-gemm": one GEMM per tap on a channels-last grid -------------------------
@@ -702,8 +720,9 @@ def _sum_of_shifted_products(grid, mats, offsets, out):
                        beta=0.0 if t == 0 else 1.0)
 
 
-def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
-    """dx on the channels-last padded grid (N*Hp*Wp, C) and dw (F, C, HH, WW)."""
+def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
+    """dx on the channels-last padded grid (N*Hp*Wp, C) (None when ``compute_dx`` is
+    False) and dw (F, C, HH, WW)."""
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
     dtype = w.dtype
@@ -741,6 +760,8 @@ def _shifted_gemm_backward(dout, grid, w, Hp, Wp, D):
         _gemm_into(gemm, x_block.reshape(m, T * C).T, dout_valid[start:stop].T,
                    dw_rows, beta=1.0, trans_b=True)
     dw = dw_rows.reshape(HH, WW, C, F).transpose(3, 2, 0, 1)
+    if not compute_dx:
+        return None, dw
 
     # dx: correlate the padded dout with the flipped filters, F and C swapped:
     # dx_grid[p] = sum_t w[:, :, HH-1-kh, WW-1-kw].T @ dout_grid[p + offset_t].

@@ -178,64 +178,87 @@ def max_pool_backward_naive(dout, cache):
     return dx
 
 
+def _offset_views(x: np.ndarray, HH: int, WW: int, S: int, H_out: int, W_out: int):
+    """The ``HH*WW`` strided views ``x[:, :, r::S, s::S]`` (cut to H' x W'), in
+    row-major window order: view ``r*WW + s`` holds what every window sees at offset
+    ``(r, s)``. No data is copied."""
+    return [x[:, :, _window_slice(r, S, H_out), _window_slice(s, S, W_out)]
+            for r in range(HH) for s in range(WW)]
+
+
+def _switch_dtype(taps: int):
+    """The smallest signed integer type that holds the switches 0 .. taps-1."""
+    return np.int8 if taps <= 127 else np.int32
+
+
 def max_pool_forward_fast(x, pool_param):
-    """Max pooling without Python loops; same output, switches and cache as the naive one.
+    """Max pooling without Python loops over windows; same output, switches and cache
+    as the naive one.
 
-    Two strategies, chosen automatically:
-
-    * **reshape** (``HH == WW == S``, windows tile the input exactly, the common 2x2
-      stride 2): ``x.reshape(N, C, H', HH, W', WW)`` puts every window on its own
-      pair of axes, no window overlaps another and nothing is duplicated.
-    * **strided windows** (everything else: overlapping ``F=3, S=2``, gaps ``S > F``,
-      non-square windows): a zero-copy strided view ``(N, C, H', W', HH, WW)`` of all
-      windows, flattened per window like im2col's columns. Flattening copies, so this
-      costs ``HH*WW/S^2`` times the input's memory (about 2.25x for ``F=3, S=2``).
-
-    Either way the switches come from ``np.argmax`` over each window flattened in
-    row-major order, so ties resolve exactly as in :func:`max_pool_forward_naive`.
+    The loop is over the ``HH*WW`` offsets inside the window instead (4 for the common
+    2x2): the inputs every window sees at offset ``(r, s)`` form the strided slice
+    ``x[:, :, r::S, s::S]``. These slices are copied side by side into one contiguous
+    ``(HH*WW, N, C, H', W')`` array (about ``HH*WW/S^2`` times the input's memory:
+    1x for ``F=2, S=2``, 2.25x for the overlapping ``F=3, S=2``), then a running
+    maximum goes through them in row-major window order, each step fully vectorised
+    over all windows. The switch of a window changes only when an offset is
+    *strictly* greater than the maximum so far, so on ties the first maximum wins,
+    as in :func:`max_pool_forward_naive` (``np.argmax``'s rule). Windows containing a
+    NaN are redone with ``np.argmax``, which also picks the first NaN.
 
     Parameters, returns and raises are those of :func:`max_pool_forward_naive`.
     """
     x, (HH, WW, S), (H_out, W_out) = _check_pool_inputs(x, pool_param)
-    N, C = x.shape[:2]
-    if HH == WW == S:
-        # (N, C, H', HH, W', WW) -> (N, C, H', W', HH, WW) -> one row per window.
-        tiles = x.reshape(N, C, H_out, HH, W_out, WW).transpose(0, 1, 2, 4, 3, 5)
-    else:
-        tiles = _windows(x, HH, WW, S)
-    flat = tiles.reshape(N, C, H_out, W_out, HH * WW)
-    switches = np.argmax(flat, axis=-1)
-    out = np.take_along_axis(flat, switches[..., None], axis=-1)[..., 0]
-    return out, (switches.astype(np.int64, copy=False), x.shape, x.dtype, (HH, WW, S))
+    taps = np.stack(_offset_views(x, HH, WW, S, H_out, W_out))
+    out = taps[0].copy()
+    switches = np.zeros(out.shape, dtype=_switch_dtype(HH * WW))
+    better = np.empty(out.shape, dtype=bool)
+    for k in range(1, HH * WW):
+        np.greater(taps[k], out, out=better)
+        np.maximum(out, taps[k], out=out)
+        # switches = where(better, k, switches), as integer arithmetic (faster than where)
+        step = switches.dtype.type(k) - switches
+        step *= better
+        switches += step
+    switches = switches.astype(np.int64)
+    if np.issubdtype(out.dtype, np.inexact) and np.isnan(out).any():
+        # np.maximum spreads NaN to `out`, but `greater` is False against NaN: pick
+        # the first NaN of those windows, as np.argmax does.
+        where_nan = np.isnan(out)
+        switches[where_nan] = np.argmax(np.isnan(taps[:, where_nan]), axis=0)
+    return out, (switches, x.shape, x.dtype, (HH, WW, S))
 
 
 def max_pool_backward_fast(dout, cache):
     """Vectorised backward pass of max pooling; equals :func:`max_pool_backward_naive`.
 
-    * **reshape** (``HH == WW == S``): scatter ``dout`` into a zero array of shape
-      ``(N, C, H', W', HH*WW)`` at the switches, then undo the forward reshape.
-    * **otherwise**: a col2im-style loop over the ``HH*WW`` offsets ``(r, s)`` inside the
-      window; for each offset the windows won there add their gradient to the strided
-      slice ``dx[:, :, r::S, s::S]`` (vectorised over everything else). Overlapping
-      windows accumulate because each offset is added separately.
+    A loop over the ``HH*WW`` offsets ``(r, s)`` inside the window, as in the forward
+    pass: the windows whose switch is ``r*WW + s`` send their gradient to the strided
+    slice ``dx[:, :, r::S, s::S]`` (vectorised over everything else). When windows
+    overlap, an input can be reached from several offsets and the gradients add up;
+    when they don't, each slice is written once. Accepts the cache of either
+    max-pooling forward.
 
     Parameters, returns and raises are those of :func:`max_pool_backward_naive`.
     """
     switches, x_shape, dtype, (HH, WW, S) = cache
     dout = _check_dout(dout, switches.shape, "max pooling")
     N, C, H_out, W_out = switches.shape
-    if HH == WW == S and x_shape[2] == H_out * HH and x_shape[3] == W_out * WW:
-        cols = np.zeros((N, C, H_out, W_out, HH * WW), dtype=dtype)
-        np.put_along_axis(cols, switches[..., None], dout[..., None].astype(dtype), axis=-1)
-        return (cols.reshape(N, C, H_out, W_out, HH, WW)
-                .transpose(0, 1, 2, 4, 3, 5)
-                .reshape(x_shape))
+    dout = dout.astype(dtype, copy=False)
+    # A mask multiply is much faster than np.where, but inf * 0 is NaN: with
+    # non-finite gradients, route with np.where so other inputs still get exactly 0.
+    finite = np.isfinite(dout).all() if np.issubdtype(dtype, np.inexact) else True
+    overlap = S < HH or S < WW
     dx = np.zeros(x_shape, dtype=dtype)
-    for r in range(HH):
-        rows = _window_slice(r, S, H_out)
-        for s in range(WW):
-            cols = _window_slice(s, S, W_out)
-            dx[:, :, rows, cols] += np.where(switches == r * WW + s, dout, 0)
+    targets = _offset_views(dx, HH, WW, S, H_out, W_out)
+    for k, target in enumerate(targets):
+        won = switches == k
+        if not finite:
+            target += np.where(won, dout, 0)
+        elif overlap:
+            target += dout * won
+        else:
+            np.multiply(dout, won, out=target)
     return dx
 
 
