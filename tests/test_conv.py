@@ -114,6 +114,32 @@ def test_backward_without_dx_gives_the_same_dw_and_db(x_shape, w_shape, S, P, D,
     np.testing.assert_array_equal(db2, db)
 
 
+@pytest.mark.parametrize("images_per_block", [0.5, 1, 2, 2.5])
+def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkeypatch):
+    # 'im2col-grid' processes whole images per block when one fits, otherwise pieces
+    # of one image; 3 images in blocks of 2 leave a last, smaller group.
+    x_shape, w_shape, P, D = (3, 2, 6, 5), (3, 2, 3, 2), 1, 2
+    H_out = conv_output_size(6, 3, 1, P, D)
+    W_out = conv_output_size(5, 2, 1, P, D)
+    positions = conv._positions_per_image(H_out, W_out, 5 + 2 * P)
+    block = max(1, int(images_per_block * positions))
+    monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
+    monkeypatch.setattr(conv, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
+    monkeypatch.setattr(conv, "_block_columns", lambda rows, dtype, total: min(block, total))
+    rng = np.random.default_rng(8)
+    x, w, b = make_arrays(rng, x_shape, w_shape)
+    conv_param = {"stride": 1, "pad": P, "dilation": D}
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    assert cache["method"] == "im2col-grid"
+    out_n, cache_n = conv_forward_naive(x, w, b, conv_param)
+    assert_close(out, out_n, rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    for fast, naive, name in zip(conv_backward_fast(dout, cache),
+                                 conv_backward_naive(dout, cache_n), ("dx", "dw", "db"),
+                                 strict=True):
+        assert_close(fast, naive, rtol=1e-12, atol=1e-12, what=name)
+
+
 # --------------------------------------------------------------------------------------
 # Seeded random sweep: fast == naive
 # --------------------------------------------------------------------------------------

@@ -414,13 +414,15 @@ def conv_forward_fast(x, w, b, conv_param):
 
     * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
       padded input (see :func:`im2col`) and kept for the backward pass.
-    * ``'im2col-grid'`` (stride 1, few channels): outputs are computed at every
-      position of the zero-padded grid, flattened to ``(C, N*Hp*Wp)``. There, tap
-      ``(kh, kw)`` of every receptive field is the same row shifted by
-      ``kh*D*Wp + kw*D``, so each row of ``X_col`` is a contiguous slice; ``X_col`` is
-      built and multiplied in blocks of columns that stay in cache, never in full.
-      The grid has ``Hp*Wp`` positions per image for ``H'*W'`` real outputs; the
-      rest are computed and dropped (used while that waste is at most 1.5x).
+    * ``'im2col-grid'`` (stride 1, few channels): outputs are computed at the
+      positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
+      per channel. There, tap ``(kh, kw)`` of every receptive field is the same row
+      shifted by ``kh*D*Wp + kw*D``, so each row of ``X_col`` is a run of contiguous
+      slices; ``X_col`` is built and multiplied in blocks of columns that stay in
+      cache, never in full. Per image, the positions from the first output to the
+      last one are computed (``H'`` rows of ``Wp``, less the last row's tail), the
+      ``Wp - W'`` extra ones per row dropped: ``Wp/W'`` times the work of the real
+      outputs.
     * ``'shifted-gemm'`` (stride 1, C and F >= 16, float32/float64): the same grid
       stored channels last, ``(N*Hp*Wp, C)``; then the shifted slice for one tap is
       a contiguous ``(positions, C)`` matrix, and the output is the sum over the
@@ -450,7 +452,7 @@ def conv_forward_fast(x, w, b, conv_param):
         ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
         needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
-        padded input (C, N*Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
+        padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
         'shifted-gemm'.
 
     Raises
@@ -469,9 +471,9 @@ def conv_forward_fast(x, w, b, conv_param):
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
     offsets = _tap_offsets(HH, WW, D, Wp)
-    n_valid = N * Hp * Wp - offsets[-1]   # grid positions up to the last real output
 
     if method == "shifted-gemm":
+        n_valid = N * Hp * Wp - offsets[-1]   # grid positions up to the last real output
         grid = _pad_channels_last(x, P, dtype).reshape(N * Hp * Wp, C)
         taps = [np.asfortranarray(w[:, :, kh, kw]) for kh in range(HH) for kw in range(WW)]
         out_grid = np.empty((N * Hp * Wp, F), dtype=dtype)
@@ -479,16 +481,17 @@ def conv_forward_fast(x, w, b, conv_param):
         out_nchw = out_grid.reshape(N, Hp, Wp, F)[:, :H_out, :W_out, :].transpose(0, 3, 1, 2)
         cache["x_grid"] = grid
     elif method == "im2col-grid":
-        grid = _pad_channels_first(x, P, dtype).reshape(C, N * Hp * Wp)
-        out_grid = np.empty((F, N * Hp * Wp), dtype=dtype)
+        grid = _pad_channels_first(x, P, dtype).reshape(C, N, Hp * Wp)
+        L = _positions_per_image(H_out, W_out, Wp)
+        out_grid = np.empty((F, N * L), dtype=dtype)
         w_row = w.reshape(F, K)
-        block = _block_columns(K, dtype, n_valid)
+        block = _block_columns(K, dtype, N * L)
         buffer = np.empty(K * block, dtype=dtype)
-        for start in range(0, n_valid, block):
-            stop = min(start + block, n_valid)
-            x_col = _shifted_columns(grid, HH, WW, D, Wp, start, stop, buffer)
-            np.matmul(w_row, x_col, out=out_grid[:, start:stop])
-        out_nchw = out_grid.reshape(F, N, Hp, Wp)[:, :, :H_out, :W_out].transpose(1, 0, 2, 3)
+        for n0, g, r0, m in _grid_blocks(N, L, block):
+            x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer)
+            start = n0 * L + r0
+            np.matmul(w_row, x_col, out=out_grid[:, start:start + g * m])
+        out_nchw = _real_outputs(out_grid, N, L, H_out, W_out, Wp).transpose(1, 0, 2, 3)
         cache["x_grid"] = grid
     else:
         padded = _pad_channels_first(x, P, dtype)
@@ -567,7 +570,7 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
             dx_nchw = (dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :]
                        .transpose(0, 3, 1, 2))
     elif cache["method"] == "im2col-grid":
-        dx_grid, dw_row = _im2col_grid_backward(dout, cache["x_grid"], w, Hp, Wp, D,
+        dx_grid, dw_row = _im2col_grid_backward(dout, cache["x_grid"], w, Wp, D,
                                                 compute_dx)
         dw = dw_row.reshape(F, C, HH, WW)
         if compute_dx:
@@ -626,62 +629,87 @@ def _pad_channels_last(x: np.ndarray, P: int, dtype) -> np.ndarray:
 
 # --- "im2col-grid": X_col of the padded grid, in blocks ------------------------------
 
-def _shifted_columns(grid, HH, WW, D, Wp, start, stop, buffer):
-    """Columns ``start:stop`` of X_col for stride 1, copied from the padded grid.
+def _positions_per_image(H_out: int, W_out: int, Wp: int) -> int:
+    """Grid positions computed per image by 'im2col-grid': from the first real output
+    (row 0, column 0) to the last one (row H'-1, column W'-1) of the row-major grid
+    of width Wp. At stride 1 the receptive fields of these positions stay inside the
+    image's own padded grid, so no block ever reads past it."""
+    return (H_out - 1) * Wp + W_out
 
-    ``grid`` is (C, L) (channels, flattened padded positions). Row ``(c, kh, kw)`` of
-    the block is ``grid[c, start + o : stop + o]`` with the tap's shift
-    ``o = kh*D*Wp + kw*D``: all of them are one strided view of ``grid``, copied in a
-    single call into the 1-D ``buffer`` (at least C*HH*WW*(stop-start) long).
-    Returns the (C*HH*WW, stop-start) block.
+
+def _grid_blocks(N: int, L: int, block: int):
+    """The blocks of columns of 'im2col-grid', as ``(n0, g, r0, m)``: images
+    ``n0 .. n0+g-1``, positions ``r0 .. r0+m-1`` of each. Whole images when one fits in
+    a block of ``block`` columns (``g*m <= block``), otherwise pieces of one image."""
+    if L <= block:
+        g = block // L
+        for n0 in range(0, N, g):
+            yield n0, min(g, N - n0), 0, L
+    else:
+        for n in range(N):
+            for r0 in range(0, L, block):
+                yield n, 1, r0, min(block, L - r0)
+
+
+def _real_outputs(out_grid, N, L, H_out, W_out, Wp):
+    """The view (F, N, H', W') of the real outputs in ``out_grid`` (F, N*L): output
+    (i, j) of image n is column ``n*L + i*Wp + j``."""
+    F = out_grid.shape[0]
+    s_f, s = out_grid.strides
+    return as_strided(out_grid, shape=(F, N, H_out, W_out), strides=(s_f, L * s, Wp * s, s))
+
+
+def _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer):
+    """One block of X_col for stride 1, copied from the padded grid.
+
+    ``grid`` is (C, N, Hp*Wp) (channels, images, flattened padded positions). Row
+    ``(c, kh, kw)`` of the block holds ``grid[c, n, r0 + o : r0 + m + o]`` for the
+    images ``n = n0 .. n0+g-1``, with the tap's shift ``o = kh*D*Wp + kw*D``: all of
+    them are one strided view of ``grid``, copied in a single call into the 1-D
+    ``buffer`` (at least C*HH*WW*g*m long). Returns the (C*HH*WW, g*m) block.
     """
     C = grid.shape[0]
-    width = stop - start
-    sc, s = grid.strides
-    taps = as_strided(grid[:, start:], shape=(C, HH, WW, width),
-                      strides=(sc, D * Wp * s, D * s, s), writeable=False)
-    block = buffer[:C * HH * WW * width].reshape(C, HH, WW, width)
+    sc, sn, s = grid.strides
+    taps = as_strided(grid[:, n0:, r0:], shape=(C, HH, WW, g, m),
+                      strides=(sc, D * Wp * s, D * s, sn, s), writeable=False)
+    block = buffer[:C * HH * WW * g * m].reshape(C, HH, WW, g, m)
     np.copyto(block, taps)
-    return block.reshape(C * HH * WW, width)
+    return block.reshape(C * HH * WW, g * m)
 
 
-def _im2col_grid_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
-    """dx on the padded grid (C, N*Hp*Wp) and dw_row (F, C*HH*WW), in blocks of columns:
-    ``dw_row.T += X_col[:, block] @ dout_grid[:, block].T`` with the block of X_col rebuilt
-    from shifted slices, and ``dX_col = W_row.T @ dout_grid[:, block]`` whose rows are
-    added back onto the grid at each tap's shift (col2im on the grid). dx is None when
-    ``compute_dx`` is False."""
+def _im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True):
+    """dx on the padded grid (C, N, Hp*Wp) and dw_row (F, C*HH*WW), in the blocks of
+    columns of the forward pass: ``dw_row.T += X_col_block @ dout_block.T`` with the
+    block of X_col rebuilt from shifted slices, and ``dX_col = W_row.T @ dout_block``
+    whose rows are added back onto the grid at each tap's shift (col2im on the grid).
+    dx is None when ``compute_dx`` is False."""
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
     K = C * HH * WW
     dtype = w.dtype
-    size = N * Hp * Wp
     offsets = _tap_offsets(HH, WW, D, Wp)
-    n_valid = size - offsets[-1]
-    dout_grid = np.empty((F, N, Hp, Wp), dtype=dtype)
-    dout_grid[:, :, H_out:, :] = 0                  # no real output there
-    dout_grid[:, :, :H_out, W_out:] = 0
-    dout_grid[:, :, :H_out, :W_out] = dout.transpose(1, 0, 2, 3)
-    dout_grid = dout_grid.reshape(F, size)
+    L = _positions_per_image(H_out, W_out, Wp)
+    dout_grid = np.zeros((F, N * L), dtype=dtype)    # zero where there is no real output
+    _real_outputs(dout_grid, N, L, H_out, W_out, Wp)[...] = dout.transpose(1, 0, 2, 3)
     w_col = np.ascontiguousarray(w.reshape(F, K).T)
     dw_col = np.zeros((K, F), dtype=dtype)         # dw_row.T
-    dx_grid = np.zeros((C, size), dtype=dtype) if compute_dx else None
-    block = _block_columns(K, dtype, n_valid)
+    dx_grid = np.zeros(grid.shape, dtype=dtype) if compute_dx else None
+    block = _block_columns(K, dtype, N * L)
     x_buffer = np.empty(K * block, dtype=dtype)
     d_buffer = np.empty(K * block, dtype=dtype)
-    for start in range(0, n_valid, block):
-        stop = min(start + block, n_valid)
-        x_col = _shifted_columns(grid, HH, WW, D, Wp, start, stop, x_buffer)
+    for n0, g, r0, m in _grid_blocks(N, L, block):
+        x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, x_buffer)
+        dout_block = dout_grid[:, n0 * L + r0:n0 * L + r0 + g * m]
         # This orientation (output K x F) runs about 1.5x faster in OpenBLAS than
         # dout_block @ x_col.T (output F x K) for the few-channel shapes used here.
-        dw_col += x_col @ dout_grid[:, start:stop].T
+        dw_col += x_col @ dout_block.T
         if not compute_dx:
             continue
-        d_col = d_buffer[:K * (stop - start)].reshape(K, stop - start)
-        np.matmul(w_col, dout_grid[:, start:stop], out=d_col)
-        d_taps = d_col.reshape(C, len(offsets), stop - start)
+        d_col = d_buffer[:K * g * m].reshape(K, g * m)
+        np.matmul(w_col, dout_block, out=d_col)
+        d_taps = d_col.reshape(C, len(offsets), g, m)
         for t, offset in enumerate(offsets):
-            dx_grid[:, start + offset:stop + offset] += d_taps[:, t, :]
+            dx_grid[:, n0:n0 + g, r0 + offset:r0 + offset + m] += d_taps[:, t]
     return dx_grid, dw_col.T
 
 

@@ -196,12 +196,23 @@ def adam(w, dw, config=None):
     m = _state(config, "m", w)
     v = _state(config, "v", w)
     t = int(config["t"]) + 1
-    m = tp(beta1) * m + tp(1 - beta1) * dw
-    v = tp(beta2) * v + tp(1 - beta2) * (dw * dw)
-    m_hat = m / tp(1 - beta1 ** t)
-    v_hat = v / tp(1 - beta2 ** t)
-    next_w = w - tp(lr) * m_hat / (np.sqrt(v_hat) + eps)
-    config["m"], config["v"], config["t"] = m, v, t
+    # New arrays for m and v (the caller's state is never modified in place), built
+    # with in-place steps: each full-size temporary costs as much as the arithmetic.
+    m_new = dw * tp(1 - beta1)
+    m_new += tp(beta1) * m
+    v_new = dw * dw
+    v_new *= tp(1 - beta2)
+    v_new += tp(beta2) * v
+    # The bias corrections folded into two scalars, as the Adam paper suggests (same
+    # value): m_hat / (sqrt(v_hat) + eps) = (sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2))
+    # with c1 = 1 - beta1**t and c2 = 1 - beta2**t.
+    c1, root_c2 = 1 - beta1 ** t, np.sqrt(1 - beta2 ** t)
+    step = np.sqrt(v_new)
+    step += eps * tp(root_c2)
+    np.divide(m_new, step, out=step)
+    step *= tp(lr * root_c2 / c1)
+    next_w = w - step
+    config["m"], config["v"], config["t"] = m_new, v_new, t
     return next_w, config
 
 

@@ -249,7 +249,8 @@ def max_pool_backward_fast(dout, cache):
     # non-finite gradients, route with np.where so other inputs still get exactly 0.
     finite = np.isfinite(dout).all() if np.issubdtype(dtype, np.inexact) else True
     overlap = S < HH or S < WW
-    dx = np.zeros(x_shape, dtype=dtype)
+    # When the windows tile the input (HH == WW == S) every input is written once below.
+    dx = (np.empty if HH == WW == S and finite else np.zeros)(x_shape, dtype=dtype)
     targets = _offset_views(dx, HH, WW, S, H_out, W_out)
     for k, target in enumerate(targets):
         won = switches == k
