@@ -358,19 +358,24 @@ def test_dtypes_of_mixed_and_integer_inputs(forward, backward):
     ((1, 3, 12, 12), (16, 3, 3, 3), 1, 1, np.float64, "im2col-grid"),     # few channels
     ((1, 16, 12, 12), (4, 16, 3, 3), 1, 1, np.float64, "im2col-grid"),    # few filters
     ((1, 16, 12, 12), (16, 16, 3, 3), 1, 1, np.float16, "im2col-grid"),   # no BLAS type
-    ((1, 16, 8, 8), (16, 16, 3, 3), 1, 1, np.float64, "im2col"),   # grid 10*10 > 1.5*8*8
+    # shifted-gemm's grid 10*10 > 1.5*8*8, but from the first output to the last
+    # im2col-grid computes 7*10 + 8 = 78 <= 96 positions
+    ((1, 16, 8, 8), (16, 16, 3, 3), 1, 1, np.float64, "im2col-grid"),
+    # dilation 3, no pad: 3x3 outputs on a 9-wide grid, 2*9 + 3 = 21 > 1.5*9 positions
+    ((1, 16, 9, 9), (16, 16, 3, 3), 1, (0, 3), np.float64, "im2col"),
     ((1, 16, 13, 13), (16, 16, 3, 3), 2, 1, np.float64, "im2col"),         # stride 2
 ])
 def test_method_choice(x_shape, w_shape, S, P, dtype, method):
     rng = np.random.default_rng(13)
     x, w, b = make_arrays(rng, x_shape, w_shape, dtype)
-    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
+    P, D = P if isinstance(P, tuple) else (P, 1)
+    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P, "dilation": D})
     assert cache["method"] == method
     assert out.dtype == dtype
     grads = conv_backward_fast(np.ones_like(out), cache)
     assert [g.dtype for g in grads] == [dtype] * 3
     expected, _ = conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
-                                     b.astype(np.float64), {"stride": S, "pad": P})
+                                     b.astype(np.float64), {"stride": S, "pad": P, "dilation": D})
     tolerance = {np.float16: 1e-2, np.float32: 1e-5, np.float64: 1e-12}[dtype]
     assert_close(out, expected, rtol=tolerance, atol=tolerance * float(np.abs(expected).max()))
 

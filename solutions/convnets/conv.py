@@ -387,8 +387,9 @@ def _col2im_channels_first(cols, C, N, Hp, Wp, HH, WW, S, D, H_out, W_out):
 #   "im2col-grid"  stride 1, few channels: X_col of the padded grid, in cached blocks;
 #   "shifted-gemm" stride 1, many channels (float32/float64): one GEMM per filter tap
 #                  on shifted views of a channels-last grid, accumulated by BLAS.
-# Stride 1 computes outputs on the whole padded grid; it is used while that grid has at
-# most this many positions per real output.
+# Stride 1 computes outputs on the padded grid, more positions than real outputs
+# ("shifted-gemm" all Hp*Wp of them, "im2col-grid" those from the first output to the
+# last); a path is used while it computes at most this many positions per real output.
 _MAX_GRID_WASTE = 1.5
 # "shifted-gemm" needs both C and F at least this large (its GEMMs have C or F as
 # their inner dimension).
@@ -467,7 +468,7 @@ def conv_forward_fast(x, w, b, conv_param):
     Hp, Wp = H + 2 * P, W + 2 * P
     K = C * HH * WW
     w = np.ascontiguousarray(w, dtype=dtype)
-    method = _choose_method(S, Hp * Wp, H_out * W_out, C, F, dtype)
+    method = _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp)
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
     offsets = _tap_offsets(HH, WW, D, Wp)
@@ -593,14 +594,18 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
             db.astype(cache["b_dtype"], copy=False))
 
 
-def _choose_method(S, grid_size, out_size, C, F, dtype) -> str:
+def _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp) -> str:
     """'im2col', 'im2col-grid' or 'shifted-gemm' (see conv_forward_fast and the
     module constants above); all three give the same results."""
-    if S != 1 or grid_size > _MAX_GRID_WASTE * out_size:
+    if S != 1:
         return "im2col"
-    if min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64):
+    limit = _MAX_GRID_WASTE * H_out * W_out
+    if (min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64)
+            and Hp * Wp <= limit):
         return "shifted-gemm"
-    return "im2col-grid"
+    if _positions_per_image(H_out, W_out, Wp) <= limit:
+        return "im2col-grid"
+    return "im2col"
 
 
 def _tap_offsets(HH: int, WW: int, D: int, Wp: int) -> list[int]:
