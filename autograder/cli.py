@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 
 from . import course as course_mod
-from . import pipeline, samples
+from . import pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("export", help="one CSV with the grades of every assignment")
 
-    p = sub.add_parser("validate", help="for students: run the visible tests of a notebook")
-    p.add_argument("notebook", type=Path)
+    p = sub.add_parser(
+        "validate", help="for students: run the visible tests of a notebook",
+        description="Run a notebook from top to bottom in its own folder (nbgrader\n"
+                    "validate) and report its visible tests: 'Success!' when they all\n"
+                    "pass, else each failing test cell with its error. Hidden tests run\n"
+                    "only at grading time: passing here does not promise full marks.",
+        epilog=VALIDATE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("notebook", type=Path, help="the .ipynb file to check")
 
     p = sub.add_parser("samples", help="write the sample submissions (reference, blank, "
                                        "partial) of every assignment")
@@ -100,14 +107,56 @@ def cmd_export(args) -> int:
     return 0
 
 
+VALIDATE_EXIT_CODES = """\
+exit status:
+  0  every visible test passes ("Success!")
+  1  the notebook ran but is not ready: a test cell failed (each one is shown with
+     its error), or a test cell's code or a cell's type was changed
+  2  nothing was validated: no such file, not a Jupyter notebook, or nbgrader
+     itself failed (the reason is printed on stderr)
+"""
+VALIDATE_SUCCESS = "Success! Your notebook passes all the tests."
+
+
 def cmd_validate(args) -> int:
-    proc = course_mod.nbgrader(args.notebook.resolve().parent, "validate",
-                               str(args.notebook.resolve()), check=False)
+    """nbgrader validate on one notebook; the exit status says whether it passed (see
+    VALIDATE_EXIT_CODES), since nbgrader's own is 0 whether the tests pass or fail."""
+    import glob
+
+    from .execute import load_notebook_json
+
+    path = args.notebook.resolve()
+    if not path.exists():
+        raise course_mod.CourseError(f"no such file: {args.notebook}")
+    if path.is_dir():
+        raise course_mod.CourseError(f"{args.notebook} is a folder; give the notebook "
+                                     f"(.ipynb) inside it")
+    hint = "" if path.suffix == ".ipynb" else " (a notebook is a .ipynb file)"
+    try:
+        load_notebook_json(path)
+    except ValueError as err:
+        raise course_mod.CourseError(f"cannot read {args.notebook} as a Jupyter "
+                                     f"notebook{hint}: {err}") from None
+    # nbgrader expands its arguments as glob patterns ("[" in a name would match nothing).
+    proc = course_mod.nbgrader(path.parent, "validate", glob.escape(str(path)), check=False)
+    if proc.returncode != 0:
+        raise course_mod.CourseError(f"nbgrader could not validate {args.notebook}: "
+                                     f"{_last_error(proc.stderr)}")
     print(proc.stdout, end="")
-    return proc.returncode
+    return 0 if VALIDATE_SUCCESS in proc.stdout else 1
+
+
+def _last_error(log: str) -> str:
+    """The exception at the end of nbgrader's log (``Name: message``), else its last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines
+              if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b:?", line)]
+    return (errors or lines or ["no message"])[-1][:2000]
 
 
 def cmd_samples(args) -> int:
+    from . import samples
+
     course = args.course.resolve()
     course_mod.build(course)
     out = samples.write_samples(course, args.out.resolve())
@@ -116,6 +165,8 @@ def cmd_samples(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from . import samples
+
     start = time.monotonic()
     course = args.course.resolve()
     names = course_mod.build(course)
