@@ -16,6 +16,8 @@ Sections (each a function returning table rows; add more by appending to
   shapes and dtype, when PyTorch is installed (never a dependency).
 * memory: the peak memory of the fast layer (``tracemalloc`` sees NumPy's
   allocations) next to the size of a full im2col matrix.
+* fc -> conv: the time one pass of a converted network saves against evaluating
+  the crops it replaces (VGG-16, 384x384 image, 36 crops of 224).
 * training: images per second of a whole training step of ThreeLayerConvNet
   (forward, backward, Adam), against the same network in PyTorch when installed
   (:mod:`convnets.bench_training`).
@@ -296,6 +298,29 @@ def section_memory(quick: bool) -> list[Row]:
     return rows
 
 
+def section_fc_to_conv(quick: bool) -> list[Row]:
+    """One pass of VGG-16 converted to a fully convolutional net on a 384x384 image
+    against its 36 crops of 224x224 at stride 32 (see :func:`convnets.time_fc_to_conv`)."""
+    from . import zoo
+    from .convert import time_fc_to_conv
+
+    width = 1 / 32 if quick else 1 / 8
+    model = zoo.get("vgg16", width=width, num_classes=10, seed=0)
+    result = time_fc_to_conv(model, batch_size=12, repeats=1 if quick else 3)
+    case = (f"VGG-16 (width 1/{round(1 / width)}), {result['image_size']}x"
+            f"{result['image_size']} image, {result['crops']} crops")
+    return [
+        Row("fc -> conv", case, "float32", "36 crops, forward in batches of 12",
+            f"{result['crops_seconds'] * 1e3:.0f} ms"),
+        Row("fc -> conv", case, "float32", "one pass of the converted network",
+            f"{result['converted_seconds'] * 1e3:.0f} ms"),
+        Row("fc -> conv", case, "float32", "time saved: crops / converted",
+            f"{result['speedup']:.1f}x"),
+        Row("fc -> conv", case, "float32", "largest score difference (zero padding at "
+            "crop borders, see lesson 07)", f"{result['max_abs_difference']:.3g}"),
+    ]
+
+
 def section_training(quick: bool) -> list[Row]:
     """Training throughput of ThreeLayerConvNet, NumPy vs PyTorch (see
     :mod:`convnets.bench_training`, which imports this module's ``Row``)."""
@@ -309,6 +334,7 @@ SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
     ("gemm", section_gemm_fraction),
     ("torch", section_torch),
     ("memory", section_memory),
+    ("fc-to-conv", section_fc_to_conv),
     ("training", section_training),
 ]
 
