@@ -3,6 +3,8 @@ an independent reference (scipy.signal.correlate), dtypes and bad input."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -583,3 +585,14 @@ def test_bench_without_pytorch_says_skipped(monkeypatch):
     rows = bench.section_torch(quick=True)
     assert [r.figure for r in rows] == ["PyTorch not installed: skipped"]
     assert "PyTorch not installed: skipped" in bench.format_table(rows)
+
+
+def test_bench_fc_to_conv_section_reports_the_time_saved(capsys):
+    from convnets import bench
+
+    assert bench.main(["--quick", "--only", "fc-to-conv"]) == 0
+    printed = capsys.readouterr().out
+    assert "384x384 image, 36 crops" in printed
+    assert "time saved: crops / converted" in printed
+    speedup = re.search(r"time saved: crops / converted\s+([\d.]+)x", printed)
+    assert speedup is not None and float(speedup.group(1)) > 0
