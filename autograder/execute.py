@@ -456,43 +456,6 @@ def support_files(assignment_dir: Path) -> list[str]:
     return shown
 
 
-def trust_staged_notebooks(tasks: list[dict]) -> None:
-    """Rewrite each task's staged notebook (``task["notebook"]``) with nbgrader metadata
-    from its source only (:func:`trusted_notebook`), and drop a ``timestamp.txt`` next
-    to it that is not a date. Notebooks that cannot be read are left for grading to
-    report as invalid."""
-    sources = {}
-    for task in tasks:
-        if not task.get("notebook"):
-            continue
-        if task["source"] not in sources:
-            sources[task["source"]] = load_notebook_json(Path(task["source"]), 1 << 40)
-        path = Path(task["notebook"])
-        try:
-            clean = trusted_notebook(load_notebook_json(path), sources[task["source"]])
-        except (OSError, ValueError):
-            continue
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(clean, indent=1))
-        os.replace(tmp, path)
-        _check_timestamp(path.parent / "timestamp.txt")
-
-
-def _check_timestamp(path: Path) -> None:
-    """Remove a submission's timestamp.txt that nbgrader could not read (it would fail
-    the whole autograde run): not a small regular file, or not a date."""
-    if not os.path.lexists(path):
-        return
-    try:
-        from nbgrader.utils import parse_utc
-
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1000:
-            raise ValueError("not a small regular file")
-        parse_utc(path.read_text(encoding="utf-8").strip())
-    except Exception:  # noqa: BLE001 - whatever nbgrader would choke on
-        path.unlink()
-
-
 def error_result(task: dict, message: str) -> dict:
     """The result of a submission the grader itself failed on (status "grader error")."""
     return {"student_id": task["student_id"], "assignment": task["assignment"],
@@ -612,5 +575,5 @@ def format_failure(failure: dict) -> str:
 
 
 __all__ = ["grade_submission", "format_failure", "trusted_notebook", "student_cells",
-           "load_notebook_json", "trust_staged_notebooks", "error_result", "GRADED",
+           "load_notebook_json", "error_result", "GRADED",
            "TIMED_OUT", "CRASHED", "INVALID", "MISSING", "ERROR"]

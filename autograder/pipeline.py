@@ -3,8 +3,9 @@
 ``grade_assignment`` is what ``make grade`` runs:
 
 1. collect: every ``<submissions>/<student>/<assignment>/*.ipynb`` is checked (valid
-   JSON notebook? the expected name, or the only notebook there?) and copied, cleaned,
-   into the course's ``submitted/`` folder; the others get a status at once;
+   JSON notebook? the expected name, or the only notebook there?) and staged into the
+   course's ``submitted/`` folder, the roles of its cells taken from the source
+   (:func:`stage`); the others get a status at once;
 2. grade: each collected notebook is graded by :func:`autograder.execute.grade_submission`
    (student code sandboxed; one submission per worker process, ``workers`` at a time);
 3. record: ``nbgrader autograde`` (one process, the only writer of the gradebook) replays
@@ -32,10 +33,12 @@ from .execute import (
     INVALID,
     MAX_NOTEBOOK_BYTES,
     MISSING,
+    cell_source,
     grade_submission,
     is_test_cell,
     load_notebook_json,
     nbgrader_meta,
+    trusted_notebook,
 )
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
@@ -120,46 +123,66 @@ def find_submissions(submissions: Path, assignment: str) -> list[Submission]:
     return found
 
 
-def stage(course: Path, assignment: str, sub: Submission) -> None:
-    """Copy a valid notebook into ``submitted/``, cleaned so that nbgrader can read it:
-    plain nbformat 4 cells, nbgrader metadata kept only on the first cell of each id."""
-    import nbformat
+def stage(course: Path, assignment: str, sub: Submission,
+          source_nb: dict | None = None) -> None:
+    """Write a valid notebook into ``submitted/``, as nbgrader's autograde step will read
+    it, and point ``sub.notebook`` at it; an invalid one gets its status instead.
 
+    The staged notebook is :func:`autograder.execute.trusted_notebook` of the submission:
+    the roles of its cells come from the source notebook (``source_nb``, read from the
+    course when not given), so whatever nbgrader metadata a student forged, nbgrader
+    reads a consistent notebook. Before that, only the first cell claiming each
+    grade_id keeps its claim, and a later cell posing as a test is dropped (the
+    source's copy counts). A ``timestamp.txt`` next to the submission is copied when it
+    is a small regular file holding a date nbgrader can read.
+    """
     try:
         raw = load_notebook_json(sub.notebook)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         sub.status, sub.notebook = INVALID, None
         sub.message = f"the notebook is not valid: {err}"
         return
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                  "language": "python"}}
-    seen = set()
+    if source_nb is None:
+        source_nb = load_notebook_json(course_mod.source_notebook(course, assignment),
+                                       max_bytes=1 << 40)
+    claims, seen = [], set()
     for cell in raw["cells"]:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        kind = cell.get("cell_type")
-        new = (nbformat.v4.new_code_cell(source) if kind == "code" else
-               nbformat.v4.new_markdown_cell(source) if kind == "markdown" else
-               nbformat.v4.new_raw_cell(source))
+        new = {"cell_type": cell["cell_type"], "source": cell_source(cell), "metadata": {}}
         meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
         if isinstance(grade_id, str) and grade_id not in seen:
             seen.add(grade_id)
-            new.metadata["nbgrader"] = meta
+            new["metadata"]["nbgrader"] = meta
         elif is_test_cell(cell):
             continue                 # a duplicated test cell: the source's copy counts
-        nb.cells.append(new)
+        claims.append(new)
+    clean = trusted_notebook({"cells": claims}, source_nb)
     dest = course / "submitted" / sub.student_id / assignment
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    nbformat.write(nb, dest / f"{assignment}.ipynb")
+    (dest / f"{assignment}.ipynb").write_text(json.dumps(clean, indent=1))
     stamp = sub.notebook.parent / "timestamp.txt"
     # Only a small regular file: never follow a link (to /etc/shadow, to the gradebook).
     if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size <= 1024:
         shutil.copyfile(stamp, dest / "timestamp.txt", follow_symlinks=False)
+        _check_timestamp(dest / "timestamp.txt")
     sub.notebook = dest / f"{assignment}.ipynb"
+
+
+def _check_timestamp(path: Path) -> None:
+    """Remove a staged timestamp.txt that nbgrader could not read (it would fail the
+    whole autograde run): not a small regular file, or not a date."""
+    if not os.path.lexists(path):
+        return
+    try:
+        from nbgrader.utils import parse_utc
+
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1000:
+            raise ValueError("not a small regular file")
+        parse_utc(path.read_text(encoding="utf-8").strip())
+    except Exception:  # noqa: BLE001 - whatever nbgrader would choke on
+        path.unlink()
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,22 +206,19 @@ def grade_all(tasks: list[dict], workers: int, progress: bool = True,
     """Grade every task, ``workers`` at a time, or on the Dask cluster at ``scheduler``;
     results in the order of ``tasks``, the same whichever way they were computed.
 
-    First each staged notebook is rewritten with the roles of its cells taken from the
-    source (:func:`autograder.execute.trusted_notebook`): whatever nbgrader metadata a
-    student forged, nbgrader's autograde step (the only writer of the gradebook) then
-    reads consistent notebooks. Locally, each submission is graded in a worker process
-    (its student code in a sandbox below it); a worker process that dies costs only
-    its own submission (status "grader error"), the others are graded again in a fresh
-    pool. Workers are forked directly when this process has no other thread (cheap),
-    from a preloaded fork server otherwise (safe).
+    The tasks' notebooks are only read (:func:`stage` wrote them for nbgrader; grading
+    takes the roles of cells from the source in any case). Locally, each submission is
+    graded in a worker process (its student code in a sandbox below it); a worker
+    process that dies costs only its own submission (status "grader error"), the others
+    are graded again in a fresh pool. Workers are forked directly when this process has
+    no other thread (cheap), from a preloaded fork server otherwise (safe).
     """
     import multiprocessing
     import threading
     from concurrent.futures.process import BrokenProcessPool
 
-    from .execute import error_result, trust_staged_notebooks
+    from .execute import error_result
 
-    trust_staged_notebooks(tasks)
     results: dict[int, dict] = {}
     if scheduler:
         from .distributed import grade_on_cluster
@@ -291,9 +311,10 @@ def grade_assignment(course: Path, assignment: str, submissions: Path, *,
     # This batch replaces what an earlier run staged for the same assignment.
     for old in (course / "submitted").glob(f"*/{assignment}"):
         shutil.rmtree(old)
+    source_nb = load_notebook_json(source, max_bytes=1 << 40)
     for sub in subs:
         if sub.notebook is not None:
-            stage(course, assignment, sub)
+            stage(course, assignment, sub, source_nb)
     hide = default_hidden_paths(course, submissions)
     base = {"source": str(source), "assignment_dir": str(source.parent),
             "assignment": assignment, "hide": hide, "limits": limits or {}}
