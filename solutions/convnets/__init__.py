@@ -31,6 +31,7 @@ from .summary import *
 from .convert import *
 from .classifiers import *
 from .solver import *
+from .allocator import *
 from . import optim, zoo
 
 __version__ = "0.1.0"

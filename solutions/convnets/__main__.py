@@ -165,12 +165,15 @@ def train(args) -> float:
 
 
 def _train(args, settings: dict) -> float:
+    from .allocator import keep_freed_memory
     from .classifiers import ThreeLayerConvNet
     from .data import random_translate
     from .solver import Solver, plot_history
     from .visualize import show_activations, show_filters
 
     say = (lambda *a, **k: None) if args.quiet else print
+    # A training loop frees and reallocates the same arrays each step: keep them mapped.
+    keep_freed_memory()
 
     start = time.perf_counter()
     data = _load(args)
