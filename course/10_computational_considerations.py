@@ -111,13 +111,16 @@ for rule in ("sgd", "sgd_momentum", "rmsprop", "adam"):
     factor = (param_bytes + grad_bytes + cache_bytes) / param_bytes
     print(f"{rule:13s} values + gradients + step cache = {factor:.0f} x the parameters")
     assert factor == {"sgd": 2, "sgd_momentum": 3, "rmsprop": 3, "adam": 4}[rule]  # claim 39
+    training_bytes = s_small.memory("float32", training=True, update_rule=rule)
+    assert training_bytes == (2 * activation_bytes + factor * param_bytes)
 
 # %% [markdown]
 # The counts are exact: the calculator's activations and parameters are the bytes the
 # arrays occupy. The factor 3 is right for momentum and RMSProp, which keep one cache
 # array per parameter; plain SGD needs 2, and Adam, which keeps two running averages,
-# needs 4 (the notes' "at least 3 or so"). Our `Summary.memory` uses 3, like the notes;
-# add one parameter copy for Adam. Not counted at all: the "miscellaneous" memory, and
+# needs 4 (the notes' "at least 3 or so"). `Summary.memory` uses 3 by default, like the
+# notes, and counts the right number for `update_rule='adam'` (or `'sgd'`), as checked
+# in the loop above. Not counted at all: the "miscellaneous" memory, and
 # the temporary arrays of the layers themselves (im2col's columns, lesson 5, are 7 times
 # the input of AlexNet's first layer).
 

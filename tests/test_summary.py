@@ -138,6 +138,14 @@ def test_memory_accounting():
     assert s.memory("float32") == (acts + params) * 4
     assert s.memory("float64", training=True) == (2 * acts + 3 * params) * 8
     assert s.memory("float32", training=True, batch_size=10) == (20 * acts + 3 * params) * 4
+    for rule, copies in (("sgd", 2), ("sgd_momentum", 3), ("rmsprop", 3), ("adam", 4)):
+        assert s.memory("float32", True, 10, update_rule=rule) == (20 * acts
+                                                                  + copies * params) * 4
+    with pytest.raises(ValueError, match=r"update_rule must be one of .*'adam'.* got 'lbfgs'"):
+        s.memory(training=True, update_rule="lbfgs")
+    adam_budget = s.memory("float32", training=True, batch_size=7, update_rule="adam")
+    assert s.max_batch_size(adam_budget, update_rule="adam") == 7
+    assert s.max_batch_size(adam_budget) >= 7
     budget = s.memory("float32", training=True, batch_size=7) + 5
     assert s.max_batch_size(budget) == 7
     assert s.max_batch_size(s.memory("float32", training=True, batch_size=0) - 1) == 0
@@ -307,3 +315,16 @@ def test_flatten_then_fc_sees_the_whole_input():
     with_flatten = summarize(net(True), (3, 12, 12), warn=False).rows[-1].receptive_field
     without = summarize(net(False), (3, 12, 12), warn=False).rows[-1].receptive_field
     assert with_flatten == without == 12
+
+
+def test_param_copies_count_the_arrays_each_update_rule_keeps():
+    from convnets import optim
+    from convnets.summary import PARAM_COPIES
+
+    assert set(PARAM_COPIES) == set(optim.UPDATE_RULES)
+    w, dw = np.ones((3, 4)), np.full((3, 4), 0.5)
+    for rule, update in optim.UPDATE_RULES.items():
+        _, config = update(w, dw, {})
+        state = [v for v in config.values() if isinstance(v, np.ndarray)]
+        assert all(v.shape == w.shape for v in state)
+        assert PARAM_COPIES[rule] == 2 + len(state), rule      # values + gradients + state

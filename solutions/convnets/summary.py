@@ -51,7 +51,13 @@ import numpy as np
 from .network import Affine, Block, Conv, GlobalAvgPool, Layer, Sequential
 
 __all__ = ["SizingWarning", "SummaryRow", "Summary", "summarize", "receptive_field",
-           "format_bytes", "parse_bytes"]
+           "format_bytes", "parse_bytes", "PARAM_COPIES"]
+
+PARAM_COPIES = {"sgd": 2, "sgd_momentum": 3, "rmsprop": 3, "adam": 4}
+"""Arrays of the size of the parameters that training keeps, per update rule of
+:mod:`convnets.optim`: the values, their gradients, and the rule's running state (none
+for SGD, a velocity for momentum, a squared-gradient cache for RMSProp, two moments for
+Adam)."""
 
 
 class SizingWarning(UserWarning):
@@ -158,32 +164,41 @@ class Summary:
         self.total_stride = total_stride
         self.name = name
 
-    def memory(self, dtype="float32", training: bool = False, batch_size: int = 1) -> int:
+    def memory(self, dtype="float32", training: bool = False, batch_size: int = 1,
+               update_rule: str = "sgd_momentum") -> int:
         """Bytes needed for ``batch_size`` images.
 
         Inference: ``(activations * batch_size + params + buffers) * itemsize``.
-        Training: ``(2 * activations * batch_size + 3 * params + buffers) * itemsize``
-        (activations and their gradients; parameters, their gradients and a step cache).
+        Training: ``(2 * activations * batch_size + k * params + buffers) * itemsize``
+        (activations and their gradients; parameters, their gradients and the update
+        rule's running state): ``k`` is :data:`PARAM_COPIES` of ``update_rule``, 3 for
+        the default momentum (and RMSProp), as in the notes; 2 for plain SGD, 4 for Adam.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 0:
             raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
+        if update_rule not in PARAM_COPIES:
+            raise ValueError(f"update_rule must be one of {sorted(PARAM_COPIES)}, got "
+                             f"{update_rule!r}")
         itemsize = np.dtype(dtype).itemsize
         if training:
-            values = 2 * self.total_activations * batch_size + 3 * self.total_params
+            values = (2 * self.total_activations * batch_size
+                      + PARAM_COPIES[update_rule] * self.total_params)
         else:
             values = self.total_activations * batch_size + self.total_params
         return (values + self.total_buffers) * itemsize
 
-    def max_batch_size(self, budget, dtype="float32", training: bool = True) -> int:
+    def max_batch_size(self, budget, dtype="float32", training: bool = True,
+                       update_rule: str = "sgd_momentum") -> int:
         """Largest batch that fits in ``budget`` (bytes, or e.g. ``'12GB'``); 0 if none.
 
         The notes' heuristic: when a network does not fit, shrink the batch, since the
-        activations (which scale with it) use most of the memory.
+        activations (which scale with it) use most of the memory. ``update_rule`` as in
+        :meth:`memory`.
         """
         budget = parse_bytes(budget)
-        fixed = self.memory(dtype, training, batch_size=0)
-        per_image = self.memory(dtype, training, batch_size=1) - fixed
+        fixed = self.memory(dtype, training, batch_size=0, update_rule=update_rule)
+        per_image = self.memory(dtype, training, batch_size=1, update_rule=update_rule) - fixed
         if budget < fixed:
             return 0
         return (budget - fixed) // per_image
