@@ -127,7 +127,8 @@ def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkey
     block = max(1, int(images_per_block * positions))
     monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
     monkeypatch.setattr(conv, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
-    monkeypatch.setattr(conv, "_block_columns", lambda rows, dtype, total: min(block, total))
+    monkeypatch.setattr(conv, "_block_columns",
+                        lambda rows, dtype, total, factor=1: min(block, total))
     rng = np.random.default_rng(8)
     x, w, b = make_arrays(rng, x_shape, w_shape)
     conv_param = {"stride": 1, "pad": P, "dilation": D}
