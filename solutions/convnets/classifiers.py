@@ -27,7 +27,9 @@ class ThreeLayerConvNet:
     The convolution has stride 1 and zero-padding ``(filter_size - 1) // 2``, so with
     an odd filter size it keeps the spatial size; the pool then halves it. (When
     training, the first ReLU is applied after the pool, which gives exactly the same
-    numbers for a quarter of the work: max pooling and ReLU commute.)
+    numbers for a quarter of the work: max pooling and ReLU commute; and the backward
+    pass stops at the first layer's weights: the gradient with respect to the images
+    is never needed, so ``conv_backward_fast(..., compute_dx=False)`` skips it.)
 
     Shapes, for an input batch ``X`` of shape (N, C, H, W), ``F = num_filters``,
     ``HH = filter_size``, ``H1 x W1`` the conv output size and ``Hp = H1 // 2``,
