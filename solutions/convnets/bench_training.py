@@ -143,8 +143,10 @@ def section_training(quick: bool = False, batch_size: int = 50,
                      with_torch: bool = True) -> list[Row]:
     """Rows for :mod:`convnets.bench`: images/s of a training step, NumPy and PyTorch
     (PyTorch only when installed and ``with_torch``)."""
-    inner = 2 if quick else 5
-    repeat = 3 if quick else 7
+    # Many short turns (about 10 s in all) rather than a few long ones: the best turn of
+    # each side then comes from a quiet moment even when the machine is slow for seconds.
+    inner = 2 if quick else 3
+    repeat = 3 if quick else 20
     case = f"ThreeLayerConvNet x({batch_size}, 3, 32, 32) fwd+bwd+adam"
     # Both NumPy and PyTorch allocate through glibc's malloc: keep freed memory mapped
     # for both (see convnets.allocator), so neither pays page faults on every step.
