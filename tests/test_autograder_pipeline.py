@@ -12,27 +12,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toy_course import toy_course
 
 from autograder import course as course_mod
-from autograder import pipeline, samples
+from autograder import pipeline
 
-FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """A built course with the toy assignment, and a submissions folder."""
-    root = tmp_path_factory.mktemp("toy")
-    assignments = root / "assignments"
-    shutil.copytree(FIXTURES / "toy", assignments / "toy")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
-        course = root / "course"
-        course_mod.build(course, ["toy"])
-        subs = samples.write_samples(course, root / "submissions")
-        yield {"root": root, "course": course, "subs": subs, "assignments": assignments,
-               "mp": mp}
+    with toy_course(tmp_path_factory.mktemp("toy")) as built:
+        yield built
 
 
 def _notebook(toy, student):

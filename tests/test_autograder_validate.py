@@ -16,11 +16,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toy_course import toy_course
 
-from autograder import cli, samples
-from autograder import course as course_mod
+from autograder import cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 FAILED_DOUBLE = 'check_close(double(np.arange(3.0)), [0.0, 2.0, 4.0], "double([0, 1, 2])")'
 FAILED_SCALER = "s = Scaler(3.0)"
@@ -29,15 +28,8 @@ FAILED_SCALER = "s = Scaler(3.0)"
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """The toy assignment built (release, solutions) and its sample submissions."""
-    root = tmp_path_factory.mktemp("validate")
-    assignments = root / "assignments"
-    shutil.copytree(FIXTURES / "toy", assignments / "toy")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(course_mod, "ASSIGNMENTS_DIR", assignments)
-        course = root / "course"
-        course_mod.build(course, ["toy"])
-        subs = samples.write_samples(course, root / "samples")
-    return {"root": root, "course": course, "subs": subs}
+    with toy_course(tmp_path_factory.mktemp("validate"), "samples") as built:
+        return built
 
 
 def _student_copy(toy, folder: str, nb, name: str = "toy.ipynb") -> Path:
