@@ -22,7 +22,8 @@
 # minibatch gradient descent with Adam. We follow the usual routine: check the loss
 # and the gradients before training, check that the network can overfit a handful of
 # examples, train, and then look inside: the loss curve, the learned filters, and the
-# activations of every layer for one digit.
+# activations of every layer for one digit. Last, one training step on CIFAR-sized
+# images is taken apart, to see where the time goes.
 
 # %%
 import time
@@ -214,6 +215,134 @@ for ax, i in zip(axes[0], wrong, strict=False):
     ax.set_axis_off()
 fig.suptitle("Test mistakes: label -> prediction")
 plt.show()
+
+# %% [markdown]
+# ## 5. Where a training step spends its time
+#
+# The digits are tiny. On CIFAR-sized images (3x32x32, batches of 50) with the default
+# network (32 filters of 7x7, a hidden layer of 100 units) a step takes long enough to
+# be worth looking into. Below, one training step is taken apart into its layers, each
+# timed on its own (the best of several runs), next to the number of floating-point
+# operations (multiply-adds counted as two) it performs. The data are random: only the
+# shapes matter here. The times depend on the machine, so they are printed, never
+# checked; the operation counts follow from the shapes and are checked.
+
+# %%
+from convnets import (  # noqa: E402
+    affine_backward,
+    affine_forward,
+    conv_backward_fast,
+    conv_forward_fast,
+    keep_freed_memory,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+    optim,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
+
+keep_freed_memory()      # a training loop reuses the same arrays: keep them mapped
+rng = np.random.default_rng(0)
+N, C, H, W, F, HH, hidden = 50, 3, 32, 32, 32, 7, 100
+cifar_net = ThreeLayerConvNet(input_dim=(C, H, W), num_filters=F, filter_size=HH,
+                              hidden_dim=hidden, weight_scale=1e-2, seed=0)
+p = cifar_net.params
+X = rng.standard_normal((N, C, H, W)).astype(np.float32)
+y = rng.integers(0, 10, N)
+
+
+def best_ms(fn, repeat=7):
+    """Milliseconds taken by the fastest of `repeat` calls of fn (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+# One step, layer by layer (the pool comes before the first ReLU: they commute, and the
+# ReLU then touches a quarter of the numbers; see ThreeLayerConvNet).
+conv_param, pool_param = {"stride": 1, "pad": (HH - 1) // 2}, {"pool_height": 2,
+                                                               "pool_width": 2, "stride": 2}
+conv, conv_cache = conv_forward_fast(X, p["W1"], p["b1"], conv_param)
+pool, pool_cache = max_pool_forward_fast(conv, pool_param)
+relu1, relu1_cache = relu_forward(pool)
+fc2, fc2_cache = affine_forward(relu1, p["W2"], p["b2"])
+relu2, relu2_cache = relu_forward(fc2)
+scores, fc3_cache = affine_forward(relu2, p["W3"], p["b3"])
+loss, dscores = softmax_loss(scores, y)
+drelu2, dW3, _ = affine_backward(dscores, fc3_cache)
+dfc2 = relu_backward(drelu2, relu2_cache)
+drelu1, dW2, _ = affine_backward(dfc2, fc2_cache)
+dpool = relu_backward(drelu1, relu1_cache)
+dconv = max_pool_backward_fast(dpool, pool_cache)
+grads = cifar_net.loss(X, y)[1]
+adam_configs = {k: optim.adam(p[k], grads[k], {})[1] for k in p}   # after one step
+
+conv_flops = 2 * N * F * C * HH * HH * H * W          # every output: C*HH*HH multiply-adds
+fc2_flops = 2 * N * relu1[0].size * hidden
+fc3_flops = 2 * N * hidden * 10
+stages = [  # (name, function, floating-point operations)
+    ("conv forward", lambda: conv_forward_fast(X, p["W1"], p["b1"], conv_param), conv_flops),
+    ("max pool forward", lambda: max_pool_forward_fast(conv, pool_param), 0),
+    ("relu forward (x2)", lambda: (relu_forward(pool), relu_forward(fc2)), 0),
+    ("fc forward (x2)", lambda: (affine_forward(relu1, p["W2"], p["b2"]),
+                                 affine_forward(relu2, p["W3"], p["b3"])),
+     fc2_flops + fc3_flops),
+    ("softmax loss", lambda: softmax_loss(scores, y), 0),
+    ("fc backward (x2)", lambda: (affine_backward(dscores, fc3_cache),
+                                  affine_backward(dfc2, fc2_cache)),
+     2 * (fc2_flops + fc3_flops)),
+    ("relu backward (x2)", lambda: (relu_backward(drelu2, relu2_cache),
+                                    relu_backward(drelu1, relu1_cache)), 0),
+    ("max pool backward", lambda: max_pool_backward_fast(dpool, pool_cache), 0),
+    ("conv backward (dw, db)", lambda: conv_backward_fast(dconv, conv_cache,
+                                                          compute_dx=False), conv_flops),
+    ("adam update", lambda: [optim.adam(p[k], grads[k], dict(adam_configs[k])) for k in p], 0),
+]
+times = {name: best_ms(fn) for name, fn, _ in stages}
+total = sum(times.values())
+all_flops = sum(flops for _, _, flops in stages)
+print(f"{'stage':24s} {'time':>8s} {'share':>6s} {'GFLOP':>7s} {'share':>6s}")
+for name, _, flops in stages:
+    print(f"{name:24s} {times[name]:6.2f} ms {times[name] / total:6.1%} "
+          f"{flops / 1e9:7.3f} {flops / all_flops:6.1%}")
+step_ms = best_ms(lambda: cifar_net.loss(X, y))
+print(f"sum of the stages: {total:.1f} ms; ThreeLayerConvNet.loss alone: {step_ms:.1f} ms; "
+      f"{N / total * 1e3:.0f} images/s")
+assert conv_flops == 481_689_600                      # 2 * 50*32*32*32 outputs * 147 taps
+assert fc2_flops == 2 * 50 * (32 * 16 * 16) * 100 == 81_920_000
+assert round(2 * conv_flops / all_flops, 2) == 0.80  # the conv layer does most of the work
+
+fig, ax = plt.subplots(figsize=(7, 3.2))
+names = [name for name, _, _ in stages][::-1]
+ax.barh(names, [times[name] for name in names], color="tab:blue")
+ax.set_xlabel("milliseconds (best of 7)")
+ax.set_title(f"One training step, batch of {N} images of {C}x{H}x{W}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The convolution performs 80% of the arithmetic and takes the largest share of the
+# time: its forward pass and its weight gradient are each
+# one big matrix multiply (lessons 4 and 5), the kind of work a CPU does best, while
+# pooling, ReLU and Adam do almost no arithmetic and spend their time moving numbers
+# through memory. Three details keep the step short, all visible in the code above:
+#
+# - **No gradient for the images.** The first layer's input is the data, which is
+#   never updated, so `conv_backward_fast(..., compute_dx=False)` skips `dx`, about
+#   as much work as `dw` (PyTorch skips it too, unless asked).
+# - **Pool, then ReLU.** Max pooling and ReLU commute, so the ReLU runs on the pooled
+#   volume, a quarter of the size.
+# - **Max pooling by offsets.** The fast max pool loops over the 4 positions inside a
+#   2x2 window (each step a vectorised comparison over all windows at once), not over
+#   the windows.
+#
+# `python -m convnets.bench_training` times the same step against the same network in
+# PyTorch, when it is installed.
 
 # %% [markdown]
 # **Summary.** A ConvNet with one CONV layer of 16 3x3 filters, trained for 8 epochs
