@@ -230,6 +230,29 @@ def test_network_gradient_with_respect_to_the_input():
     assert model.loss(x, y)[0] > 0
 
 
+@pytest.mark.parametrize("case", ["basic residual net with bn",
+                                  "bottleneck residual net with bn"])
+def test_network_backward_skips_only_the_input_gradient(case):
+    # model.loss stops at the first conv's weights (input_grad=False): the same
+    # parameter gradients as the full backward pass, and no gradient for the images.
+    # The bottleneck net's first conv crops its input (fit='floor').
+    model = NETWORK_CASES[case]()
+    model.dtype = np.dtype(np.float64)
+    from convnets.network import _chain_backward, _chain_forward
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2,) + model.input_shape)
+    out, caches = _chain_forward(model.layers, x, model.params, dict(model.buffers), True)
+    dout = rng.standard_normal(out.shape)
+    full, skipped = {}, {}
+    dx = _chain_backward(model.layers, dout, caches, full)
+    assert dx.shape == x.shape
+    assert _chain_backward(model.layers, dout, caches, skipped, input_grad=False) is None
+    assert full.keys() == skipped.keys() == model.params.keys()
+    for key in full:
+        np.testing.assert_array_equal(skipped[key], full[key], err_msg=key)
+
+
 # --------------------------------------------------------------------------------------
 # Sizing: strict by default, floor (crop) and ceil (pad) when asked
 # --------------------------------------------------------------------------------------

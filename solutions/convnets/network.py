@@ -389,13 +389,17 @@ class Conv(Layer):
         out, cache = conv_forward_fast(_pad_or_crop(x, *plan), w, b, conv_param)
         return out, (cache, plan)
 
-    def backward(self, dout, cache, grads):
+    def backward(self, dout, cache, grads, compute_dx=True):
+        """Store dw (and db) in ``grads``; return dx, or None with ``compute_dx=False``
+        (a network's first layer: see :func:`convnets.conv_backward_fast`)."""
         core_cache, plan = cache
-        dx, dw, db = conv_backward_fast(dout, core_cache)
+        dx, dw, db = conv_backward_fast(dout, core_cache, compute_dx=compute_dx)
         grads[self.key("w")] = dw
         if self.bias:
             grads[self.key("b")] = db
-        return dx if plan is None else _undo_pad_or_crop(dx, plan)
+        if dx is None or plan is None:
+            return dx
+        return _undo_pad_or_crop(dx, plan)
 
 
 class ReLU(Layer):
@@ -749,8 +753,14 @@ def _chain_forward(layers, x, params, buffers, train):
     return x, caches
 
 
-def _chain_backward(layers, dout, caches, grads):
-    for layer, cache in zip(reversed(layers), reversed(caches), strict=True):
+def _chain_backward(layers, dout, caches, grads, input_grad: bool = True):
+    """Backward through a chain of layers, filling ``grads``; returns the gradient of the
+    chain's input. With ``input_grad=False`` (a whole network: its input is the data) a
+    first Conv layer skips that gradient, about half of its backward work, and None is
+    returned."""
+    for index, (layer, cache) in reversed(list(enumerate(zip(layers, caches, strict=True)))):
+        if index == 0 and not input_grad and isinstance(layer, Conv):
+            return layer.backward(dout, cache, grads, compute_dx=False)
         dout = layer.backward(dout, cache, grads)
     return dout
 
@@ -1171,7 +1181,8 @@ class Sequential:
                              f"(N, num_classes): train it at its input size {self.input_shape}")
         loss, dscores = softmax_loss(scores, y)
         grads: dict[str, np.ndarray] = {}
-        _chain_backward(self.layers, dscores.reshape(out.shape).astype(out.dtype), caches, grads)
+        _chain_backward(self.layers, dscores.reshape(out.shape).astype(out.dtype), caches, grads,
+                        input_grad=False)
         if self.reg > 0:
             for key in self.regularized_keys():
                 w = self.params[key]
