@@ -311,8 +311,8 @@ for name, _, flops in stages:
     print(f"{name:24s} {times[name]:6.2f} ms {times[name] / total:6.1%} "
           f"{flops / 1e9:7.3f} {flops / all_flops:6.1%}")
 step_ms = best_ms(lambda: cifar_net.loss(X, y))
-print(f"sum of the stages: {total:.1f} ms; ThreeLayerConvNet.loss alone: {step_ms:.1f} ms; "
-      f"{N / total * 1e3:.0f} images/s")
+print(f"one step, the sum of the stages: {total:.1f} ms = {N / total * 1e3:.0f} images/s")
+print(f"ThreeLayerConvNet.loss (forward and backward, no update) in one call: {step_ms:.1f} ms")
 assert conv_flops == 481_689_600                      # 2 * 50*32*32*32 outputs * 147 taps
 assert fc2_flops == 2 * 50 * (32 * 16 * 16) * 100 == 81_920_000
 assert round(2 * conv_flops / all_flops, 2) == 0.80  # the conv layer does most of the work
