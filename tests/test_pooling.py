@@ -414,17 +414,39 @@ def test_infinite_upstream_gradient_reaches_only_the_switch(param):
     np.testing.assert_array_equal(dx_f, dx_n)
 
 
-def test_windows_with_more_switch_positions_than_int8_holds():
-    # 12 x 12 = 144 positions per window: the switches cannot be stored in int8.
+@pytest.mark.parametrize("shape, param", [
+    ((2, 2, 24, 24), pp(12)),                 # 144 positions, tiling (as global pooling)
+    ((2, 3, 16, 16), pp(8, S=4)),             # 64 positions, overlapping: gradients add
+    ((1, 2, 16, 17), pp(10, 5, S=6)),         # 50 positions, non-square, with gaps
+], ids=["tiles", "overlap", "gaps"])
+def test_large_windows_equal_naive(shape, param):
+    # Windows of more than 49 positions take the argmax / scatter path.
+    assert param["pool_height"] * param["pool_width"] > 49
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 2, 24, 24))
-    x[0, 0, 11, 11] = x[1, 1, 22, 21] = 10.0  # window positions 143 and 129 win
-    param = pp(12)
-    out_n, cache_n = max_pool_forward_naive(x, param)
-    out_f, cache_f = max_pool_forward_fast(x, param)
-    np.testing.assert_array_equal(cache_f[0], cache_n[0])
-    assert cache_f[0].max() > 127
-    np.testing.assert_array_equal(out_f, out_n)
-    dout = rng.standard_normal(out_n.shape)
-    np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_f),
-                                  max_pool_backward_naive(dout, cache_n))
+    HH, WW = param["pool_height"], param["pool_width"]
+    for data in ("random", "ties", "nan"):
+        if data == "ties":
+            x = rng.integers(0, 3, size=shape).astype(np.float64)
+        else:
+            x = rng.standard_normal(shape)
+            x[0, 0, HH - 1, WW - 1] = 10.0       # the last position of a window wins
+        if data == "nan":
+            x[rng.random(shape) < 0.02] = np.nan
+        out_n, cache_n = max_pool_forward_naive(x, param)
+        out_f, cache_f = max_pool_forward_fast(x, param)
+        np.testing.assert_array_equal(cache_f[0], cache_n[0], err_msg=data)
+        if data == "random":
+            assert cache_f[0].max() == HH * WW - 1       # the last position wins somewhere
+        np.testing.assert_array_equal(out_f, out_n, err_msg=data)   # NaN == NaN here
+        dout = rng.standard_normal(out_n.shape)
+        dout[0, 0, 0, 0] = np.inf
+        # (numpy's assert_allclose accepts inf == inf; the other entries must be finite)
+        np.testing.assert_allclose(max_pool_backward_fast(dout, cache_f),
+                                   max_pool_backward_naive(dout, cache_n), rtol=1e-12,
+                                   err_msg=f"dx ({data})")
+    errors = check_layer_gradients(max_pool_forward_fast, max_pool_backward_fast,
+                                   {"x": distinct_input(shape)}, param)
+    assert errors["worst"] < 1e-7, errors
+    out32, cache32 = max_pool_forward_fast(x.astype(np.float32), param)
+    assert out32.dtype == np.float32
+    assert max_pool_backward_fast(np.ones_like(out32), cache32).dtype == np.float32

@@ -186,38 +186,50 @@ def _offset_views(x: np.ndarray, HH: int, WW: int, S: int, H_out: int, W_out: in
             for r in range(HH) for s in range(WW)]
 
 
-def _switch_dtype(taps: int):
-    """The smallest signed integer type that holds the switches 0 .. taps-1."""
-    return np.int8 if taps <= 127 else np.int32
+# Windows of at most this many positions are pooled by a running maximum over their
+# offsets (one vectorised step per offset); larger ones (global pooling, say) by one
+# np.argmax over each flattened window, which is then faster.
+_RUNNING_MAX_TAPS = 49
 
 
 def max_pool_forward_fast(x, pool_param):
     """Max pooling without Python loops over windows; same output, switches and cache
     as the naive one.
 
-    The loop is over the ``HH*WW`` offsets inside the window instead (4 for the common
-    2x2): the inputs every window sees at offset ``(r, s)`` form the strided slice
-    ``x[:, :, r::S, s::S]``. These slices are copied side by side into one contiguous
-    ``(HH*WW, N, C, H', W')`` array (about ``HH*WW/S^2`` times the input's memory:
-    1x for ``F=2, S=2``, 2.25x for the overlapping ``F=3, S=2``), then a running
-    maximum goes through them in row-major window order, each step fully vectorised
-    over all windows. The switch of a window changes only when an offset is
-    *strictly* greater than the maximum so far, so on ties the first maximum wins,
-    as in :func:`max_pool_forward_naive` (``np.argmax``'s rule). Windows containing a
-    NaN are redone with ``np.argmax``, which also picks the first NaN.
+    Two strategies, chosen from the window size:
+
+    * **running maximum** (windows of up to 7x7 positions, the usual 2x2 and 3x3): the
+      loop is over the ``HH*WW`` offsets inside the window (4 for 2x2): the inputs every
+      window sees at offset ``(r, s)`` form the strided slice ``x[:, :, r::S, s::S]``.
+      These slices are copied side by side into one contiguous ``(HH*WW, N, C, H',
+      W')`` array (about ``HH*WW/S^2`` times the input's memory: 1x for ``F=2, S=2``,
+      2.25x for the overlapping ``F=3, S=2``), then a running maximum goes through them
+      in row-major window order, each step vectorised over all windows. The switch of a
+      window changes only when an offset is *strictly* greater than the maximum so
+      far, so on ties the first maximum wins, as in :func:`max_pool_forward_naive`
+      (``np.argmax``'s rule). Windows containing a NaN are redone with ``np.argmax``,
+      which also picks the first NaN.
+    * **argmax** (larger windows): every window flattened in row-major order (a
+      strided view, copied), and ``np.argmax`` over each.
 
     Parameters, returns and raises are those of :func:`max_pool_forward_naive`.
     """
     x, (HH, WW, S), (H_out, W_out) = _check_pool_inputs(x, pool_param)
+    if HH * WW > _RUNNING_MAX_TAPS:
+        N, C = x.shape[:2]
+        flat = _windows(x, HH, WW, S).reshape(N, C, H_out, W_out, HH * WW)
+        switches = np.argmax(flat, axis=-1)
+        out = np.take_along_axis(flat, switches[..., None], axis=-1)[..., 0]
+        return out, (switches.astype(np.int64, copy=False), x.shape, x.dtype, (HH, WW, S))
     taps = np.stack(_offset_views(x, HH, WW, S, H_out, W_out))
     out = taps[0].copy()
-    switches = np.zeros(out.shape, dtype=_switch_dtype(HH * WW))
+    switches = np.zeros(out.shape, dtype=np.int8)   # holds 0 .. _RUNNING_MAX_TAPS - 1
     better = np.empty(out.shape, dtype=bool)
     for k in range(1, HH * WW):
         np.greater(taps[k], out, out=better)
         np.maximum(out, taps[k], out=out)
         # switches = where(better, k, switches), as integer arithmetic (faster than where)
-        step = switches.dtype.type(k) - switches
+        step = np.int8(k) - switches
         step *= better
         switches += step
     switches = switches.astype(np.int64)
@@ -232,12 +244,16 @@ def max_pool_forward_fast(x, pool_param):
 def max_pool_backward_fast(dout, cache):
     """Vectorised backward pass of max pooling; equals :func:`max_pool_backward_naive`.
 
-    A loop over the ``HH*WW`` offsets ``(r, s)`` inside the window, as in the forward
-    pass: the windows whose switch is ``r*WW + s`` send their gradient to the strided
-    slice ``dx[:, :, r::S, s::S]`` (vectorised over everything else). When windows
-    overlap, an input can be reached from several offsets and the gradients add up;
-    when they don't, each slice is written once. Accepts the cache of either
-    max-pooling forward.
+    Accepts the cache of either max-pooling forward. Two strategies, as in the forward:
+
+    * **per offset** (windows of up to 7x7): a loop over the ``HH*WW`` offsets
+      ``(r, s)``: the windows whose switch is ``r*WW + s`` send their gradient to the
+      strided slice ``dx[:, :, r::S, s::S]`` (vectorised over everything else). When
+      windows overlap, an input can be reached from several offsets and the gradients
+      add up; when they don't, each slice is written once.
+    * **scatter** (larger windows): the flat index of every window's winner in its
+      depth slice, computed from the switches, and one scatter of ``dout`` there
+      (``np.add.at`` when windows overlap, so that shared inputs add up).
 
     Parameters, returns and raises are those of :func:`max_pool_backward_naive`.
     """
@@ -245,10 +261,23 @@ def max_pool_backward_fast(dout, cache):
     dout = _check_dout(dout, switches.shape, "max pooling")
     N, C, H_out, W_out = switches.shape
     dout = dout.astype(dtype, copy=False)
+    overlap = S < HH or S < WW
+    if HH * WW > _RUNNING_MAX_TAPS:
+        H, W = x_shape[2:]
+        r, s = np.divmod(switches, WW)
+        rows = np.arange(H_out)[:, None] * S + r          # (N, C, H', W') input row
+        cols = np.arange(W_out) * S + s                    # and column of each winner
+        winners = (rows * W + cols).reshape(N * C, H_out * W_out)
+        dx = np.zeros((N * C, H * W), dtype=dtype)
+        grads = dout.reshape(N * C, H_out * W_out)
+        if overlap:
+            np.add.at(dx, (np.arange(N * C)[:, None], winners), grads)
+        else:
+            np.put_along_axis(dx, winners, grads, axis=1)
+        return dx.reshape(x_shape)
     # A mask multiply is much faster than np.where, but inf * 0 is NaN: with
     # non-finite gradients, route with np.where so other inputs still get exactly 0.
     finite = np.isfinite(dout).all() if np.issubdtype(dtype, np.inexact) else True
-    overlap = S < HH or S < WW
     # When the windows tile the input (HH == WW == S) every input is written once below.
     dx = (np.empty if HH == WW == S and finite else np.zeros)(x_shape, dtype=dtype)
     targets = _offset_views(dx, HH, WW, S, H_out, W_out)
