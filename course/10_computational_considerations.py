@@ -33,7 +33,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from convnets import format_bytes, optim, parse_bytes, summarize, zoo
+from convnets import PARAM_COPIES, format_bytes, optim, parse_bytes, summarize, zoo
 
 rng = np.random.default_rng(10)
 
@@ -110,7 +110,7 @@ for rule in ("sgd", "sgd_momentum", "rmsprop", "adam"):
         cache_bytes += sum(v.nbytes for v in config.values() if isinstance(v, np.ndarray))
     factor = (param_bytes + grad_bytes + cache_bytes) / param_bytes
     print(f"{rule:13s} values + gradients + step cache = {factor:.0f} x the parameters")
-    assert factor == {"sgd": 2, "sgd_momentum": 3, "rmsprop": 3, "adam": 4}[rule]  # claim 39
+    assert factor == PARAM_COPIES[rule]                                          # claim 39
     training_bytes = s_small.memory("float32", training=True, update_rule=rule)
     assert training_bytes == (2 * activation_bytes + factor * param_bytes)
 

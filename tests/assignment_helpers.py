@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import re
@@ -47,29 +48,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
-import nbclient
 import nbformat
-from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import KernelManager
+from notebook_kernel import ANSI, execute
+
+from autograder.course import HIDDEN  # the hidden blocks, as the course build strips them
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
 CHECKS = ASSIGNMENTS / "checks.py"
 CELL_TIMEOUT = 60
-STARTUP_TIMEOUT = 60
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
-
-
-class ThisInterpreterKernel(KernelManager):
-    """A kernel manager whose kernel is ipykernel in ``sys.executable``."""
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-        return self._kernel_spec
 
 
 # --------------------------------------------------------------------------------------
@@ -228,21 +215,6 @@ def _environment(runtime: Path):
                 os.environ[key] = value
 
 
-def execute(notebook, workdir: Path, allow_errors: bool, timeout: int = CELL_TIMEOUT):
-    """Execute ``notebook`` (in place) from a fresh kernel with cwd ``workdir``."""
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=timeout,
-        startup_timeout=STARTUP_TIMEOUT,
-        kernel_name="python3",
-        kernel_manager_class=ThisInterpreterKernel,
-        resources={"metadata": {"path": str(workdir)}},
-        allow_errors=allow_errors,
-    )
-    client.execute()
-    return notebook
-
-
 def cell_error(cell) -> str | None:
     """``"Name: message"`` of the error a code cell raised, or None."""
     for output in cell.get("outputs", []):
@@ -254,6 +226,18 @@ def cell_error(cell) -> str | None:
 def cell_stderr(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def printed_by_grade_id(notebook) -> dict[str, str]:
+    """The text every code cell of an executed notebook printed, by grade_id."""
+    return {grade_id(c): "".join(o.get("text", "") for o in c.get("outputs", []))
+            for c in notebook.cells if c.cell_type == "code"}
+
+
+def run_quietly(code: str, namespace: dict) -> None:
+    """``exec(code, namespace)`` with its printed lines discarded."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(code, namespace)
 
 
 # --------------------------------------------------------------------------------------
@@ -327,7 +311,8 @@ def run_assignment(name: str, tmp: Path) -> AssignmentRun:
     with _environment(tmp / "runtime"):
         start = time.perf_counter()
         source = read_source(name)
-        execute(source, copy_assignment_folder(name, tmp / "instructor"), allow_errors=True)
+        execute(source, copy_assignment_folder(name, tmp / "instructor"), allow_errors=True,
+                timeout=CELL_TIMEOUT)
         seconds["instructor"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -338,7 +323,7 @@ def run_assignment(name: str, tmp: Path) -> AssignmentRun:
         release = nbformat.read(release_path, as_version=4)
         student_dir = tmp / "student"
         shutil.copytree(release_path.parent, student_dir)
-        execute(release, student_dir, allow_errors=True)
+        execute(release, student_dir, allow_errors=True, timeout=CELL_TIMEOUT)
         seconds["student"] = time.perf_counter() - start
 
         start = time.perf_counter()

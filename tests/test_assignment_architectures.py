@@ -31,8 +31,10 @@ from assignment_helpers import (  # noqa: E402
     cells_by_kind,
     grade_id,
     points,
+    printed_by_grade_id,
     read_source,
     run_assignment,
+    run_quietly,
     structure_problems,
     visible_part,
 )
@@ -186,8 +188,7 @@ def test_instructor_version_passes(run):
 
 
 def test_instructor_version_shows_the_notes_figures(run):
-    outputs = {grade_id(c): "".join(o.get("text", "") for o in c.get("outputs", []))
-               for c in run.source.cells if c.cell_type == "code"}
+    outputs = printed_by_grade_id(run.source)
     assert "138344128" in outputs["test_network_totals"]
     assert "15237608" in outputs["test_network_totals"]
     assert "58.13 MB" in outputs["test_memory_bytes"]
@@ -222,20 +223,12 @@ def test_run_times(run):
 # The hidden tests earn their points: mistakes the visible tests let through fail them
 # --------------------------------------------------------------------------------------
 
-def _run(code, namespace):
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(code, namespace)
-
-
 def test_hidden_tests_catch_what_the_visible_ones_miss(source, monkeypatch):
     monkeypatch.syspath_prepend(str(ASSIGNMENTS))
     ns = {}
     for cell in source.cells:
         if cell.cell_type == "code" and cell_kind(cell) in ("setup", "answer"):
-            _run(cell.source, ns)
+            run_quietly(cell.source, ns)
     tests = {grade_id(c): c.source for c in cells_by_kind(source, "test")}
 
     def pool_without_fit_check(W, F, S):  # a window larger than the input slips through
@@ -249,8 +242,8 @@ def test_hidden_tests_catch_what_the_visible_ones_miss(source, monkeypatch):
 
     for gid, name, wrong in [("test_output_sizes", "pool_output_size", pool_without_fit_check),
                              ("test_three_layer_convnet_shapes", "ThreeLayerConvNet", FixedScale)]:
-        _run(tests[gid], dict(ns))                          # the right answer passes
+        run_quietly(tests[gid], dict(ns))                          # the right answer passes
         wrong_ns = {**ns, name: wrong}
-        _run(visible_part(tests[gid]), dict(wrong_ns))      # the mistake passes visibly
+        run_quietly(visible_part(tests[gid]), dict(wrong_ns))      # the mistake passes visibly
         with pytest.raises(AssertionError):
-            _run(tests[gid], dict(wrong_ns))                # and fails the hidden tests
+            run_quietly(tests[gid], dict(wrong_ns))                # and fails the hidden tests

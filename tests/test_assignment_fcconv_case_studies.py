@@ -27,8 +27,10 @@ from assignment_helpers import (  # noqa: E402
     cells_by_kind,
     grade_id,
     points,
+    printed_by_grade_id,
     read_source,
     run_assignment,
+    run_quietly,
     structure_problems,
     visible_part,
 )
@@ -190,8 +192,7 @@ def test_instructor_version_passes(run):
 
 
 def test_instructor_version_shows_the_figures(run):
-    outputs = {grade_id(c): "".join(o.get("text", "") for o in c.get("outputs", []))
-               for c in run.source.cells if c.cell_type == "code"}
+    outputs = printed_by_grade_id(run.source)
     assert "== 36" in outputs["test_score_map_side"]
     assert "== 105705600" in outputs["test_alexnet_parameter_counts"]
     assert "== 34944" in outputs["test_alexnet_parameter_counts"]
@@ -224,14 +225,6 @@ def _test_cell(source, gid):
     return next(c.source for c in cells_by_kind(source, "test") if grade_id(c) == gid)
 
 
-def _run(code, namespace):
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(code, namespace)
-
-
 @pytest.fixture
 def notebook_namespace(source, monkeypatch):
     """Every setup and answer cell of the instructor source, run in order."""
@@ -239,7 +232,7 @@ def notebook_namespace(source, monkeypatch):
     namespace = {}
     for cell in source.cells:
         if cell.cell_type == "code" and cell_kind(cell) in ("setup", "answer"):
-            _run(cell.source, namespace)
+            run_quietly(cell.source, namespace)
     return namespace
 
 
@@ -261,8 +254,8 @@ def test_hidden_tests_catch_what_the_visible_ones_miss(source, notebook_namespac
                              ("test_convert_small_net", "convert_small_net",
                               convert_for_default_widths)]:
         cell = _test_cell(source, gid)
-        _run(cell, dict(ns))                                  # the right answer passes
+        run_quietly(cell, dict(ns))                                  # the right answer passes
         wrong_ns = {**ns, name: wrong}
-        _run(visible_part(cell), dict(wrong_ns))              # the mistake passes visibly
+        run_quietly(visible_part(cell), dict(wrong_ns))              # the mistake passes visibly
         with pytest.raises((AssertionError, ValueError)):
-            _run(cell, dict(wrong_ns))                        # and fails the hidden tests
+            run_quietly(cell, dict(wrong_ns))                        # and fails the hidden tests

@@ -15,7 +15,6 @@ might write lands in the repository), and matplotlib uses the Agg backend.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -25,31 +24,12 @@ import pytest
 jupytext = pytest.importorskip("jupytext", reason="the lessons need the 'course' extra")
 nbclient = pytest.importorskip("nbclient", reason="the lessons need the 'course' extra")
 
-from ipykernel.kernelspec import RESOURCES, get_kernel_dict  # noqa: E402
-from jupyter_client.kernelspec import KernelSpec  # noqa: E402
-from jupyter_client.manager import KernelManager  # noqa: E402
 from nbclient.exceptions import CellExecutionError, CellTimeoutError  # noqa: E402
+from notebook_kernel import ANSI, execute  # noqa: E402
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 LESSONS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
 CELL_TIMEOUT = 120          # seconds per cell; each lesson runs in a few seconds in all
-STARTUP_TIMEOUT = 60
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-class ThisInterpreterKernel(KernelManager):
-    """A kernel manager whose kernel is ipykernel in ``sys.executable``.
-
-    Without it, the kernel named ``python3`` is looked up in the Jupyter data
-    directories, where a user-level or system-wide spec could point at another
-    Python that has no (or another) ``convnets``.
-    """
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-        return self._kernel_spec
 
 
 def read_lesson(path: Path):
@@ -83,17 +63,8 @@ def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT):
     error (traceback without terminal colours).
     """
     notebook = read_lesson(path)
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=timeout,
-        startup_timeout=STARTUP_TIMEOUT,
-        kernel_name="python3",
-        kernel_manager_class=ThisInterpreterKernel,
-        resources={"metadata": {"path": str(workdir)}},
-        allow_errors=False,
-    )
     try:
-        client.execute()
+        execute(notebook, workdir, allow_errors=False, timeout=timeout)
     except CellTimeoutError as err:
         raise LessonFailed(f"{path.name}: a cell ran longer than {timeout} s\n{err}") from None
     except CellExecutionError as err:

@@ -37,7 +37,7 @@ import numpy as np
 
 from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
 
-__all__ = ["Row", "SECTIONS", "main", "best_time", "best_times", "blas_info"]
+__all__ = ["Row", "SECTIONS", "main", "best_time", "best_times", "blas_info", "blas_threads"]
 
 
 @dataclass
@@ -85,6 +85,29 @@ def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
     return best
 
 
+def _blas_pools() -> list[dict] | None:
+    """threadpoolctl's description of NumPy's BLAS thread pools; None without it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [p for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads() -> int | None:
+    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the environment)."""
+    pools = _blas_pools()
+    if pools:
+        return int(pools[0]["num_threads"])
+    for key in _THREAD_VARIABLES:
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return None
+
+
 def blas_info() -> str:
     """Which BLAS NumPy uses, and with how many threads."""
     name = "unknown BLAS"
@@ -94,17 +117,14 @@ def blas_info() -> str:
         name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
     except Exception:  # older NumPy: no dict mode
         pass
-    threads = "unknown"
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if pools:
-            threads = ", ".join(f"{p['internal_api']}: {p['num_threads']}" for p in pools)
-    except ImportError:
-        env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                 "MKL_NUM_THREADS") if k in os.environ]
+    pools = _blas_pools()
+    if pools is None:
+        env = [f"{k}={os.environ[k]}" for k in _THREAD_VARIABLES if k in os.environ]
         threads = ", ".join(env) or "default (threadpoolctl not installed to ask)"
+    elif pools:
+        threads = ", ".join(f"{p['internal_api']}: {p['num_threads']}" for p in pools)
+    else:
+        threads = "unknown"
     return f"NumPy {np.__version__}, BLAS: {name}; threads: {threads}; CPUs: {os.cpu_count()}"
 
 

@@ -8,9 +8,10 @@ optimizer run in PyTorch on the CPU in the same process, with the same number of
 threads as NumPy's BLAS, and the throughputs are compared: the target is at least half
 of PyTorch's images per second.
 
-The two steps are timed in turns (round robin): each turn runs one step untimed, then
-times several consecutive steps; the best turn of each is kept, so that other work on
-the machine disturbs both alike. Speed is measured here, never asserted in tests.
+The two steps are timed in turns (round robin, :func:`convnets.bench.best_times`): each
+turn runs one step untimed, then times a few steps one by one; the fastest step of each
+is kept, so that other work on the machine disturbs both alike. Speed is measured here,
+never asserted in tests.
 
 Before timing, :func:`convnets.keep_freed_memory` makes glibc's malloc keep freed
 blocks mapped, for both libraries (PyTorch's CPU tensors come from the same malloc): a
@@ -27,55 +28,19 @@ does when the input does not require a gradient.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
-from collections.abc import Callable
 
 import numpy as np
 
 from . import optim
 from .allocator import keep_freed_memory
-from .bench import Row, blas_info, format_table
+from .bench import Row, best_times, blas_info, blas_threads, format_table
 from .classifiers import ThreeLayerConvNet
 
-__all__ = ["section_training", "numpy_train_step", "torch_train_step", "blas_threads",
-           "time_in_turns", "main"]
+__all__ = ["section_training", "numpy_train_step", "torch_train_step", "main"]
 
 SECTION = "training throughput"
 TARGET_RATIO = 0.5
-
-
-def blas_threads() -> int | None:
-    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the environment)."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if pools:
-            return int(pools[0]["num_threads"])
-    except ImportError:
-        pass
-    for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    return None
-
-
-def time_in_turns(steps: dict[str, Callable[[], object]], repeat: int = 5,
-                  inner: int = 5) -> dict[str, float]:
-    """Seconds per step of each function: in each of ``repeat`` turns every function
-    runs once untimed (warm-up) and then ``inner`` consecutive timed times; the mean of
-    the best turn is returned."""
-    best = dict.fromkeys(steps, float("inf"))
-    for _ in range(repeat):
-        for name, step in steps.items():
-            step()
-            start = time.perf_counter()
-            for _ in range(inner):
-                step()
-            best[name] = min(best[name], (time.perf_counter() - start) / inner)
-    return best
 
 
 def _batch(batch_size: int, input_dim=(3, 32, 32), num_classes=10, seed=0):
@@ -143,8 +108,9 @@ def section_training(quick: bool = False, batch_size: int = 50,
                      with_torch: bool = True) -> list[Row]:
     """Rows for :mod:`convnets.bench`: images/s of a training step, NumPy and PyTorch
     (PyTorch only when installed and ``with_torch``)."""
-    # Many short turns (about 10 s in all) rather than a few long ones: the best turn of
-    # each side then comes from a quiet moment even when the machine is slow for seconds.
+    # Many short turns (about 10 s in all) rather than a few long ones: the fastest step
+    # of each side then comes from a quiet moment even when the machine is slow for
+    # seconds.
     inner = 2 if quick else 3
     repeat = 3 if quick else 20
     case = f"ThreeLayerConvNet x({batch_size}, 3, 32, 32) fwd+bwd+adam"
@@ -161,7 +127,7 @@ def section_training(quick: bool = False, batch_size: int = 50,
         for step in steps.values():  # first calls pick kernels and allocate: not timed
             for _ in range(3):
                 step()
-    per_step = time_in_turns(steps, repeat=repeat, inner=inner)
+    per_step = best_times(steps, repeat=repeat, inner=inner)
     rate = {k: batch_size / v for k, v in per_step.items()}
     rows = [Row(SECTION, case, "float32", "NumPy (convnets) step",
                 f"{per_step['numpy'] * 1e3:.1f} ms = {rate['numpy']:.0f} images/s")]

@@ -352,10 +352,8 @@ def avg_pool_backward(dout, cache):
     dout = _check_dout(dout, (N, C, H_out, W_out), "average pooling")
     share = (dout / (HH * WW)).astype(dtype, copy=False)
     dx = np.zeros(x_shape, dtype=dtype)
-    for r in range(HH):
-        rows = _window_slice(r, S, H_out)
-        for s in range(WW):
-            dx[:, :, rows, _window_slice(s, S, W_out)] += share
+    for target in _offset_views(dx, HH, WW, S, H_out, W_out):
+        target += share
     return dx
 
 
@@ -421,9 +419,7 @@ def l2_pool_backward(dout, cache):
     ratio = np.zeros(out.shape, dtype=x.dtype)
     np.divide(dout, out, out=ratio, where=out > 0, casting="unsafe")
     dx = np.zeros_like(x)
-    for r in range(HH):
-        rows = _window_slice(r, S, H_out)
-        for s in range(WW):
-            cols = _window_slice(s, S, W_out)
-            dx[:, :, rows, cols] += ratio * x[:, :, rows, cols]
+    for target, seen in zip(_offset_views(dx, HH, WW, S, H_out, W_out),
+                            _offset_views(x, HH, WW, S, H_out, W_out), strict=True):
+        target += ratio * seen
     return dx
