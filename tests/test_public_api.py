@@ -1,0 +1,32 @@
+"""No public name lost: what ``import convnets`` offered before the package was split
+into rooms (layers/, nn/, train/, bench/) is still there, under the same old paths.
+
+``public_api_before_move.json`` was captured from the flat package before the move:
+``dir(convnets)`` without the underscore names, and for every old module
+(``convnets.conv``, ``convnets.network``, ...) the public names it defined or
+re-exported. Lessons, assignments and outside code use both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import convnets
+import pytest
+
+BEFORE = json.loads((Path(__file__).with_name("public_api_before_move.json")).read_text())
+
+
+def test_no_public_name_of_convnets_is_lost():
+    now = {name for name in dir(convnets) if not name.startswith("_")}
+    lost = sorted(set(BEFORE["convnets"]) - now)
+    assert not lost, f"public names of convnets lost: {lost}"
+
+
+@pytest.mark.parametrize("module", sorted(BEFORE["modules"]))
+def test_old_module_path_still_offers_its_names(module):
+    mod = importlib.import_module(f"convnets.{module}")
+    lost = sorted(name for name in BEFORE["modules"][module] if not hasattr(mod, name))
+    assert not lost, f"convnets.{module} no longer offers {lost}"
