@@ -50,6 +50,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from notebook_kernel import ANSI, execute
+from text_notebooks import in_jupytext_form
 
 from autograder.course import HIDDEN  # the hidden blocks, as the course build strips them
 
@@ -169,8 +170,7 @@ def structure_problems(name: str) -> list[str]:
         problems.append("no setup cell")
     # Stored as jupytext writes it (apart from the version stamps jupytext adds), so that
     # opening and saving the file in JupyterLab does not rewrite the cells.
-    stamps = re.compile(r"^#\s+(format_version|jupytext_version):.*\n", re.M)
-    if stamps.sub("", jupytext.writes(nb, fmt="py:percent")) != stamps.sub("", text):
+    if not in_jupytext_form(text):
         problems.append("not in jupytext's canonical percent format")
     return problems
 

@@ -15,6 +15,7 @@ might write lands in the repository), and matplotlib uses the Agg backend.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ nbclient = pytest.importorskip("nbclient", reason="the lessons need the 'course'
 
 from nbclient.exceptions import CellExecutionError, CellTimeoutError  # noqa: E402
 from notebook_kernel import ANSI, execute  # noqa: E402
+from text_notebooks import NO_VERSION_FILTER, in_jupytext_form  # noqa: E402
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 LESSONS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
@@ -149,9 +151,37 @@ def test_lesson_opens_as_a_notebook(path):
     first = notebook.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), \
         f"{path.name}: the first cell should be a markdown title"
-    # Stored exactly as jupytext writes it, so saving from JupyterLab changes nothing.
-    assert jupytext.writes(notebook, fmt="py:percent") == text, \
+    # Stored as jupytext writes it, so saving from JupyterLab changes no cell; the header
+    # asks jupytext not to stamp its own version, so a new release changes no line either.
+    assert in_jupytext_form(text), \
         f"{path.name} is not in jupytext's canonical form (run jupytext --to py:percent)"
+    assert notebook.metadata["jupytext"].get("notebook_metadata_filter") == NO_VERSION_FILTER, \
+        f"{path.name}: the header should say notebook_metadata_filter: {NO_VERSION_FILTER}"
+    assert not re.search(r"^#\s+jupytext_version:", text, re.M), \
+        f"{path.name} stores jupytext's version in its header"
+
+
+def test_a_version_stamp_from_another_jupytext_is_not_a_difference():
+    # A lesson saved by an older or newer jupytext carries that version's stamp (or none):
+    # still the same lesson. A changed cell is a difference.
+    text = LESSONS[0].read_text(encoding="utf-8")
+    stamped = text.replace("#       format_version: '1.3'\n",
+                           "#       format_version: '1.3'\n#       jupytext_version: 1.16.0\n")
+    assert stamped != text and in_jupytext_form(stamped)
+    # Two cells run together (no blank line between them): jupytext would rewrite that.
+    squeezed = text.replace("\n\n# %%", "\n# %%", 1)
+    assert squeezed != text and not in_jupytext_form(squeezed)
+
+
+@pytest.mark.parametrize("path", LESSONS[:2], ids=[p.stem for p in LESSONS[:2]])
+def test_saving_from_jupyterlab_rewrites_nothing(path, tmp_path):
+    # JupyterLab with jupytext saves the notebook it holds back to the paired text file:
+    # through .ipynb and back, the file comes out byte for byte the same.
+    nbformat = pytest.importorskip("nbformat")
+    notebook = read_lesson(path)
+    nbformat.write(notebook, tmp_path / "lesson.ipynb")
+    reopened = jupytext.read(tmp_path / "lesson.ipynb")
+    assert jupytext.writes(reopened, fmt="py:percent") == path.read_text(encoding="utf-8")
 
 
 def test_readme_indexes_every_lesson():
