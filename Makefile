@@ -3,24 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions the whole suite last passed with: every install uses them, so a
+# fresh machine gets a known-green set. `make lock` refreshes them (see README).
+LOCK := constraints.txt
+EXTRAS := .[course,grader,distributed,dev]
+LATEST := .venv-latest
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: demo test lint bench train grade release lab html browser clean
+.PHONY: demo test test-latest lock bubblewrap lint bench train grade release lab html browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install when the project's metadata changes. bubblewrap (Debian's `bwrap`) is the
 # sandbox the grader runs student code in.
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	@$(MAKE) --no-print-directory bubblewrap
+	$(BIN)/python -m pip install --quiet -c $(LOCK) pip
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '$(EXTRAS)'
+	touch $(STAMP)
+
+bubblewrap:
 	@command -v bwrap >/dev/null || $(SUDO) apt-get install -y -q bubblewrap >/dev/null 2>&1 \
 		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q bubblewrap) \
 		|| echo "warning: could not install bubblewrap; grading will run without a sandbox"
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,grader,distributed,dev]'
-	touch $(STAMP)
 
 # The instructor's main job, end to end, on the bundled sample submissions.
 demo: $(STAMP)
@@ -35,6 +43,25 @@ browser:
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The newest releases pyproject.toml allows, in a separate environment ($(LATEST)), with
+# the whole suite: finds drift before a fresh machine does. The lock is not used here.
+test-latest: browser bubblewrap
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '$(EXTRAS)'
+	$(LATEST)/bin/ruff check solutions tests autograder assignments/checks.py course tools
+	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# Refresh the lock: run the suite on the newest releases, and only if it passes write
+# their exact versions to $(LOCK) (review and commit the diff).
+lock: test-latest
+	{ echo "# The versions the whole suite last passed with (make lock writes this file)."; \
+	  echo "# Installs use it as pip constraints: make demo, make test, CI."; \
+	  $(LATEST)/bin/python -m pip freeze --all --exclude-editable | sort -f; } > $(LOCK)
+	@echo "$(LOCK) refreshed from $(LATEST); review with git diff $(LOCK)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check solutions tests autograder assignments/checks.py course tools
@@ -62,4 +89,4 @@ html: $(STAMP)
 	$(BIN)/python tools/build_html.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) out .pytest_cache .ruff_cache

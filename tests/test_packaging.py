@@ -44,3 +44,40 @@ def test_environment_matches_pyproject():
 
 def test_environment_installs_the_package_itself():
     assert "- -e ." in (ROOT / "environment.yml").read_text()
+
+
+def _locked() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin (name==version)"
+            pins[re.sub(r"[-_.]+", "-", name.lower())] = version
+    return pins
+
+
+def test_the_lock_pins_every_dependency_within_pyproject_ranges():
+    # Every install (make demo, make test, CI) uses constraints.txt; a dependency missing
+    # from it would float, and a pin outside pyproject's range could not be installed.
+    from packaging.requirements import Requirement
+
+    locked = _locked()
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(meta["dependencies"])
+    for extra in meta["optional-dependencies"].values():
+        reqs += extra
+    for text in reqs:
+        req = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", req.name.lower())
+        assert name in locked, f"constraints.txt has no pin for {req.name} (make lock)"
+        assert req.specifier.contains(locked[name], prereleases=True), \
+            f"constraints.txt pins {req.name}=={locked[name]}, outside pyproject's {text!r}"
+    assert "convnets" not in locked, "the project itself is installed editable, not pinned"
+
+
+def test_installs_use_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    installs = [line for line in makefile.splitlines()
+                if "pip install" in line and "$(BIN)" in line]
+    assert installs and all("-c $(LOCK)" in line for line in installs), installs
+    assert "LOCK := constraints.txt" in makefile
