@@ -8,16 +8,11 @@ import re
 import numpy as np
 import pytest
 import scipy.signal
-from convnets import conv
-from convnets.conv import (
-    col2im,
-    conv_backward_fast,
-    conv_backward_naive,
-    conv_forward_fast,
-    conv_forward_naive,
-    im2col,
-)
 from convnets.gradcheck import assert_close, check_layer_gradients
+from convnets.layers import conv_fast, conv_strategies
+from convnets.layers.conv_fast import conv_backward_fast, conv_forward_fast
+from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
+from convnets.layers.im2col import col2im, im2col
 from convnets.shapes import conv_output_size, effective_filter_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,14 +31,14 @@ def fast_path(request, monkeypatch):
     path = request.param
     method = path.removeprefix("tiny-")
     if method == "im2col":
-        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", 0.0)
+        monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", 0.0)
     elif method != "auto":
-        monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
-        monkeypatch.setattr(conv, "_SHIFTED_GEMM_MIN_CHANNELS",
+        monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", float("inf"))
+        monkeypatch.setattr(conv_fast, "_SHIFTED_GEMM_MIN_CHANNELS",
                             1 if method == "shifted-gemm" else 10**9)
     if path.startswith("tiny"):
-        monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
-        monkeypatch.setattr(conv, "_MIN_BLOCK_COLUMNS", 5)
+        monkeypatch.setattr(conv_strategies, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(conv_strategies, "MIN_BLOCK_COLUMNS", 5)
     return path
 
 
@@ -123,11 +118,11 @@ def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkey
     x_shape, w_shape, P, D = (3, 2, 6, 5), (3, 2, 3, 2), 1, 2
     H_out = conv_output_size(6, 3, 1, P, D)
     W_out = conv_output_size(5, 2, 1, P, D)
-    positions = conv._positions_per_image(H_out, W_out, 5 + 2 * P)
+    positions = conv_strategies.positions_per_image(H_out, W_out, 5 + 2 * P)
     block = max(1, int(images_per_block * positions))
-    monkeypatch.setattr(conv, "_MAX_GRID_WASTE", float("inf"))
-    monkeypatch.setattr(conv, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
-    monkeypatch.setattr(conv, "_block_columns",
+    monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", float("inf"))
+    monkeypatch.setattr(conv_fast, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
+    monkeypatch.setattr(conv_strategies, "block_columns",
                         lambda rows, dtype, total, factor=1: min(block, total))
     rng = np.random.default_rng(8)
     x, w, b = make_arrays(rng, x_shape, w_shape)
@@ -566,7 +561,7 @@ def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
 def test_bench_memory_section_prints_a_table(capsys, monkeypatch):
     from convnets import bench
 
-    monkeypatch.setattr(bench, "MEMORY_CASES", [
+    monkeypatch.setattr(bench.layers, "MEMORY_CASES", [
         ((4, 16, 12, 12), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
         ((4, 3, 9, 9), (4, 3, 3, 3), {"stride": 2, "pad": 1})])
     assert bench.main(["--quick", "--only", "memory"]) == 0

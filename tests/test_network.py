@@ -27,6 +27,7 @@ from convnets import (
     inception_module,
     max_pool_forward_naive,
 )
+from convnets.nn.chain import chain_backward, chain_forward
 
 TOL = 1e-7
 
@@ -217,14 +218,12 @@ def test_network_gradient_with_respect_to_the_input():
     x = rng.standard_normal((3, 2, 4, 4))
     y = np.array([0, 1, 2])
     layers = model.layers
-    from convnets.network import _chain_backward, _chain_forward
-
-    out, caches = _chain_forward(layers, x, model.params, dict(model.buffers), True)
+    out, caches = chain_forward(layers, x, model.params, dict(model.buffers), True)
     dout = rng.standard_normal(out.shape)
-    dx = _chain_backward(layers, dout, caches, {})
+    dx = chain_backward(layers, dout, caches, {})
 
     def f(v):
-        return np.sum(_chain_forward(layers, v, model.params, dict(model.buffers), True)[0] * dout)
+        return np.sum(chain_forward(layers, v, model.params, dict(model.buffers), True)[0] * dout)
 
     assert_gradient(eval_numerical_gradient(f, x), dx, "x")
     assert model.loss(x, y)[0] > 0
@@ -238,16 +237,14 @@ def test_network_backward_skips_only_the_input_gradient(case):
     # The bottleneck net's first conv crops its input (fit='floor').
     model = NETWORK_CASES[case]()
     model.dtype = np.dtype(np.float64)
-    from convnets.network import _chain_backward, _chain_forward
-
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2,) + model.input_shape)
-    out, caches = _chain_forward(model.layers, x, model.params, dict(model.buffers), True)
+    out, caches = chain_forward(model.layers, x, model.params, dict(model.buffers), True)
     dout = rng.standard_normal(out.shape)
     full, skipped = {}, {}
-    dx = _chain_backward(model.layers, dout, caches, full)
+    dx = chain_backward(model.layers, dout, caches, full)
     assert dx.shape == x.shape
-    assert _chain_backward(model.layers, dout, caches, skipped, input_grad=False) is None
+    assert chain_backward(model.layers, dout, caches, skipped, input_grad=False) is None
     assert full.keys() == skipped.keys() == model.params.keys()
     for key in full:
         np.testing.assert_array_equal(skipped[key], full[key], err_msg=key)
@@ -360,7 +357,7 @@ def test_residual_adds_the_skip_connection():
     net = Sequential([block], (2, 4, 4), dtype=np.float64)
     x = np.random.default_rng(0).standard_normal((3, 2, 4, 4))
     main = Sequential([ReLU()], (2, 4, 4), dtype=np.float64)  # the final ReLU, by hand
-    out_main, _ = __import__("convnets.network", fromlist=["_chain_forward"])._chain_forward(
+    out_main, _ = chain_forward(
         block.branches["main"], x, net.params, dict(net.buffers), False)
     assert_close(net.forward(x), main.forward(out_main + x), rtol=1e-12)
 

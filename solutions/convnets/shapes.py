@@ -1,4 +1,4 @@
-"""Output-size arithmetic and the input checks every layer shares.
+"""The sizing rules, written once: how many outputs a window gives along an axis.
 
 The notes' rule: a layer with input size ``W``, filter size ``F``, stride ``S``
 and zero-padding ``P`` has ``(W - F + 2P)/S + 1`` outputs along that axis, and
@@ -6,18 +6,31 @@ the hyperparameters are only valid when that is a whole number. A dilated filter
 (``dilation=D``, 1 = contiguous) covers ``D*(F - 1) + 1`` input pixels, so the
 same formula holds with that effective size in place of ``F``.
 
-Every check raises ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of
-object) with a message naming the argument, the rule and the numbers, so that a
-student sees *why* a setting is invalid instead of a traceback from inside NumPy.
+Networks may opt out of the strict rule per layer (``fit='floor'`` crops the input,
+``fit='ceil'`` pads it, as frameworks round): :func:`fit_window` gives the output
+size and the padding or cropping that makes the windows tile the input.
+
+Every rule raises ``ValueError`` with a message naming the axis, the formula and the
+numbers, so that a student sees *why* a setting is invalid instead of a traceback
+from inside NumPy. The argument checks (``check_int``, ``check_array``, ...) are in
+:mod:`convnets.checks`; they are importable from here too, their old path.
 """
 
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
+from .checks import (  # noqa: F401  (re-exported: the old path of the checks)
+    check_array,
+    check_conv_inputs,
+    check_conv_param,
+    check_int,
+    check_key,
+    check_pool_param,
+)
 
 __all__ = ["conv_output_size", "pool_output_size", "effective_filter_size"]
+
+# How a layer may respond when its windows do not tile the input (see fit_window).
+FITS = ("strict", "floor", "ceil")
 
 
 def effective_filter_size(F: int, dilation: int = 1) -> int:
@@ -66,11 +79,7 @@ def conv_output_size(W: int, F: int, S: int = 1, P: int = 0, dilation: int = 1,
     dilation = check_int(dilation, "dilation", minimum=1)
     F_eff = effective_filter_size(F, dilation)
     eff = "" if dilation == 1 else f" (F is the dilated filter size {dilation}*({F}-1)+1)"
-    if F_eff > W + 2 * P:
-        raise ValueError(
-            f"filter larger than the padded input along the {axis}: "
-            f"F = {F_eff} > W + 2P = {W} + 2*{P} = {W + 2 * P}{eff}"
-        )
+    _check_filter_fits(W, F_eff, P, axis, eff)
     span = W - F_eff + 2 * P
     if span % S != 0:
         raise ValueError(
@@ -108,91 +117,65 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-# --------------------------------------------------------------------------------------
-# Checks shared by the layers (not part of the public API, but used by every module).
-# --------------------------------------------------------------------------------------
-
-def check_int(value, name: str, minimum: int | None = None) -> int:
-    """Return ``value`` as an int, or raise naming the argument and the rule."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name} = {value}")
-    return value
+def conv_output_shape(H: int, W: int, HH: int, WW: int, S: int = 1, P: int = 0,
+                      dilation: int = 1) -> tuple[int, int]:
+    """``(H', W')`` of a convolution: :func:`conv_output_size` along both axes."""
+    return (conv_output_size(H, HH, S, P, dilation, axis="height"),
+            conv_output_size(W, WW, S, P, dilation, axis="width"))
 
 
-def check_array(x, name: str, ndim: int | None = None, shape_doc: str = "") -> np.ndarray:
-    """Return ``x`` as a floating-point ndarray, checking its number of dimensions.
+def pool_output_shape(H: int, W: int, HH: int, WW: int, S: int) -> tuple[int, int]:
+    """``(H', W')`` of a pooling layer: :func:`pool_output_size` along both axes."""
+    return (pool_output_size(H, HH, S, axis="height"),
+            pool_output_size(W, WW, S, axis="width"))
 
-    Integer arrays are converted to float64 (a convolution of integers is rarely
-    what anyone wants, and it would overflow silently); float32 stays float32.
+
+def _check_filter_fits(W: int, F_eff: int, P: int, axis: str, note: str = "") -> None:
+    if F_eff > W + 2 * P:
+        raise ValueError(
+            f"filter larger than the padded input along the {axis}: "
+            f"F = {F_eff} > W + 2P = {W} + 2*{P} = {W + 2 * P}{note}"
+        )
+
+
+def check_fit(fit) -> str:
+    """``fit`` must be one of :data:`FITS`."""
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, got fit = {fit!r}")
+    return fit
+
+
+def fit_window(W: int, F: int, S: int, P: int, D: int, fit: str, axis: str,
+               pooling: bool = False) -> tuple[int, int, int]:
+    """Output size along one axis, and how to pad the input so windows tile it exactly.
+
+    ``fit='strict'`` is the notes' rule (:func:`conv_output_size`, or
+    :func:`pool_output_size` for unpadded pooling): raise when the windows do not
+    tile the input. ``fit='floor'`` crops the trailing rows no window reaches,
+    ``out = floor((W - F + 2P)/S) + 1`` (PyTorch's and Caffe's convolution);
+    ``fit='ceil'`` pads the rest, ``out = ceil((W - F + 2P)/S) + 1``, except that the
+    last window must start inside the input or its left padding (PyTorch's
+    ``ceil_mode=True``).
+
+    Returns ``(out, before, after)``: pad ``before`` pixels at the start and ``after``
+    at the end (``after < 0`` means crop ``-after`` trailing pixels), after which a
+    window of ``F`` (dilated: ``D*(F-1)+1``) at stride ``S`` with no padding gives
+    exactly ``out`` outputs.
     """
-    if not isinstance(x, np.ndarray):
-        try:
-            x = np.asarray(x)
-        except Exception as err:  # ragged lists and the like
-            raise TypeError(f"{name} must be an array, got {type(x).__name__}") from err
-    if x.dtype == object or not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
-    if np.iscomplexobj(x):
-        raise TypeError(f"{name} must be real, got dtype {x.dtype}")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
-    if ndim is not None and x.ndim != ndim:
-        doc = f" {shape_doc}" if shape_doc else ""
-        raise ValueError(f"{name} must be {ndim}-D{doc}, got shape {x.shape} ({x.ndim}-D)")
-    return x
-
-
-def check_key(params: dict, key: str, name: str, default=None):
-    """Look up a hyperparameter, with a clear error when it is missing."""
-    if not isinstance(params, dict):
-        raise TypeError(f"{name} must be a dict, got {type(params).__name__}")
-    if key in params:
-        return params[key]
-    if default is not None:
-        return default
-    raise ValueError(f"{name} is missing the key {key!r} (got keys {sorted(params)})")
-
-
-def check_conv_param(conv_param: dict) -> tuple[int, int, int]:
-    """Return ``(stride, pad, dilation)`` from a ``conv_param`` dict, validated."""
-    S = check_int(check_key(conv_param, "stride", "conv_param"), "conv_param['stride']",
-                  minimum=1)
-    P = check_int(check_key(conv_param, "pad", "conv_param"), "conv_param['pad']", minimum=0)
-    D = check_int(conv_param.get("dilation", 1) if isinstance(conv_param, dict) else 1,
-                  "conv_param['dilation']", minimum=1)
-    return S, P, D
-
-
-def check_pool_param(pool_param: dict) -> tuple[int, int, int]:
-    """Return ``(pool_height, pool_width, stride)`` from a ``pool_param`` dict, validated."""
-    HH = check_int(check_key(pool_param, "pool_height", "pool_param"),
-                   "pool_param['pool_height']", minimum=1)
-    WW = check_int(check_key(pool_param, "pool_width", "pool_param"),
-                   "pool_param['pool_width']", minimum=1)
-    S = check_int(check_key(pool_param, "stride", "pool_param"), "pool_param['stride']",
-                  minimum=1)
-    return HH, WW, S
-
-
-def check_conv_inputs(x, w, b):
-    """Validate the arrays of a conv layer: x (N, C, H, W), w (F, C, HH, WW), b (F,)."""
-    x = check_array(x, "x", 4, "(N, C, H, W)")
-    w = check_array(w, "w", 4, "(F, C, HH, WW)")
-    b = check_array(b, "b", 1, "(F,)")
-    if x.shape[1] != w.shape[1]:
-        raise ValueError(
-            f"channel mismatch: x has C = {x.shape[1]} channels (shape {x.shape}) but the "
-            f"filters w expect C = {w.shape[1]} (shape {w.shape}); w must be (F, C, HH, WW)"
-        )
-    if b.shape[0] != w.shape[0]:
-        raise ValueError(
-            f"bias length mismatch: b has {b.shape[0]} entries but there are "
-            f"F = {w.shape[0]} filters (w shape {w.shape}); b must be (F,)"
-        )
-    return x, w, b
+    F_eff = effective_filter_size(F, D)
+    if fit == "strict":
+        if pooling and P == 0:
+            out = pool_output_size(W, F, S, axis=axis)
+        else:
+            out = conv_output_size(W, F, S, P, dilation=D, axis=axis)
+    else:
+        _check_filter_fits(W, F_eff, P, axis)
+        span = W + 2 * P - F_eff
+        if fit == "floor":
+            out = span // S + 1
+        else:  # ceil: the last window must start inside the input or its left padding
+            out = -(-span // S) + 1
+            if (out - 1) * S >= W + P:
+                out -= 1
+    needed = (out - 1) * S + F_eff
+    return out, P, needed - W - P

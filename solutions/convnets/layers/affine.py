@@ -1,8 +1,7 @@
-"""The fully-connected (affine) layer and the ReLU non-linearity.
+"""The fully-connected (affine) layer: the "FC" of the notes.
 
-An affine layer is the "FC" of the notes: every output neuron is connected to
-every input, ``out = x @ w + b`` after flattening each example to a vector. ReLU
-thresholds at zero elementwise and keeps the shape. Together they make the
+Every output neuron is connected to every input, ``out = x @ w + b`` after flattening
+each example to a vector. With ReLU (:mod:`convnets.layers.relu`) it makes the
 ``[FC -> RELU]*K -> FC`` tail of the notes' layer pattern.
 """
 
@@ -10,19 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shapes import check_array
+from ..checks import check_array, check_bias, check_dout
 
-__all__ = ["affine_forward", "affine_backward", "relu_forward", "relu_backward"]
-
-
-def _check_dout(dout, expected_shape, layer: str) -> np.ndarray:
-    dout = check_array(dout, "dout")
-    if dout.shape != tuple(expected_shape):
-        raise ValueError(
-            f"dout has shape {dout.shape} but the output of {layer} had shape "
-            f"{tuple(expected_shape)}"
-        )
-    return dout
+__all__ = ["affine_forward", "affine_backward"]
 
 
 def affine_forward(x, w, b):
@@ -71,11 +60,7 @@ def affine_forward(x, w, b):
             f"size mismatch: x of shape {x.shape} flattens to (N, D) = ({N}, {D}) but w "
             f"has shape {w.shape}, which expects D = {w.shape[0]}; w must be (D, M)"
         )
-    if b.shape[0] != w.shape[1]:
-        raise ValueError(
-            f"bias length mismatch: b has {b.shape[0]} entries but w of shape {w.shape} "
-            f"has M = {w.shape[1]} outputs; b must be (M,)"
-        )
+    check_bias(b, w.shape[1], f"w of shape {w.shape} has M = {w.shape[1]} outputs", "(M,)")
     out = x.reshape(N, D) @ w + b
     return out, (x, w, b)
 
@@ -106,59 +91,9 @@ def affine_backward(dout, cache):
     """
     x, w, b = cache
     N = x.shape[0]
-    dout = _check_dout(dout, (N, w.shape[1]), "the affine layer")
+    dout = check_dout(dout, (N, w.shape[1]), "the affine layer")
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(N, -1).T @ dout
     db = dout.sum(axis=0)
     return (dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False),
             db.astype(b.dtype, copy=False))
-
-
-def relu_forward(x):
-    """Rectified linear unit, ``max(0, x)`` elementwise.
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-        ``max(0, x)``.
-    cache : ndarray
-        ``x``.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` does not hold real numbers.
-    """
-    x = check_array(x, "x")
-    return np.maximum(x, 0), x
-
-
-def relu_backward(dout, cache):
-    """Backward pass of ReLU: the gradient passes where ``x > 0`` and is 0 elsewhere.
-
-    At ``x == 0`` exactly, ReLU has a kink; we use the subgradient 0 (as every
-    framework does).
-
-    Parameters
-    ----------
-    dout : ndarray, same shape as ``x``
-    cache : ndarray
-        ``x`` from :func:`relu_forward`.
-
-    Returns
-    -------
-    dx : ndarray, shape and dtype of ``x``
-        ``dout * (x > 0)``.
-
-    Raises
-    ------
-    ValueError
-        If ``dout`` and ``x`` differ in shape.
-    """
-    x = cache
-    dout = _check_dout(dout, x.shape, "ReLU")
-    return np.where(x > 0, dout, 0).astype(x.dtype, copy=False)

@@ -1,11 +1,11 @@
-"""Speed benchmarks of the layers: ``python -m convnets.bench [--quick]``.
+"""Speed benchmarks of the conv layer and of FC->CONV (run by ``python -m convnets.bench``).
 
 Speed is measured here, never asserted in tests: timings depend on the machine and
 on what else runs on it. Every figure in the table is measured in the same run,
 side by side, as the best of several repetitions (the least disturbed one).
 
-Sections (each a function returning table rows; add more by appending to
-``SECTIONS``):
+Sections (each a function returning table rows; :mod:`convnets.bench.run` lists
+them in ``SECTIONS``):
 
 * naive vs fast: the loops against im2col + GEMM on the CS231n speed case.
 * fast vs the machine's GEMM: the fast layer's forward+backward time against the
@@ -20,112 +20,26 @@ Sections (each a function returning table rows; add more by appending to
   the crops it replaces (VGG-16, 384x384 image, 36 crops of 224).
 * training: images per second of a whole training step of ThreeLayerConvNet
   (forward, backward, Adam), against the same network in PyTorch when installed
-  (:mod:`convnets.bench_training`).
+  (:mod:`convnets.bench.training`).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import time
+import math
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
+from ..layers.conv_fast import conv_backward_fast, conv_forward_fast
+from ..layers.conv_naive import conv_backward_naive, conv_forward_naive
+from ..nn import zoo
+from ..nn.convert import time_fc_to_conv
+from ..shapes import conv_output_shape
+from .report import Row, best_time, best_times
 
-__all__ = ["Row", "SECTIONS", "main", "best_time", "best_times", "blas_info", "blas_threads"]
-
-
-@dataclass
-class Row:
-    """One line of the table. ``met`` is None when the figure has no target."""
-
-    section: str
-    case: str
-    dtype: str
-    figure: str
-    value: str
-    target: str = ""
-    met: bool | None = None
-
-
-def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
-    """Seconds taken by the fastest of ``repeat`` calls of ``fn`` (after ``warmup`` calls)."""
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
-               inner: int = 2) -> dict[str, float]:
-    """Best seconds per call of several functions, measured in turns.
-
-    Each turn runs one function once untimed (its own thread pool wakes up and the
-    previous function's pool goes idle) and then ``inner`` times timed; the turns go
-    round the functions ``repeat`` times, so that a disturbance from other work on
-    the machine affects all of them alike. Returns the fastest call of each.
-    """
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            fn()
-            for _ in range(inner):
-                start = time.perf_counter()
-                fn()
-                best[name] = min(best[name], time.perf_counter() - start)
-    return best
-
-
-def _blas_pools() -> list[dict] | None:
-    """threadpoolctl's description of NumPy's BLAS thread pools; None without it."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return [p for p in threadpool_info() if p.get("user_api") == "blas"]
-
-
-_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def blas_threads() -> int | None:
-    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the environment)."""
-    pools = _blas_pools()
-    if pools:
-        return int(pools[0]["num_threads"])
-    for key in _THREAD_VARIABLES:
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    return None
-
-
-def blas_info() -> str:
-    """Which BLAS NumPy uses, and with how many threads."""
-    name = "unknown BLAS"
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
-        name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # older NumPy: no dict mode
-        pass
-    pools = _blas_pools()
-    if pools is None:
-        env = [f"{k}={os.environ[k]}" for k in _THREAD_VARIABLES if k in os.environ]
-        threads = ", ".join(env) or "default (threadpoolctl not installed to ask)"
-    elif pools:
-        threads = ", ".join(f"{p['internal_api']}: {p['num_threads']}" for p in pools)
-    else:
-        threads = "unknown"
-    return f"NumPy {np.__version__}, BLAS: {name}; threads: {threads}; CPUs: {os.cpu_count()}"
+__all__ = ["GEMM_CASE", "TORCH_CASES", "MEMORY_CASES", "gemm_reference", "section_naive_vs_fast",
+           "section_gemm_fraction", "section_torch", "section_memory", "section_fc_to_conv"]
 
 
 def _arrays(x_shape, w_shape, dtype, seed=0):
@@ -147,10 +61,6 @@ def _case_name(x_shape, w_shape, conv_param) -> str:
     return (f"x{x_shape} w{w_shape} S={conv_param['stride']} P={conv_param['pad']}"
             .replace(" ", "").replace("S=", " S=").replace("P=", " P="))
 
-
-# --------------------------------------------------------------------------------------
-# Sections
-# --------------------------------------------------------------------------------------
 
 def section_naive_vs_fast(quick: bool) -> list[Row]:
     """The CS231n speed case: x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1."""
@@ -183,12 +93,10 @@ def gemm_reference(x_shape, w_shape, conv_param, dtype) -> dict[str, Callable[[]
     """The three matrix multiplies a conv layer's forward+backward amounts to, on
     contiguous operands of the same shapes: (F,K)@(K,M) for the forward, (F,M)@(M,K)
     for dw and (K,F)@(F,M) for dX_col, with K = C*HH*WW and M = N*H'*W'."""
-    from .shapes import conv_output_size
-
     N, C, H, W = x_shape
     F, _, HH, WW = w_shape
     S, P = conv_param["stride"], conv_param["pad"]
-    M = N * conv_output_size(H, HH, S, P) * conv_output_size(W, WW, S, P)
+    M = N * math.prod(conv_output_shape(H, W, HH, WW, S, P))
     K = C * HH * WW
     rng = np.random.default_rng(0)
     w_row = rng.standard_normal((F, K)).astype(dtype)
@@ -282,8 +190,6 @@ MEMORY_CASES = [GEMM_CASE, TORCH_CASES[1],
 
 def section_memory(quick: bool) -> list[Row]:
     """Peak memory of fast forward+backward next to the size of a full im2col matrix."""
-    from .shapes import conv_output_size
-
     rows = []
     for x_shape, w_shape, conv_param in MEMORY_CASES:
         if quick:
@@ -295,7 +201,7 @@ def section_memory(quick: bool) -> list[Row]:
         N, C, H, W = x_shape
         F, _, HH, WW = w_shape
         S, P = conv_param["stride"], conv_param["pad"]
-        M = N * conv_output_size(H, HH, S, P) * conv_output_size(W, WW, S, P)
+        M = N * math.prod(conv_output_shape(H, W, HH, WW, S, P))
         im2col_bytes = C * HH * WW * M * np.dtype(dtype).itemsize
         tracemalloc.start()
         try:
@@ -321,9 +227,6 @@ def section_memory(quick: bool) -> list[Row]:
 def section_fc_to_conv(quick: bool) -> list[Row]:
     """One pass of VGG-16 converted to a fully convolutional net on a 384x384 image
     against its 36 crops of 224x224 at stride 32 (see :func:`convnets.time_fc_to_conv`)."""
-    from . import zoo
-    from .convert import time_fc_to_conv
-
     width = 1 / 32 if quick else 1 / 8
     model = zoo.get("vgg16", width=width, num_classes=10, seed=0)
     result = time_fc_to_conv(model, batch_size=12, repeats=1 if quick else 3)
@@ -339,76 +242,3 @@ def section_fc_to_conv(quick: bool) -> list[Row]:
         Row("fc -> conv", case, "float32", "largest score difference (zero padding at "
             "crop borders, see lesson 07)", f"{result['max_abs_difference']:.3g}"),
     ]
-
-
-def section_training(quick: bool) -> list[Row]:
-    """Training throughput of ThreeLayerConvNet, NumPy vs PyTorch (see
-    :mod:`convnets.bench_training`, which imports this module's ``Row``)."""
-    from .bench_training import section_training as training
-
-    return training(quick)
-
-
-SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
-    ("naive", section_naive_vs_fast),
-    ("gemm", section_gemm_fraction),
-    ("torch", section_torch),
-    ("memory", section_memory),
-    ("fc-to-conv", section_fc_to_conv),
-    ("training", section_training),
-]
-
-
-# --------------------------------------------------------------------------------------
-# Output
-# --------------------------------------------------------------------------------------
-
-def format_table(rows: list[Row]) -> str:
-    header = ("section", "case", "dtype", "figure", "value", "target", "met")
-    lines = [header]
-    for r in rows:
-        met = "" if r.met is None else ("yes" if r.met else "NO")
-        lines.append((r.section, r.case, r.dtype, r.figure, r.value, r.target, met))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for k, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
-        if k == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m convnets.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller batches and fewer repetitions (a few seconds)")
-    parser.add_argument("--only", metavar="NAMES", default="",
-                        help="comma-separated sections to run: "
-                             + ", ".join(name for name, _ in SECTIONS))
-    args = parser.parse_args(argv)
-    chosen = [s for s in args.only.split(",") if s]
-    unknown = set(chosen) - {name for name, _ in SECTIONS}
-    if unknown:
-        parser.error(f"unknown section(s) {sorted(unknown)}")
-
-    print(blas_info())
-    if args.quick:
-        print("--quick: smaller batches, fewer repetitions; ratios are indicative only")
-    rows: list[Row] = []
-    took = []
-    for name, section in SECTIONS:
-        if chosen and name not in chosen:
-            continue
-        start = time.perf_counter()
-        rows += section(args.quick)
-        took.append(f"{name} {time.perf_counter() - start:.1f} s")
-    print(format_table(rows))
-    missed = [r for r in rows if r.met is False]
-    print(f"\n{sum(r.met is True for r in rows)} targets met, {len(missed)} missed "
-          f"(sections took: {', '.join(took)})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m convnets.bench``: see :mod:`convnets.bench.run`."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())

@@ -1,0 +1,120 @@
+"""What every benchmark shares: the table row, the timers, the BLAS description.
+
+Speed is measured, never asserted in tests: timings depend on the machine and on what
+else runs on it. Every figure in a table is measured in the same run, side by side,
+as the best of several repetitions (the least disturbed one).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Row", "best_time", "best_times", "blas_info", "blas_threads", "format_table"]
+
+
+@dataclass
+class Row:
+    """One line of the table. ``met`` is None when the figure has no target."""
+
+    section: str
+    case: str
+    dtype: str
+    figure: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+
+def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """Seconds taken by the fastest of ``repeat`` calls of ``fn`` (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
+               inner: int = 2) -> dict[str, float]:
+    """Best seconds per call of several functions, measured in turns.
+
+    Each turn runs one function once untimed (its own thread pool wakes up and the
+    previous function's pool goes idle) and then ``inner`` times timed; the turns go
+    round the functions ``repeat`` times, so that a disturbance from other work on
+    the machine affects all of them alike. Returns the fastest call of each.
+    """
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            fn()
+            for _ in range(inner):
+                start = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def _blas_pools() -> list[dict] | None:
+    """threadpoolctl's description of NumPy's BLAS thread pools; None without it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [p for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads() -> int | None:
+    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the environment)."""
+    pools = _blas_pools()
+    if pools:
+        return int(pools[0]["num_threads"])
+    for key in _THREAD_VARIABLES:
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return None
+
+
+def blas_info() -> str:
+    """Which BLAS NumPy uses, and with how many threads."""
+    name = "unknown BLAS"
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy: no dict mode
+        pass
+    pools = _blas_pools()
+    if pools is None:
+        env = [f"{k}={os.environ[k]}" for k in _THREAD_VARIABLES if k in os.environ]
+        threads = ", ".join(env) or "default (threadpoolctl not installed to ask)"
+    elif pools:
+        threads = ", ".join(f"{p['internal_api']}: {p['num_threads']}" for p in pools)
+    else:
+        threads = "unknown"
+    return f"NumPy {np.__version__}, BLAS: {name}; threads: {threads}; CPUs: {os.cpu_count()}"
+
+
+def format_table(rows: list[Row]) -> str:
+    header = ("section", "case", "dtype", "figure", "value", "target", "met")
+    lines = [header]
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "NO")
+        lines.append((r.section, r.case, r.dtype, r.figure, r.value, r.target, met))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for k, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

@@ -1,0 +1,70 @@
+"""Speed benchmarks: ``python -m convnets.bench [--quick] [--only NAMES]`` (``make bench``).
+
+Speed is measured here, never asserted in tests: timings depend on the machine and
+on what else runs on it. Every figure in the table is measured in the same run,
+side by side, as the best of several repetitions (the least disturbed one), and
+printed next to its target. The sections are in :mod:`convnets.bench.layers`
+(naive vs fast, fast vs GEMM, fast vs PyTorch, memory, FC->CONV) and
+:mod:`convnets.bench.training` (training throughput); add one by appending to
+``SECTIONS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from .layers import (
+    section_fc_to_conv,
+    section_gemm_fraction,
+    section_memory,
+    section_naive_vs_fast,
+    section_torch,
+)
+from .report import Row, blas_info, format_table
+from .training import section_training
+
+__all__ = ["SECTIONS", "main"]
+
+
+SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
+    ("naive", section_naive_vs_fast),
+    ("gemm", section_gemm_fraction),
+    ("torch", section_torch),
+    ("memory", section_memory),
+    ("fc-to-conv", section_fc_to_conv),
+    ("training", section_training),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m convnets.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller batches and fewer repetitions (a few seconds)")
+    parser.add_argument("--only", metavar="NAMES", default="",
+                        help="comma-separated sections to run: "
+                             + ", ".join(name for name, _ in SECTIONS))
+    args = parser.parse_args(argv)
+    chosen = [s for s in args.only.split(",") if s]
+    unknown = set(chosen) - {name for name, _ in SECTIONS}
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}")
+
+    print(blas_info())
+    if args.quick:
+        print("--quick: smaller batches, fewer repetitions; ratios are indicative only")
+    rows: list[Row] = []
+    took = []
+    for name, section in SECTIONS:
+        if chosen and name not in chosen:
+            continue
+        start = time.perf_counter()
+        rows += section(args.quick)
+        took.append(f"{name} {time.perf_counter() - start:.1f} s")
+    print(format_table(rows))
+    missed = [r for r in rows if r.met is False]
+    print(f"\n{sum(r.met is True for r in rows)} targets met, {len(missed)} missed "
+          f"(sections took: {', '.join(took)})")
+    return 0

@@ -1,0 +1,238 @@
+"""The convolutional layer, fast: one matrix multiply (im2col + GEMM) instead of loops.
+
+The same layer as :mod:`convnets.layers.conv_naive` (slow but straightforward, the
+one to read first), with identical signatures and results, computed as the notes'
+"implementation as matrix multiplication": stretch every receptive field into a
+column (:func:`~convnets.layers.im2col.im2col`) and compute all dot products with
+one BLAS matrix multiply, ``W_row (F, C*HH*WW) @ X_col (C*HH*WW, N*H'*W')``. The
+backward pass is two more matrix multiplies and ``col2im``, the adjoint of
+``im2col``. For stride 1 the same products are organised so that ``X_col`` never
+exists in full (:mod:`convnets.layers.conv_strategies`); speed is measured by
+``python -m convnets.bench``.
+
+Shapes and conventions are those of :mod:`convnets.layers.conv_naive`: ``x (N, C, H, W)``,
+``w (F, C, HH, WW)``, ``b (F,)``, ``out (N, F, H', W')``, cross-correlation,
+``dilation=1`` contiguous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import check_dout
+from ..shapes import conv_output_shape
+from .conv_strategies import (
+    im2col_grid_backward,
+    im2col_grid_forward,
+    positions_per_image,
+    shifted_gemm_backward,
+    shifted_gemm_forward,
+)
+from .im2col import check_conv_layer, col2im_padded, pad_channels_first, receptive_fields
+
+__all__ = ["conv_forward_fast", "conv_backward_fast"]
+
+
+# Which of the three equivalent computations conv_forward_fast uses (see its docstring;
+# the two stride-1 strategies are in conv_strategies.py):
+#   "im2col"       any stride: the full X_col, one GEMM;
+#   "im2col-grid"  stride 1, few channels: X_col of the padded grid, in cached blocks;
+#   "shifted-gemm" stride 1, many channels (float32/float64): one GEMM per filter tap
+#                  on shifted views of a channels-last grid, accumulated by BLAS.
+# Stride 1 computes outputs on the padded grid, more positions than real outputs
+# ("shifted-gemm" all Hp*Wp of them, "im2col-grid" those from the first output to the
+# last); a path is used while it computes at most this many positions per real output.
+_MAX_GRID_WASTE = 1.5
+# "shifted-gemm" needs both C and F at least this large (its GEMMs have C or F as
+# their inner dimension).
+_SHIFTED_GEMM_MIN_CHANNELS = 16
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Forward pass of a convolutional layer as matrix multiplies (im2col + GEMM).
+
+    Fast: the receptive fields are stretched into the columns of
+    ``X_col = im2col(x)`` of shape (C*HH*WW, N*H'*W'), the filters into the rows of
+    ``W_row = w.reshape(F, C*HH*WW)``, and ``W_row @ X_col`` (one BLAS GEMM, F x
+    N*H'*W' dot products of length C*HH*WW) gives every output at once. Costs memory:
+    ``X_col`` has C*HH*WW*N*H'*W' entries, about HH*WW/S**2 times the input (the
+    stride-1 paths below avoid holding it). Same contract and results as the slow
+    but straightforward :func:`conv_forward_naive`.
+
+    Three equivalent computations, chosen from the shapes (``cache['method']``):
+
+    * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
+      padded input (see :func:`im2col`) and kept for the backward pass.
+    * ``'im2col-grid'`` (stride 1, few channels): outputs are computed at the
+      positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
+      per channel. There, tap ``(kh, kw)`` of every receptive field is the same row
+      shifted by ``kh*D*Wp + kw*D``, so each row of ``X_col`` is a run of contiguous
+      slices; ``X_col`` is built and multiplied in blocks of columns that stay in
+      cache, never in full. Per image, the positions from the first output to the
+      last one are computed (``H'`` rows of ``Wp``, less the last row's tail), the
+      ``Wp - W'`` extra ones per row dropped: ``Wp/W'`` times the work of the real
+      outputs.
+    * ``'shifted-gemm'`` (stride 1, C and F >= 16, float32/float64): the same grid
+      stored channels last, ``(N*Hp*Wp, C)``; then the shifted slice for one tap is
+      a contiguous ``(positions, C)`` matrix, and the output is the sum over the
+      ``HH*WW`` taps of ``slice @ w[:, :, kh, kw].T``: one GEMM per tap, with no copy
+      at all, accumulated by BLAS itself (``beta = 1``, through
+      ``scipy.linalg.blas``) block by block in cache.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input batch; any strides (transposed or sliced views are fine).
+    w : ndarray, shape (F, C, HH, WW)
+        Filters.
+    b : ndarray, shape (F,)
+        Biases.
+    conv_param : dict
+        ``'stride'`` S, ``'pad'`` P and optionally ``'dilation'`` D (default 1 =
+        contiguous; the notes' "dilation 1" is ``D = 2``).
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H', W')
+        ``H' = 1 + (H + 2P - (D*(HH-1) + 1)) / S``, likewise ``W'``. Contiguous;
+        dtype is NumPy's promotion of ``x`` and ``w`` (float32 stays float32).
+    cache : dict
+        ``'method'`` (above), ``'x_shape'``, the input dtypes ``'x_dtype'``,
+        ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
+        ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
+        needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
+        padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
+        'shifted-gemm'.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Exactly as :func:`conv_forward_naive`.
+    """
+    x, w, b, S, P, D, H_out, W_out = check_conv_layer(x, w, b, conv_param)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    dtype = np.result_type(x.dtype, w.dtype)
+    Hp, Wp = H + 2 * P, W + 2 * P
+    K = C * HH * WW
+    w = np.ascontiguousarray(w, dtype=dtype)
+    method = _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp)
+    cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
+             "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
+    if method == "shifted-gemm":
+        out_nhwc, cache["x_grid"] = shifted_gemm_forward(x, w, P, D, H_out, W_out)
+        out_nchw = out_nhwc.transpose(0, 3, 1, 2)
+    elif method == "im2col-grid":
+        out_fnhw, cache["x_grid"] = im2col_grid_forward(x, w, P, D, H_out, W_out)
+        out_nchw = out_fnhw.transpose(1, 0, 2, 3)
+    else:
+        padded = pad_channels_first(x, P, dtype)
+        fields = receptive_fields(padded, HH, WW, S, D, H_out, W_out)
+        x_cols = np.ascontiguousarray(fields).reshape(K, N * H_out * W_out)
+        out_fnhw = (w.reshape(F, K) @ x_cols).reshape(F, N, H_out, W_out)
+        out_nchw = out_fnhw.transpose(1, 0, 2, 3)
+        cache["x_cols"] = x_cols
+
+    out = np.empty((N, F, H_out, W_out), dtype=dtype)
+    np.add(out_nchw, b.astype(dtype)[:, None, None], out=out)
+    return out, cache
+
+
+def conv_backward_fast(dout, cache, *, compute_dx=True):
+    """Backward pass of a convolutional layer as matrix multiplies (GEMM + col2im).
+
+    Fast: with ``dout_row = dout`` reshaped to (F, N*H'*W'),
+
+    * ``dw = dout_row @ X_col.T`` (one GEMM), reshaped to (F, C, HH, WW);
+    * ``dx = col2im(W_row.T @ dout_row)`` (one GEMM, then :func:`col2im` adds each
+      column back onto the pixels it was copied from);
+    * ``db = dout.sum(axis=(0, 2, 3))``.
+
+    The stride-1 paths compute the same products on the padded grid without a full
+    ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of
+    ``X_col`` for dw and adds each tap's rows of ``W_row.T @ dout`` back at its
+    shift; 'shifted-gemm' computes dw from blocks of the channels-last ``X_col``
+    rebuilt in cache, and dx as the notes' "convolution with spatially flipped
+    filters": ``dout``, zero-padded on the grid, correlated with ``w`` flipped in both
+    spatial axes and with F and C swapped, again one accumulated GEMM per tap.
+
+    Same contract and results as the slow but straightforward
+    :func:`conv_backward_naive`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H', W')
+        Upstream gradient, any strides.
+    cache : dict
+        From :func:`conv_forward_fast`.
+    compute_dx : bool, keyword-only, default True
+        False skips the gradient with respect to the input (``dx`` is then None). The
+        first layer of a network needs only ``dw`` and ``db``: its input is the data,
+        which nothing updates, and ``dx`` costs about as much as ``dw`` (PyTorch
+        likewise skips it unless the input requires a gradient).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None when ``compute_dx`` is False
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+        Contiguous, each in the dtype of ``x``, ``w`` and ``b`` respectively.
+
+    Raises
+    ------
+    ValueError
+        If ``dout`` does not have the shape of the forward output.
+    """
+    N, C, H, W = cache["x_shape"]
+    w = cache["w"]
+    S, P, D = cache["stride"], cache["pad"], cache["dilation"]
+    F, _, HH, WW = w.shape
+    H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
+    dout = check_dout(dout, (N, F, H_out, W_out), "conv", same_ndim=True)
+    dtype = w.dtype
+    dout = dout.astype(dtype, copy=False)
+    Hp, Wp = H + 2 * P, W + 2 * P
+    K = C * HH * WW
+    db = dout.sum(axis=(0, 2, 3))
+
+    if cache["method"] == "shifted-gemm":
+        dx_grid, dw = shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx)
+        if compute_dx:
+            dx_nchw = (dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :]
+                       .transpose(0, 3, 1, 2))
+    elif cache["method"] == "im2col-grid":
+        dx_grid, dw_row = im2col_grid_backward(dout, cache["x_grid"], w, Wp, D,
+                                                compute_dx)
+        dw = dw_row.reshape(F, C, HH, WW)
+        if compute_dx:
+            dx_nchw = (dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W]
+                       .transpose(1, 0, 2, 3))
+    else:
+        dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
+        dw = (dout_row @ cache["x_cols"].T).reshape(F, C, HH, WW)
+        if compute_dx:
+            d_cols = w.reshape(F, K).T @ dout_row
+            dx_padded = col2im_padded(d_cols, C, N, Hp, Wp, HH, WW, S, D,
+                                               H_out, W_out)
+            dx_nchw = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
+
+    dx = None
+    if compute_dx:
+        dx = np.empty((N, C, H, W), dtype=cache["x_dtype"])
+        dx[...] = dx_nchw
+    return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
+            db.astype(cache["b_dtype"], copy=False))
+
+
+def _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp) -> str:
+    """'im2col', 'im2col-grid' or 'shifted-gemm' (see conv_forward_fast and the
+    module constants above); all three give the same results."""
+    if S != 1:
+        return "im2col"
+    limit = _MAX_GRID_WASTE * H_out * W_out
+    if (min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64)
+            and Hp * Wp <= limit):
+        return "shifted-gemm"
+    if positions_per_image(H_out, W_out, Wp) <= limit:
+        return "im2col-grid"
+    return "im2col"
