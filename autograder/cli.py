@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
                                      "and the self-study solutions")
     p.add_argument("assignments", nargs="*", help="default: all")
 
-    p = sub.add_parser("grade", help="grade every student of a submissions folder")
+    p = sub.add_parser("grade", help="grade every student of a submissions folder",
+                       epilog=GRADE_EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path,
                    help="folder <student>/<assignment>/<notebook>.ipynb, or an LMS .zip")
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="memory limit per submission in MB (default: 3072)")
     p.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--student", action="append", default=None, metavar="ID",
+                   help="grade only this student (repeatable); the others keep their "
+                        "rows, feedback and gradebook entries")
 
     p = sub.add_parser("feedback", help="(re)write the HTML feedback of an assignment")
     p.add_argument("assignment")
@@ -79,25 +84,44 @@ def cmd_build(args) -> int:
     return 0
 
 
+GRADE_EXIT_CODES = """\
+exit status:
+  0  every student of the batch was graded (status "graded")
+  1  every student has a CSV row, and some have another status (timed out, crashed,
+     invalid notebook, missing notebook, grader error, feedback failed)
+  2  no submission could be graded (one "error:" line on stderr says why)
+"""
+
+
 def cmd_grade(args) -> int:
     limits = {"call_timeout": args.timeout, "memory_bytes": args.memory * 1024**2,
               "submission_timeout": args.budget}
     start = time.monotonic()
-    path = pipeline.grade_assignment(args.course, args.assignment, args.submissions,
-                                     workers=args.workers, limits=limits,
-                                     progress=not args.no_progress,
-                                     feedback=not args.no_feedback, scheduler=args.scheduler)
-    print(pipeline.gradebook_table(path))
+    batch = pipeline.grade_batch(args.course, args.assignment, args.submissions,
+                                 workers=args.workers, limits=limits,
+                                 progress=not args.no_progress,
+                                 feedback=not args.no_feedback, scheduler=args.scheduler,
+                                 students=args.student)
+    if batch.exit_status == 2:
+        statuses = sorted({r["status"] for r in batch.rows})
+        print(f"error: no submission of {args.assignment} could be graded "
+              f"({len(batch.rows)} students: {', '.join(statuses)}; see {batch.csv})",
+              file=sys.stderr)
+        return 2
+    print(pipeline.gradebook_table(batch.csv))
     print(f"graded in {time.monotonic() - start:.1f} s")
-    print(f"grades: {path}")
-    return 0
+    print(f"grades: {batch.csv}")
+    return batch.exit_status
 
 
 def cmd_feedback(args) -> int:
     course_mod.check_assignment(args.assignment)
-    course_mod.nbgrader(args.course.resolve(), "generate_feedback", args.assignment, "--force")
-    print(f"feedback: {args.course / 'feedback'}")
-    return 0
+    course = args.course.resolve()
+    failed = pipeline.write_feedback(course, args.assignment)
+    for student, why in failed.items():
+        print(f"{student}: no feedback: {why}", file=sys.stderr)
+    print(f"feedback: {course / 'feedback'}")
+    return 1 if failed else 0
 
 
 def cmd_export(args) -> int:

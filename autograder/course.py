@@ -14,11 +14,13 @@ Layout (``--course``, default ``out/course``; nothing in it is tracked by git)::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,10 +55,9 @@ def write_config(course: Path) -> None:
     (course / "nbgrader_config.py").write_text(f'''\
 # Written by autograder.course; edit autograder/course.py instead.
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades, LimitOutput,
-    SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, GetGrades, LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from autograder.replay import ReplayResults
+from autograder.replay import ClearHiddenTestCode, ReplayResults
 
 c = get_config()
 c.CourseDirectory.root = {str(course)!r}
@@ -68,7 +69,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata]
 c.ReplayResults.results_dir = {str(course / "results")!r}
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Hidden tests cleared from the test cells only: a student's text holding the marker
+# must not stop the feedback (nbgrader's ClearHiddenTests parses every cell).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTestCode]
 ''')
 
 
@@ -142,3 +145,56 @@ def write_solution_notebook(course: Path, name: str) -> Path:
             shutil.copy2(item, dest / item.name)
     nbformat.write(nb, dest / f"{name}.ipynb")
     return dest / f"{name}.ipynb"
+
+
+class NbgraderInProcess:
+    """nbgrader's autograde and generate_feedback for one student at a time, in this
+    process (nbgrader's own API, as formgrader uses it).
+
+    One call per student: a notebook nbgrader fails on costs that student only (the
+    batch commands stop at the end with an error for the whole class), and no process
+    start-up (~3 s per nbgrader command) is paid per student. Each method returns None
+    on success, else a one-line reason.
+    """
+
+    def __init__(self, course: Path):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        course = Path(course).resolve()
+        if str(REPO) not in sys.path:
+            sys.path.insert(0, str(REPO))  # nbgrader_config.py imports autograder.replay
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+        config.CourseDirectory.root = str(course)
+        self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def autograde(self, assignment: str, student: str) -> str | None:
+        with _quiet_sqlalchemy():
+            return _failure(self.api.autograde(assignment, student, force=True, create=True))
+
+    def feedback(self, assignment: str, student: str) -> str | None:
+        with _quiet_sqlalchemy():
+            return _failure(self.api.generate_feedback(assignment, student, force=True))
+
+
+@contextlib.contextmanager
+def _quiet_sqlalchemy():
+    """nbgrader's gradebook code makes SQLAlchemy warn about its own session use
+    (SAWarning); in a separate nbgrader process nobody saw them, here they are noise."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
+
+
+def _failure(outcome: dict) -> str | None:
+    """None when nbgrader succeeded, else the last line of its error, made inert."""
+    from .inert import inert_line
+
+    if outcome.get("success"):
+        return None
+    text = outcome.get("error") or outcome.get("log") or "no message"
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return inert_line(lines[-1] if lines else "no message", limit=300)

@@ -50,6 +50,7 @@ CELL_OUTPUT_BUDGET = 1024**2       # characters of student-cell output kept per 
 
 GRADED, TIMED_OUT, CRASHED = "graded", "timed out", "crashed"
 INVALID, MISSING, ERROR = "invalid notebook", "missing notebook", "grader error"
+FEEDBACK_FAILED = "feedback failed"   # graded and recorded; its feedback page could not be made
 
 
 # ---------------------------------------------------------------------------------------
@@ -576,4 +577,4 @@ def format_failure(failure: dict) -> str:
 
 __all__ = ["grade_submission", "format_failure", "trusted_notebook", "student_cells",
            "load_notebook_json", "error_result", "GRADED",
-           "TIMED_OUT", "CRASHED", "INVALID", "MISSING", "ERROR"]
+           "TIMED_OUT", "CRASHED", "INVALID", "MISSING", "ERROR", "FEEDBACK_FAILED"]

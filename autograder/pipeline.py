@@ -1,17 +1,21 @@
-"""Collect, grade, give feedback, export: the instructor's workflow end to end.
+"""Collect, grade, record, give feedback, export: the instructor's workflow end to end.
 
-``grade_assignment`` is what ``make grade`` runs:
+``grade_batch`` is what ``make grade`` runs, each student on their own, so that a stage
+failing for one student is that student's status and never the class's:
 
 1. collect: every ``<submissions>/<student>/<assignment>/*.ipynb`` is checked (valid
    JSON notebook? the expected name, or the only notebook there?) and staged into the
    course's ``submitted/`` folder, the roles of its cells taken from the source
-   (:func:`stage`); the others get a status at once;
+   (:func:`stage`), after what an earlier run left for that student is removed; the
+   others get a status at once;
 2. grade: each collected notebook is graded by :func:`autograder.execute.grade_submission`
    (student code sandboxed; one submission per worker process, ``workers`` at a time);
-3. record: ``nbgrader autograde`` (one process, the only writer of the gradebook) replays
-   the results into the autograded notebooks and the gradebook;
-4. feedback (``nbgrader generate_feedback``, hidden tests cleared) and a CSV of
-   ``student_id, assignment, score, max_score, status, message``.
+3. record: nbgrader's autograde replays the results into the student's autograded
+   notebook and the gradebook, one student per call, in this process;
+4. feedback: nbgrader's generate_feedback for that student (hidden tests cleared from
+   the test cells); a failure here is the status ``feedback failed``;
+5. the CSV of ``student_id, assignment, score, max_score, status, message``: this
+   batch's rows, and the earlier rows of the students not in it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -28,11 +33,14 @@ from pathlib import Path
 
 from . import course as course_mod
 from .execute import (
+    CRASHED,
     ERROR,
+    FEEDBACK_FAILED,
     GRADED,
     INVALID,
     MAX_NOTEBOOK_BYTES,
     MISSING,
+    TIMED_OUT,
     cell_source,
     grade_submission,
     is_test_cell,
@@ -40,6 +48,7 @@ from .execute import (
     nbgrader_meta,
     trusted_notebook,
 )
+from .inert import inert_line
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
@@ -291,11 +300,42 @@ def _progress(total: int, enabled: bool):
 # The whole job for one assignment
 # ---------------------------------------------------------------------------------------
 
-def grade_assignment(course: Path, assignment: str, submissions: Path, *,
-                     workers: int | None = None, limits: dict | None = None,
-                     progress: bool = True, feedback: bool = True,
-                     scheduler: str | None = None) -> Path:
-    """Grade every student in ``submissions``; returns the CSV's path."""
+@dataclass
+class Batch:
+    """What one ``grade`` run did: the CSV (every student of the assignment graded so
+    far) and the rows of this run's students."""
+
+    csv: Path
+    rows: list[dict]
+
+    @property
+    def exit_status(self) -> int:
+        """0 every student of the run graded, 1 some student has another status, 2 no
+        submission could be graded at all."""
+        if not any(r["status"] in SCORED for r in self.rows):
+            return 2
+        return 0 if all(r["status"] == GRADED for r in self.rows) else 1
+
+
+# Statuses of a submission whose code ran and whose score stands.
+SCORED = (GRADED, TIMED_OUT, CRASHED, FEEDBACK_FAILED)
+
+
+def grade_assignment(course: Path, assignment: str, submissions: Path, **options) -> Path:
+    """Grade every student in ``submissions``; returns the CSV's path (see
+    :func:`grade_batch` for the options)."""
+    return grade_batch(course, assignment, submissions, **options).csv
+
+
+def grade_batch(course: Path, assignment: str, submissions: Path, *,
+                workers: int | None = None, limits: dict | None = None,
+                progress: bool = True, feedback: bool = True,
+                scheduler: str | None = None,
+                students: list[str] | None = None) -> Batch:
+    """Grade the students of ``submissions`` (only ``students`` when given), each on
+    their own: a stage that fails for one student gives that student a status and the
+    others go on. Students graded earlier and not in this batch keep their files,
+    gradebook entries and CSV rows."""
     course = Path(course).resolve()
     course_mod.check_assignment(assignment)
     source = course_mod.source_notebook(course, assignment)
@@ -303,14 +343,19 @@ def grade_assignment(course: Path, assignment: str, submissions: Path, *,
         course_mod.build(course, [assignment])
     submissions = Path(submissions).resolve()
     if submissions.suffix == ".zip":
-        submissions = extract_zip(submissions, course / "downloaded" / assignment, assignment)
+        downloaded = course / "downloaded" / assignment
+        if downloaded.exists():
+            shutil.rmtree(downloaded)   # the zip is the record; this is its unpacked copy
+        submissions = extract_zip(submissions, downloaded, assignment)
     subs = find_submissions(submissions, assignment)
+    if students:
+        subs = _only(subs, students, submissions)
     if not subs:
         raise course_mod.CourseError(f"no student folders in {submissions}")
 
-    # This batch replaces what an earlier run staged for the same assignment.
-    for old in (course / "submitted").glob(f"*/{assignment}"):
-        shutil.rmtree(old)
+    for sub in subs:
+        if STUDENT_ID.match(sub.student_id):
+            _forget(course, assignment, sub.student_id)
     source_nb = load_notebook_json(source, max_bytes=1 << 40)
     for sub in subs:
         if sub.notebook is not None:
@@ -324,44 +369,123 @@ def grade_assignment(course: Path, assignment: str, submissions: Path, *,
     results = grade_all(tasks, workers or os.cpu_count() or 1, progress, scheduler)
 
     results_dir = course / "results" / assignment
-    if results_dir.exists():
-        shutil.rmtree(results_dir)
-    results_dir.mkdir(parents=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
     for sub, result in zip(graded, results, strict=True):
         if sub.message:
             result["message"] = "; ".join(m for m in (sub.message, result["message"]) if m)
         (results_dir / f"{sub.student_id}.json").write_text(json.dumps(result))
 
-    rows = []
+    # Record (nbgrader autograde: the gradebook) and feedback, one student at a time.
+    failures: dict[str, tuple[str, str]] = {}
     if graded:
-        # check=False: a notebook nbgrader chokes on must not abort the class; such a
-        # student has no gradebook entry and gets the status "grader error" below.
-        course_mod.nbgrader(course, "autograde", assignment, "--force", check=False)
-        if feedback:
-            course_mod.nbgrader(course, "generate_feedback", assignment, "--force")
+        nbgrader = course_mod.NbgraderInProcess(course)
+        for sub in graded:
+            why = nbgrader.autograde(assignment, sub.student_id)
+            if why:
+                failures[sub.student_id] = (ERROR, f"nbgrader could not record it: {why}")
+            elif feedback:
+                why = nbgrader.feedback(assignment, sub.student_id)
+                if why:
+                    failures[sub.student_id] = (FEEDBACK_FAILED,
+                                                f"no feedback page could be made: {why}")
     scores = gradebook_scores(course, assignment)
     max_score = _max_score(source)
     result_of = {id(s): r for s, r in zip(graded, results, strict=True)}
+    rows = []
     for sub in subs:
         result = result_of.get(id(sub))
         if result is None:
-            rows.append({"student_id": sub.student_id, "assignment": assignment, "score": 0.0,
-                         "max_score": max_score, "status": sub.status,
-                         "message": sub.message})
+            rows.append(_row(sub.student_id, assignment, 0.0, max_score, sub.status,
+                             sub.message))
             continue
         score = scores.get(sub.student_id)
         status, message = result["status"], result["message"]
-        if score is None:
-            status, message = ERROR, "nbgrader did not record this submission; " + message
+        if sub.student_id in failures:
+            failed_status, why = failures[sub.student_id]
+            if status == GRADED or failed_status == ERROR:
+                status = failed_status
+            message = "; ".join(m for m in (message, why) if m)
+        if score is None or status == ERROR:
+            if status != ERROR:
+                status, message = ERROR, "nbgrader did not record this submission; " + message
             score = 0.0
         elif abs(score - result["score"]) > 1e-9:
             message += f" (gradebook {score} differs from the grader's {result['score']})"
-        rows.append({"student_id": sub.student_id, "assignment": assignment,
-                     "score": round(score, 4), "max_score": max_score, "status": status,
-                     "message": message})
+        rows.append(_row(sub.student_id, assignment, round(score, 4), max_score, status,
+                         message))
     path = course / "grades" / f"{assignment}.csv"
-    write_csv(path, rows)
-    return path
+    write_csv(path, _merge(path, rows))
+    return Batch(path, rows)
+
+
+def write_feedback(course: Path, assignment: str) -> dict[str, str]:
+    """(Re)write the feedback of every autograded student, one at a time; returns the
+    students whose feedback could not be made, with why."""
+    course = Path(course).resolve()
+    students = sorted(p.parent.name for p in (course / "autograded").glob(f"*/{assignment}")
+                      if p.is_dir())
+    failed = {}
+    if students:
+        nbgrader = course_mod.NbgraderInProcess(course)
+        for student in students:
+            why = nbgrader.feedback(assignment, student)
+            if why:
+                failed[student] = why
+    return failed
+
+
+def _row(student, assignment, score, max_score, status, message) -> dict:
+    return {"student_id": student, "assignment": assignment, "score": score,
+            "max_score": max_score, "status": status, "message": inert_line(message, 4000)}
+
+
+def _only(subs: list[Submission], students: list[str], folder: Path) -> list[Submission]:
+    """The submissions of the named students; an unknown name is an error."""
+    known = {s.student_id for s in subs}
+    unknown = [s for s in students if s not in known]
+    if unknown:
+        raise course_mod.CourseError(
+            f"no submission for {', '.join(map(repr, unknown))} in {folder}")
+    return [s for s in subs if s.student_id in set(students)]
+
+
+def _forget(course: Path, assignment: str, student: str) -> None:
+    """Remove what an earlier run made for this student and assignment (the staged copy,
+    nbgrader's autograded notebook and feedback, the results), so that a folder left by
+    a crashed run, or one nbgrader fails on, cannot stand in for the new submission.
+    The gradebook keeps its entry until nbgrader records the new one."""
+    for folder in ("submitted", "autograded", "feedback"):
+        path = course / folder / student / assignment
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            _rmtree(path)
+    result = course / "results" / assignment / f"{student}.json"
+    if result.exists() or result.is_symlink():
+        result.unlink()
+
+
+def _rmtree(path: Path) -> None:
+    """shutil.rmtree that also removes what nbgrader made read-only."""
+    def retry(func, name, _exc):
+        os.chmod(os.path.dirname(name), 0o755)
+        if os.path.isdir(name) and not os.path.islink(name):
+            os.chmod(name, 0o755)
+        func(name)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)
+
+
+def _merge(path: Path, rows: list[dict]) -> list[dict]:
+    """This batch's rows, and the earlier rows of every other student, by student id."""
+    kept = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            kept = {r["student_id"]: r for r in csv.DictReader(f)}
+    kept.update({r["student_id"]: r for r in rows})
+    return [kept[s] for s in sorted(kept)]
 
 
 def _max_score(source: Path) -> float:

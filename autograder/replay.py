@@ -18,6 +18,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .execute import format_failure, is_test_cell, nbgrader_meta
+from .inert import inert_text
+
+BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
 
 class ReplayResults(NbGraderPreprocessor):
@@ -43,19 +46,54 @@ class ReplayResults(NbGraderPreprocessor):
         return nb, resources
 
 
+class ClearHiddenTestCode(NbGraderPreprocessor):
+    """Remove the hidden tests from the instructor's test cells, and touch nothing else.
+
+    Used for feedback instead of nbgrader's ``ClearHiddenTests``, which parses every
+    cell and raises on a student's answer or markdown that merely contains the marker
+    text (one such submission stopped the whole class's feedback). Test cells hold the
+    source's code (nbgrader restores them); should one hold an unmatched marker, all of
+    the cell after it is removed: a hidden test is never shown.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell):
+            cell.source = without_hidden_tests(cell.source)
+        return cell, resources
+
+
+def without_hidden_tests(source: str) -> str:
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if BEGIN_HIDDEN in line:
+            hidden = True
+        elif END_HIDDEN in line and hidden:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _stream(name: str, text: str):
+    return new_output("stream", name=name, text=inert_text(text))
+
+
+def _error(ename, evalue, lines) -> object:
+    return new_output("error", ename=inert_text(str(ename)), evalue=inert_text(str(evalue)),
+                      traceback=[inert_text(str(line)) for line in lines])
+
+
 def _test_outputs(record: dict | None) -> list:
     if record is None:
-        return [new_output("error", ename="NotGraded", evalue="this test was not run",
-                           traceback=["NotGraded: this test was not run"])]
+        return [_error("NotGraded", "this test was not run",
+                       ["NotGraded: this test was not run"])]
     outputs = []
     if record.get("stdout"):
-        outputs.append(new_output("stream", name="stdout", text=record["stdout"]))
+        outputs.append(_stream("stdout", record["stdout"]))
     if not record.get("passed"):
         failure = record.get("failure") or {}
-        text = format_failure(failure)
-        outputs.append(new_output("error", ename=str(failure.get("ename", "Error")),
-                                  evalue=str(failure.get("evalue", "")),
-                                  traceback=text.splitlines()))
+        outputs.append(_error(failure.get("ename", "Error"), failure.get("evalue", ""),
+                              format_failure(failure).splitlines()))
     return outputs
 
 
@@ -64,15 +102,14 @@ def _cell_outputs(record: dict | None) -> list:
         return []
     outputs = []
     if record.get("stdout"):
-        outputs.append(new_output("stream", name="stdout", text=record["stdout"]))
+        outputs.append(_stream("stdout", record["stdout"]))
     # The student's own stderr (warnings) is shown but cannot cost points: only test
     # cells are scored, and their outputs come from the grader.
     if record.get("stderr"):
-        outputs.append(new_output("stream", name="stderr", text=record["stderr"]))
+        outputs.append(_stream("stderr", record["stderr"]))
     error = record.get("error")
     if error:
         lines = [str(line).rstrip("\n") for line in error.get("traceback", [])]
         lines.append(f"{error.get('ename', 'Error')}: {error.get('evalue', '')}")
-        outputs.append(new_output("error", ename=str(error.get("ename", "Error")),
-                                  evalue=str(error.get("evalue", "")), traceback=lines))
+        outputs.append(_error(error.get("ename", "Error"), error.get("evalue", ""), lines))
     return outputs
