@@ -24,6 +24,9 @@ from convnets import (
 )
 from convnets.data import load_digits
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.architectures]
+
 
 def small_net(reg=0.0, dtype=np.float64, seed=0, weight_scale=0.3):
     return ThreeLayerConvNet(input_dim=(2, 6, 6), num_filters=3, filter_size=3, hidden_dim=7,

@@ -16,6 +16,16 @@ from convnets.layers.im2col import col2im, im2col
 from convnets.shapes import conv_output_size, effective_filter_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twins import (
+    Case,
+    Twins,
+    check_twins,
+    check_twins_raise_alike,
+    check_twins_reject_bad_dout,
+)
+
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.conv_naive, pytest.mark.conv_fast]
 
 # The fast layer picks one of three equivalent computations from the shapes; the tests
 # force each in turn: "im2col", "im2col-grid" and "shifted-gemm" (the last two only
@@ -48,6 +58,11 @@ def expected_method(path: str, stride: int) -> str | None:
     if path != "auto":
         return path.removeprefix("tiny-")
     return None  # chosen from the shapes
+
+
+# The two versions, compared by tests/twins.py.
+CONV = Twins("conv", conv_forward_naive, conv_backward_naive, conv_forward_fast,
+             conv_backward_fast, grad_names=("dx", "dw", "db"))
 
 
 def make_arrays(rng, x_shape, w_shape, dtype=np.float64):
@@ -124,18 +139,10 @@ def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkey
     monkeypatch.setattr(conv_fast, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
     monkeypatch.setattr(conv_strategies, "block_columns",
                         lambda rows, dtype, total, factor=1: min(block, total))
-    rng = np.random.default_rng(8)
-    x, w, b = make_arrays(rng, x_shape, w_shape)
-    conv_param = {"stride": 1, "pad": P, "dilation": D}
-    out, cache = conv_forward_fast(x, w, b, conv_param)
-    assert cache["method"] == "im2col-grid"
-    out_n, cache_n = conv_forward_naive(x, w, b, conv_param)
-    assert_close(out, out_n, rtol=1e-12, atol=1e-12)
-    dout = rng.standard_normal(out.shape)
-    for fast, naive, name in zip(conv_backward_fast(dout, cache),
-                                 conv_backward_naive(dout, cache_n), ("dx", "dw", "db"),
-                                 strict=True):
-        assert_close(fast, naive, rtol=1e-12, atol=1e-12, what=name)
+    x, w, b = make_arrays(np.random.default_rng(8), x_shape, w_shape)
+    case = Case({"x": x, "w": w, "b": b}, {"stride": 1, "pad": P, "dilation": D})
+    seen = check_twins(CONV, [case], seed=8, rtol=1e-12, atol=1e-12, views=False)
+    assert seen["caches"][0]["method"] == "im2col-grid"
 
 
 # --------------------------------------------------------------------------------------
@@ -161,64 +168,31 @@ def random_geometry(rng):
     return (N, C, H, W), (F, C, HH, WW), S, P, D
 
 
-def maybe_strided(rng, array):
-    """The same values as `array`, sometimes as a non-contiguous view."""
-    layout = rng.choice(["contiguous", "transposed", "sliced", "fortran", "reversed"])
-    if layout == "transposed":
-        base = np.ascontiguousarray(np.swapaxes(array, -1, -2))
-        view = np.swapaxes(base, -1, -2)
-    elif layout == "sliced":
-        base = np.zeros(array.shape[:-1] + (2 * array.shape[-1] + 1,), dtype=array.dtype)
-        base[..., 1::2] = array
-        view = base[..., 1::2]
-    elif layout == "fortran":
-        view = np.asfortranarray(array)
-    elif layout == "reversed":
-        view = array[..., ::-1].copy()[..., ::-1]
-    else:
-        view = array
-    np.testing.assert_array_equal(view, array)
-    return view, str(layout)
-
-
 SWEEP = 60
+
+
+def sweep_cases(rng, count):
+    for _ in range(count):
+        x_shape, w_shape, S, P, D = random_geometry(rng)
+        x, w, b = make_arrays(rng, x_shape, w_shape)
+        yield Case({"x": x, "w": w, "b": b}, {"stride": S, "pad": P, "dilation": D},
+                   {"S": S, "P": P, "D": D})
 
 
 @pytest.mark.parametrize("fast_path", PATHS, indirect=True)
 def test_fast_matches_naive_random_sweep(fast_path):
-    rng = np.random.default_rng(231)
-    methods = set()
-    layouts = set()
-    for case in range(SWEEP):
-        x_shape, w_shape, S, P, D = random_geometry(rng)
-        x, w, b = make_arrays(rng, x_shape, w_shape)
-        conv_param = {"stride": S, "pad": P, "dilation": D}
-        config = dict(case=case, x=x_shape, w=w_shape, S=S, P=P, D=D, path=fast_path)
-
-        out, cache_naive = conv_forward_naive(x, w, b, conv_param)
-        dout = rng.standard_normal(out.shape)
-        grads = conv_backward_naive(dout, cache_naive)
-
-        x_view, x_layout = maybe_strided(rng, x)
-        w_view, _ = maybe_strided(rng, w)
-        dout_view, _ = maybe_strided(rng, dout)
-        layouts.add(x_layout)
-        out_fast, cache = conv_forward_fast(x_view, w_view, b, conv_param)
-        grads_fast = conv_backward_fast(dout_view, cache)
-        methods.add(cache["method"])
+    seen = check_twins(CONV, sweep_cases(np.random.default_rng(231), SWEEP), seed=231)
+    methods = [cache["method"] for cache in seen["caches"]]
+    strides = [cache["stride"] for cache in seen["caches"]]
+    for method, S in zip(methods, strides, strict=True):
         if expected_method(fast_path, S) is not None:
-            assert cache["method"] == expected_method(fast_path, S), config
-
-        assert out_fast.flags.c_contiguous
-        assert_close(out_fast, out, rtol=1e-9, atol=1e-11, what="out", **config)
-        for name, g_fast, g in zip(("dx", "dw", "db"), grads_fast, grads, strict=True):
-            assert g_fast.shape == g.shape and g_fast.dtype == g.dtype, (name, config)
-            assert_close(g_fast, g, rtol=1e-9, atol=1e-11, what=name, **config)
-    # The sweep really covered strides > 1 (im2col) and the forced stride-1 path.
+            assert method == expected_method(fast_path, S), (fast_path, S)
+    # The sweep really covered strides > 1 (im2col) and the forced stride-1 path, on
+    # contiguous arrays and on strided views.
     assert "im2col" in methods
     if fast_path not in ("auto", "im2col"):
         assert fast_path.removeprefix("tiny-") in methods
-    assert len(layouts) >= 4
+    assert len(seen["layouts"]) >= 4
 
 
 # --------------------------------------------------------------------------------------
@@ -532,26 +506,19 @@ def test_bad_input_raises(forward, change, error, message):
 @pytest.mark.parametrize("change, error, message", BAD_INPUTS)
 def test_naive_and_fast_raise_the_same_error(change, error, message):
     args = {**good_inputs(), **change}
-    messages = []
-    for forward in (conv_forward_naive, conv_forward_fast):
-        with pytest.raises(error) as info:
-            forward(args["x"], args["w"], args["b"], args["conv_param"])
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
+    check_twins_raise_alike(CONV, (args["x"], args["w"], args["b"]), args["conv_param"],
+                            error, message)
 
 
-@pytest.mark.parametrize("forward, backward", [
-    (conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)],
-    ids=["naive", "fast"])
-def test_backward_rejects_dout_of_the_wrong_shape(forward, backward):
+def test_backward_rejects_dout_of_the_wrong_shape():
     args = good_inputs()
-    out, cache = forward(args["x"], args["w"], args["b"], args["conv_param"])
-    assert out.shape == (2, 4, 8, 8)
-    with pytest.raises(ValueError, match=r"dout must have the shape of the conv output "
-                                         r"\(2, 4, 8, 8\), got \(2, 4, 8, 7\)"):
-        backward(np.zeros((2, 4, 8, 7)), cache)
-    with pytest.raises(ValueError, match=r"dout must be 4-D"):
-        backward(np.zeros((2, 4, 64)), cache)
+    arrays = (args["x"], args["w"], args["b"])
+    assert conv_forward_naive(*arrays, args["conv_param"])[0].shape == (2, 4, 8, 8)
+    check_twins_reject_bad_dout(CONV, arrays, args["conv_param"], (2, 4, 8, 7),
+                                r"dout must have the shape of the conv output "
+                                r"\(2, 4, 8, 8\), got \(2, 4, 8, 7\)")
+    check_twins_reject_bad_dout(CONV, arrays, args["conv_param"], (2, 4, 64),
+                                r"dout must be 4-D")
 
 
 # --------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from convnets import (
     zoo,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.fcconv_case_studies]
+
 RNG = np.random.default_rng(2024)
 IMAGE = RNG.standard_normal((3, 384, 384))
 

@@ -10,6 +10,9 @@ from convnets.gradcheck import (
     rel_error,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.conv_naive, pytest.mark.conv_fast]
+
 # ---------------------------------------------------------------------- rel_error
 
 

@@ -5,6 +5,9 @@ import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
 from convnets.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.pooling_layers]
+
 
 def test_affine_hand_example():
     x = np.array([[1.0, 2.0], [0.0, -1.0]])

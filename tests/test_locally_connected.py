@@ -13,6 +13,9 @@ from convnets.locally_connected import (
     locally_connected_shapes,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.pooling_layers]
+
 CASES = [
     pytest.param((2, 3, 6, 6), 4, 3, 3, {"stride": 1, "pad": 1}, id="3x3-s1-p1"),
     pytest.param((2, 2, 7, 8), 3, 3, 2, {"stride": 2, "pad": 1}, id="rect-s2"),

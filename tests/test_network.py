@@ -29,6 +29,9 @@ from convnets import (
 )
 from convnets.nn.chain import chain_backward, chain_forward
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.architectures, pytest.mark.fcconv_case_studies]
+
 TOL = 1e-7
 
 

@@ -12,6 +12,9 @@ from convnets.normalization import (
     spatial_batchnorm_forward,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.pooling_layers, pytest.mark.fcconv_case_studies]
+
 # ====================================================================== LRN
 
 

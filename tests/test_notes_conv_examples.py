@@ -21,6 +21,9 @@ from convnets.gradcheck import assert_close
 from convnets.locally_connected import locally_connected_shapes
 from convnets.shapes import conv_output_size
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.conv_naive]
+
 LAYERS = pytest.mark.parametrize(
     "forward, backward",
     [(conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)],

@@ -5,6 +5,9 @@ import pytest
 from convnets import optim
 from convnets.gradcheck import assert_close, rel_error
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.architectures]
+
 RULES = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 
 

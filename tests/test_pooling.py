@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
-from convnets.pooling import (
+from convnets.layers.pooling import (
     avg_pool_backward,
     avg_pool_forward,
     l2_pool_backward,
@@ -14,6 +14,10 @@ from convnets.pooling import (
     max_pool_forward_naive,
 )
 from convnets.shapes import pool_output_size
+from twins import Case, Twins, check_twins, check_twins_raise_alike
+
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.pooling_layers]
 
 MAX_PAIRS = [
     pytest.param(max_pool_forward_naive, max_pool_backward_naive, id="max-naive"),
@@ -24,6 +28,9 @@ ALL_PAIRS = MAX_PAIRS + [
     pytest.param(l2_pool_forward, l2_pool_backward, id="l2"),
 ]
 FORWARDS = [max_pool_forward_naive, max_pool_forward_fast, avg_pool_forward, l2_pool_forward]
+# The two versions of max pooling, compared by tests/twins.py.
+MAX_POOL = Twins("max pool", max_pool_forward_naive, max_pool_backward_naive,
+                 max_pool_forward_fast, max_pool_backward_fast)
 
 
 def pp(HH, WW=None, S=None):
@@ -171,62 +178,49 @@ def _random_config(rng):
     return (N, C, H, W), pp(HH, WW, S)
 
 
-def _layouts(x):
-    """The same values in a contiguous array and in two non-contiguous views."""
-    yield "contiguous", np.ascontiguousarray(x)
-    wide = np.zeros(x.shape[:3] + (2 * x.shape[3],), dtype=x.dtype)
-    wide[..., ::2] = x
-    yield "every-other-column view", wide[..., ::2]
-    yield "transposed view", np.ascontiguousarray(x.transpose(3, 2, 1, 0)).transpose(3, 2, 1, 0)
-
-
-def _compare_fast_with_naive(x, param, rng, **config):
-    out_n, cache_n = max_pool_forward_naive(x, param)
-    out_f, cache_f = max_pool_forward_fast(x, param)
-    assert_close(out_f, out_n, rtol=0, what="max pool forward", **config)
-    assert np.array_equal(cache_f[0], cache_n[0]), f"switches differ {config}"
-    dout = rng.standard_normal(out_n.shape)
-    dx_n = max_pool_backward_naive(dout, cache_n)
-    dx_f = max_pool_backward_fast(dout, cache_f)
-    assert_close(dx_f, dx_n, rtol=1e-12, what="max pool backward", **config)
+def _same_switches_and_interchangeable_caches(cache_fast, cache_naive, dout, config):
+    assert np.array_equal(cache_fast[0], cache_naive[0]), f"switches differ {config}"
     # The caches are interchangeable.
-    assert_close(max_pool_backward_fast(dout, cache_n), dx_n, rtol=1e-12,
-                 what="fast backward on the naive cache", **config)
+    assert_close(max_pool_backward_fast(dout, cache_naive), max_pool_backward_naive(
+        dout, cache_naive), rtol=1e-12, what="fast backward on the naive cache", **config)
+
+
+def _compare_fast_with_naive(cases, seed):
+    return check_twins(MAX_POOL, cases, seed=seed, rtol=1e-12, atol=0.0,
+                       compare_caches=_same_switches_and_interchangeable_caches)
+
+
+def _random_cases(rng, count, ties=False):
+    for trial in range(count):
+        shape, param = _random_config(rng)
+        x = (rng.integers(0, 3, size=shape).astype(np.float64) if ties  # ties nearly everywhere
+             else rng.standard_normal(shape))
+        yield Case({"x": x}, param, {"trial": trial, "ties": ties, **param})
 
 
 def test_fast_equals_naive_random_sweep():
     rng = np.random.default_rng(1234)
-    seen_overlap = seen_gaps = seen_tiles = seen_nonsquare = False
-    for trial in range(40):
-        shape, param = _random_config(rng)
-        HH, WW, S = param["pool_height"], param["pool_width"], param["stride"]
-        seen_overlap |= S < max(HH, WW)
-        seen_gaps |= S > max(HH, WW)
-        seen_tiles |= HH == WW == S
-        seen_nonsquare |= HH != WW
-        x = rng.standard_normal(shape)
-        for layout, xv in _layouts(x):
-            _compare_fast_with_naive(xv, param, rng, trial=trial, shape=shape, layout=layout,
-                                     **param)
-    assert seen_overlap and seen_gaps and seen_tiles and seen_nonsquare
+    cases = list(_random_cases(rng, 120))
+    params = [case.param for case in cases]
+    seen = _compare_fast_with_naive(cases, seed=1234)
+    assert seen["cases"] == 120 and len(seen["layouts"]) >= 4
+    assert any(p["stride"] < max(p["pool_height"], p["pool_width"]) for p in params)   # overlap
+    assert any(p["stride"] > max(p["pool_height"], p["pool_width"]) for p in params)   # gaps
+    assert any(p["pool_height"] == p["pool_width"] == p["stride"] for p in params)     # tiles
+    assert any(p["pool_height"] != p["pool_width"] for p in params)                    # non-square
 
 
 def test_fast_equals_naive_with_many_ties():
     rng = np.random.default_rng(99)
-    for trial in range(30):
-        shape, param = _random_config(rng)
-        x = rng.integers(0, 3, size=shape).astype(np.float64)  # ties nearly everywhere
-        for layout, xv in _layouts(x):
-            _compare_fast_with_naive(xv, param, rng, trial=trial, ties=True, layout=layout,
-                                     **param)
+    assert _compare_fast_with_naive(_random_cases(rng, 90, ties=True), seed=99)["cases"] == 90
 
 
 @pytest.mark.parametrize("shape, param", [
     ((2, 3, 8, 8), pp(2)), ((2, 3, 9, 9), pp(3, S=2)), ((2, 3, 9, 9), pp(2, 3, S=1)),
 ], ids=["tiles", "overlap", "nonsquare"])
 def test_fast_equals_naive_on_notes_settings(shape, param):
-    rng = np.random.default_rng(5)
-    _compare_fast_with_naive(rng.standard_normal(shape), param, rng, **param)
+    x = np.random.default_rng(5).standard_normal(shape)
+    assert _compare_fast_with_naive([Case({"x": x}, param, param)], seed=5)["cases"] == 1
 
 
 # ---------------------------------------------------------------------- cross-checks
@@ -368,8 +362,7 @@ def test_bad_pool_param_raises(forward):
     (np.zeros((1, 1, 4, 4)), {"pool_height": 2}),
 ])
 def test_naive_and_fast_raise_the_same_errors(x, param):
-    assert _message(max_pool_forward_naive, x, param) == _message(max_pool_forward_fast, x,
-                                                                  param)
+    check_twins_raise_alike(MAX_POOL, [x], param)
 
 
 @pytest.mark.parametrize("forward, backward", ALL_PAIRS)

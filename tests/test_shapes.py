@@ -16,6 +16,9 @@ from convnets.shapes import (
     pool_output_size,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.conv_naive, pytest.mark.pooling_layers, pytest.mark.architectures]
+
 # --------------------------------------------------------------------------------------
 # conv_output_size
 # --------------------------------------------------------------------------------------

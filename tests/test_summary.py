@@ -21,6 +21,9 @@ from convnets import (
     zoo,
 )
 
+# The assignments whose functions these tests cover (pyproject.toml lists the markers).
+pytestmark = [pytest.mark.architectures, pytest.mark.fcconv_case_studies]
+
 # The notes' table, verbatim (section "VGGNet in detail").
 NOTES_VGG_TABLE = """\
 INPUT: [224x224x3]        memory:  224*224*3=150K   weights: 0

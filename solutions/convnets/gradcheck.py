@@ -34,19 +34,10 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     ``x`` is modified in place while evaluating and restored afterwards.
     """
     grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+    for ix, fxph, fxmh in _centered_differences(f, x, h):
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
@@ -55,18 +46,29 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     """Gradient of ``sum(f(x) * df)`` with respect to ``x``: a backward pass checked
     against the upstream gradient ``df``."""
     grad = np.zeros_like(x, dtype=np.float64)
+
+    def f_copy(v):
+        return np.array(f(v), dtype=np.float64, copy=True)
+
+    for ix, pos, neg in _centered_differences(f_copy, x, h):
+        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+    return grad
+
+
+def _centered_differences(f, x: np.ndarray, h: float):
+    """``(index, f(x + h e_i), f(x - h e_i))`` for every entry ``i`` of ``x``, nudging ``x``
+    in place and restoring each entry before moving on."""
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
         old = x[ix]
         x[ix] = old + h
-        pos = np.array(f(x), dtype=np.float64, copy=True)
+        plus = f(x)
         x[ix] = old - h
-        neg = np.array(f(x), dtype=np.float64, copy=True)
+        minus = f(x)
         x[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        yield ix, plus, minus
         it.iternext()
-    return grad
 
 
 def check_layer_gradients(forward: Callable, backward: Callable, inputs: dict,

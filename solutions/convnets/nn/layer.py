@@ -12,18 +12,8 @@ and calls the core functions in ``forward`` and ``backward``. A network is
   channels, GoogLeNet) and ``Residual`` (a main path added to a skip connection,
   ResNet).
 
-Model interface (the same as CS231n's models, which the :class:`~convnets.Solver`
-relies on): ``model.params`` (name -> trainable array), ``model.buffers`` (name ->
-non-trainable state, the batch-norm running statistics), ``model.forward(x)``
-(test mode scores), ``model.loss(X, y=None)`` (scores, or ``(loss, grads)`` in
-train mode with a softmax loss and ``0.5 * reg * sum(w**2)`` over the weights),
-``model.activations(x)`` (every layer's output) and ``model.dtype``.
-
-Parameters are named ``"<layer path>.<name>"``, e.g. ``"conv1.w"``, ``"conv1.b"``,
-``"res2a.main.bn1.gamma"``. They are **allocated lazily**, on the first access to
-``params``/``buffers`` or the first forward pass: building VGG-16 (138M
-parameters) and summarizing it costs no memory, since the sizes follow from the
-shapes alone.
+The model interface and the naming of parameters are described in
+:mod:`convnets.nn.sequential`.
 
 Sizing: strict by default, as the notes recommend
 -------------------------------------------------
