@@ -127,11 +127,13 @@ def test_the_command_line_grades_hostile_submissions(corpus, tmp_path, tmp_path_
         [sys.executable, "-m", "autograder", "--course", str(course), "grade",
          "toy", str(subs), "--workers", "2", "--timeout", "5", "--memory", "1536",
          "--no-progress"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = {c.student: (c.score, c.status) for c in corpus["cases"]}
+    # Exit status 1: every student has a row, and some have another status than graded.
+    assert {expected[s][1] for s in picked} != {"graded"}
+    assert proc.returncode == 1, proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     with open(last[len("grades: "):], newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    expected = {c.student: (c.score, c.status) for c in corpus["cases"]}
     for student in picked:
         assert (float(rows[student]["score"]), rows[student]["status"]) == expected[student]
     html = (course / "feedback" / "victim" / "toy" / "toy.html").read_text()
