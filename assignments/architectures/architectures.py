@@ -45,9 +45,11 @@ from checks import (
     check_close,
     check_equal,
     check_gradient,
+    check_gradients,
     check_raises,
     check_shape,
     eval_numerical_gradient,
+    hidden_checks,
     hidden_rng,
 )
 
@@ -191,33 +193,33 @@ check_equal(expand_pattern("INPUT"), [], "INPUT alone")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_expand_pattern")
-LAYER_NAMES = ["CONV", "RELU", "POOL", "POOL?", "FC"]
+with hidden_checks("test_expand_pattern") as rng:
+    LAYER_NAMES = ["CONV", "RELU", "POOL", "POOL?", "FC"]
 
 
-def random_sequence(depth):
-    items = []
-    for _ in range(int(rng.integers(1, 5))):
-        if depth < 3 and rng.random() < 0.4:
-            item = "[" + random_sequence(depth + 1) + "]"
-        else:
-            item = str(rng.choice(LAYER_NAMES))
-        stars = int(rng.integers(0, 3)) if item.startswith("[") else int(rng.random() < 0.2)
-        for _ in range(stars):
-            if rng.random() < 0.7:
-                item += "*" + str(int(rng.integers(0, 4)))
+    def random_sequence(depth):
+        items = []
+        for _ in range(int(rng.integers(1, 5))):
+            if depth < 3 and rng.random() < 0.4:
+                item = "[" + random_sequence(depth + 1) + "]"
             else:
-                item += "*" + str(rng.choice(["N", "M", "K"]))
-        items.append(item)
-    arrow = " -> " if rng.random() < 0.7 else "->"
-    return arrow.join(items)
+                item = str(rng.choice(LAYER_NAMES))
+            stars = int(rng.integers(0, 3)) if item.startswith("[") else int(rng.random() < 0.2)
+            for _ in range(stars):
+                if rng.random() < 0.7:
+                    item += "*" + str(int(rng.integers(0, 4)))
+                else:
+                    item += "*" + str(rng.choice(["N", "M", "K"]))
+            items.append(item)
+        arrow = " -> " if rng.random() < 0.7 else "->"
+        return arrow.join(items)
 
 
-for trial in range(30):
-    pattern = "INPUT -> " + random_sequence(0)
-    repeats = {letter: int(rng.integers(0, 4)) for letter in "NMK"}
-    check_equal(expand_pattern(pattern, repeats), ref.parse_pattern(pattern, repeats),
-                f"expand_pattern({pattern!r}, {repeats})")
+    for trial in range(30):
+        pattern = "INPUT -> " + random_sequence(0)
+        repeats = {letter: int(rng.integers(0, 4)) for letter in "NMK"}
+        check_equal(expand_pattern(pattern, repeats), ref.parse_pattern(pattern, repeats),
+                    f"expand_pattern({pattern!r}, {repeats})")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_expand_pattern_errors", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -230,27 +232,27 @@ check_raises(ValueError, expand_pattern, "INPUT -> [CONV]*N -> FC", {"M": 2},
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_expand_pattern_errors")
-good = ["INPUT -> [[CONV -> RELU]*2 -> POOL]*3 -> [FC -> RELU]*2 -> FC",
-        "INPUT -> [CONV -> RELU -> POOL?]*2 -> FC", "INPUT -> CONV -> [RELU -> [POOL]*2]*2 -> FC"]
-corruptions = [
-    lambda p: p.replace("]", "", 1),                  # a group never closed
-    lambda p: p.replace("[", "", 1),                  # a ']' never opened
-    lambda p: p.replace("INPUT -> ", "", 1),          # no INPUT
-    lambda p: p + " ->",                              # trailing arrow
-    lambda p: p.replace("FC", "FC2", 1),              # unknown layer
-    lambda p: p.replace("*2", "*", 1),                # '*' without a count
-    lambda p: p.replace("*2", "*X", 1),               # a letter not in repeats
-    lambda p: p.replace("RELU", "", 1),               # '-> ->' or '[->'
-    lambda p: p.replace("CONV", "[]", 1),             # an empty group
-]
-for trial in range(12):
-    pattern = corruptions[int(rng.integers(len(corruptions)))](str(rng.choice(good)))
-    try:
-        ref.parse_pattern(pattern, {"N": 1})
-    except ValueError:
-        check_raises(ValueError, expand_pattern, pattern, {"N": 1},
-                     what=f"expand_pattern({pattern!r})")
+with hidden_checks("test_expand_pattern_errors") as rng:
+    good = ["INPUT -> [[CONV -> RELU]*2 -> POOL]*3 -> [FC -> RELU]*2 -> FC",
+            "INPUT -> [CONV -> RELU -> POOL?]*2 -> FC", "INPUT -> CONV -> [RELU -> [POOL]*2]*2 -> FC"]
+    corruptions = [
+        lambda p: p.replace("]", "", 1),                  # a group never closed
+        lambda p: p.replace("[", "", 1),                  # a ']' never opened
+        lambda p: p.replace("INPUT -> ", "", 1),          # no INPUT
+        lambda p: p + " ->",                              # trailing arrow
+        lambda p: p.replace("FC", "FC2", 1),              # unknown layer
+        lambda p: p.replace("*2", "*", 1),                # '*' without a count
+        lambda p: p.replace("*2", "*X", 1),               # a letter not in repeats
+        lambda p: p.replace("RELU", "", 1),               # '-> ->' or '[->'
+        lambda p: p.replace("CONV", "[]", 1),             # an empty group
+    ]
+    for trial in range(12):
+        pattern = corruptions[int(rng.integers(len(corruptions)))](str(rng.choice(good)))
+        try:
+            ref.parse_pattern(pattern, {"N": 1})
+        except ValueError:
+            check_raises(ValueError, expand_pattern, pattern, {"N": 1},
+                         what=f"expand_pattern({pattern!r})")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -355,23 +357,27 @@ check_raises(ValueError, pool_output_size, 7, 2, 2, what="2x2 pool, stride 2 on 
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_output_sizes")
-for trial in range(60):
-    W, F, S, P = (int(v) for v in (rng.integers(1, 40), rng.integers(1, 12), rng.integers(1, 5),
-                                   rng.integers(0, 4)))
-    try:
-        expected = ref.conv_output_size(W, F, S, P)
-    except ValueError:
-        check_raises(ValueError, conv_output_size, W, F, S, P,
-                     what=f"conv_output_size({W}, {F}, {S}, {P})")
-    else:
-        check_equal(conv_output_size(W, F, S, P), expected, f"conv_output_size({W}, {F}, {S}, {P})")
-    try:
-        expected = ref.pool_output_size(W, F, S)
-    except ValueError:
-        check_raises(ValueError, pool_output_size, W, F, S, what=f"pool_output_size({W}, {F}, {S})")
-    else:
-        check_equal(pool_output_size(W, F, S), expected, f"pool_output_size({W}, {F}, {S})")
+with hidden_checks("test_output_sizes") as rng:
+    for trial in range(60):
+        W, F, S, P = (int(v) for v in (rng.integers(1, 40), rng.integers(1, 12), rng.integers(1, 5),
+                                       rng.integers(0, 4)))
+        # The labels say what kind of case failed, never its numbers and answer.
+        try:
+            expected = ref.conv_output_size(W, F, S, P)
+        except ValueError:
+            check_raises(ValueError, conv_output_size, W, F, S, P,
+                         what="conv_output_size on a random setting that does not fit")
+        else:
+            check_equal(conv_output_size(W, F, S, P), expected,
+                        "conv_output_size on a random setting that fits")
+        try:
+            expected = ref.pool_output_size(W, F, S)
+        except ValueError:
+            check_raises(ValueError, pool_output_size, W, F, S,
+                         what="pool_output_size on a random setting that does not fit")
+        else:
+            check_equal(pool_output_size(W, F, S), expected,
+                        "pool_output_size on a random setting that fits")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_shapes", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -383,6 +389,7 @@ for got, want in zip(shapes, [(12, 32, 32), (12, 32, 32), (12, 16, 16), (10, 1, 
     check_equal(as_shape(got), want, "output volume")
 # A non-square input, a strided convolution and an overlapping pool.
 shapes = output_shapes([("CONV", 4, 3, 2, 1), ("POOL", 3, 2), ("FC", 5)], (2, 13, 17))
+check_equal(len(shapes), 3, "number of shapes (non-square)")
 for got, want in zip(shapes, [(4, 7, 9), (4, 3, 4), (5, 1, 1)]):
     check_equal(as_shape(got), want, "output volume (non-square)")
 check_raises(ValueError, output_shapes, [("CONV", 8, 3, 2, 0)], (3, 10, 10),
@@ -393,76 +400,74 @@ check_raises(ValueError, output_shapes, [("SOFTMAX",)], (3, 8, 8), what="an unkn
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_output_shapes")
+with hidden_checks("test_output_shapes") as rng:
+    def ref_layers(spec):
+        built = []
+        for layer in spec:
+            if layer[0] == "CONV":
+                built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
+            elif layer[0] == "POOL":
+                built.append(ref.MaxPool(layer[1], layer[2]))
+            elif layer[0] == "RELU":
+                built.append(ref.ReLU())
+            else:
+                built.append(ref.Affine(layer[1]))
+        return built
 
 
-def ref_layers(spec):
-    built = []
-    for layer in spec:
-        if layer[0] == "CONV":
-            built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
-        elif layer[0] == "POOL":
-            built.append(ref.MaxPool(layer[1], layer[2]))
-        elif layer[0] == "RELU":
-            built.append(ref.ReLU())
-        else:
-            built.append(ref.Affine(layer[1]))
-    return built
+    def random_layer(rng, shape):
+        """A random layer that fits ``shape`` (or None after 50 failed attempts)."""
+        _, H, W = shape
+        for _ in range(50):
+            kind = str(rng.choice(["CONV", "CONV", "POOL", "RELU"]))
+            if kind == "RELU":
+                return ("RELU",)
+            F, S = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+            try:
+                if kind == "CONV":
+                    P = int(rng.integers(0, 3))
+                    ref.conv_output_size(H, F, S, P), ref.conv_output_size(W, F, S, P)
+                    return ("CONV", int(rng.integers(1, 9)), F, S, P)
+                ref.pool_output_size(H, F, S), ref.pool_output_size(W, F, S)
+                return ("POOL", F, S)
+            except ValueError:
+                continue
+        return None
 
 
-def random_layer(rng, shape):
-    """A random layer that fits ``shape`` (or None after 50 failed attempts)."""
-    _, H, W = shape
-    for _ in range(50):
-        kind = str(rng.choice(["CONV", "CONV", "POOL", "RELU"]))
-        if kind == "RELU":
-            return ("RELU",)
-        F, S = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    def random_network(rng):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(5, 24)), int(rng.integers(5, 24)))
+        input_shape, spec = shape, []
+        for _ in range(int(rng.integers(1, 7))):
+            layer = random_layer(rng, shape)
+            if layer is None:
+                break
+            spec.append(layer)
+            shape = ref.summarize(ref_layers(spec), input_shape, warn=False).rows[-1].output_shape
+        for _ in range(int(rng.integers(0, 3))):
+            spec += [("FC", int(rng.integers(1, 20))), ("RELU",)] if rng.random() < 0.7 else \
+                [("FC", int(rng.integers(1, 20)))]
+        return spec, input_shape
+
+
+    for trial in range(15):
+        spec, input_shape = random_network(rng)
+        summary = ref.summarize(ref_layers(spec), input_shape, include_in_place=True, warn=False)
+        got = output_shapes(spec, input_shape)
+        check_equal(len(got), len(spec), f"number of shapes for {spec} on {input_shape}")
+        for i, (g, row) in enumerate(zip(got, summary.rows[1:])):
+            check_equal(as_shape(g), tuple(row.output_shape),
+                        f"output volume of layer {i} {spec[i]} in {spec} on {input_shape}")
+    for trial in range(8):
+        spec, input_shape = random_network(rng)
+        bad = ("CONV", 3, int(rng.integers(2, 6)), int(rng.integers(2, 5)), 0) if rng.random() < 0.5 \
+            else ("POOL", int(rng.integers(2, 6)), int(rng.integers(2, 5)))
+        spec = [layer for layer in spec if layer[0] != "FC" and layer != ("RELU",)] + [bad]
         try:
-            if kind == "CONV":
-                P = int(rng.integers(0, 3))
-                ref.conv_output_size(H, F, S, P), ref.conv_output_size(W, F, S, P)
-                return ("CONV", int(rng.integers(1, 9)), F, S, P)
-            ref.pool_output_size(H, F, S), ref.pool_output_size(W, F, S)
-            return ("POOL", F, S)
+            ref.summarize(ref_layers(spec), input_shape, warn=False)
         except ValueError:
-            continue
-    return None
-
-
-def random_network(rng):
-    shape = (int(rng.integers(1, 4)), int(rng.integers(5, 24)), int(rng.integers(5, 24)))
-    input_shape, spec = shape, []
-    for _ in range(int(rng.integers(1, 7))):
-        layer = random_layer(rng, shape)
-        if layer is None:
-            break
-        spec.append(layer)
-        shape = ref.summarize(ref_layers(spec), input_shape, warn=False).rows[-1].output_shape
-    for _ in range(int(rng.integers(0, 3))):
-        spec += [("FC", int(rng.integers(1, 20))), ("RELU",)] if rng.random() < 0.7 else \
-            [("FC", int(rng.integers(1, 20)))]
-    return spec, input_shape
-
-
-for trial in range(15):
-    spec, input_shape = random_network(rng)
-    summary = ref.summarize(ref_layers(spec), input_shape, include_in_place=True, warn=False)
-    got = output_shapes(spec, input_shape)
-    check_equal(len(got), len(spec), f"number of shapes for {spec} on {input_shape}")
-    for i, (g, row) in enumerate(zip(got, summary.rows[1:])):
-        check_equal(as_shape(g), tuple(row.output_shape),
-                    f"output volume of layer {i} {spec[i]} in {spec} on {input_shape}")
-for trial in range(8):
-    spec, input_shape = random_network(rng)
-    bad = ("CONV", 3, int(rng.integers(2, 6)), int(rng.integers(2, 5)), 0) if rng.random() < 0.5 \
-        else ("POOL", int(rng.integers(2, 6)), int(rng.integers(2, 5)))
-    spec = [layer for layer in spec if layer[0] != "FC" and layer != ("RELU",)] + [bad]
-    try:
-        ref.summarize(ref_layers(spec), input_shape, warn=False)
-    except ValueError:
-        check_raises(ValueError, output_shapes, spec, input_shape,
-                     what=f"output_shapes({spec}, {input_shape})")
+            check_raises(ValueError, output_shapes, spec, input_shape,
+                         what=f"output_shapes({spec}, {input_shape})")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -613,59 +618,57 @@ check_equal(conv_weights, [1728, 36864, 73728, 147456, 294912, 589824, 589824, 1
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_layer_costs")
-
-
-def ref_layers(spec):
-    built = []
-    for layer in spec:
-        if layer[0] == "CONV":
-            built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
-        elif layer[0] == "POOL":
-            built.append(ref.MaxPool(layer[1], layer[2]))
-        elif layer[0] == "RELU":
-            built.append(ref.ReLU())
-        else:
-            built.append(ref.Affine(layer[1]))
-    return built
-
-
-def random_network(rng):
-    input_shape = (int(rng.integers(1, 5)), int(rng.integers(6, 30)), int(rng.integers(6, 30)))
-    spec = []
-    for _ in range(int(rng.integers(1, 8))):
-        for _attempt in range(50):
-            kind = str(rng.choice(["CONV", "CONV", "POOL", "RELU"]))
-            if kind == "RELU":
-                layer = ("RELU",)
-            elif kind == "CONV":
-                layer = ("CONV", int(rng.integers(1, 17)), int(rng.integers(1, 6)),
-                         int(rng.integers(1, 3)), int(rng.integers(0, 3)))
+with hidden_checks("test_layer_costs") as rng:
+    def ref_layers(spec):
+        built = []
+        for layer in spec:
+            if layer[0] == "CONV":
+                built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
+            elif layer[0] == "POOL":
+                built.append(ref.MaxPool(layer[1], layer[2]))
+            elif layer[0] == "RELU":
+                built.append(ref.ReLU())
             else:
-                layer = ("POOL", int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-            try:
-                ref.summarize(ref_layers(spec + [layer]), input_shape, warn=False)
-            except ValueError:
-                continue
-            spec.append(layer)
-            break
-    for _ in range(int(rng.integers(0, 3))):
-        spec += [("FC", int(rng.integers(1, 30))), ("RELU",)]
-    spec.append(("FC", int(rng.integers(1, 11))))
-    return spec, input_shape
+                built.append(ref.Affine(layer[1]))
+        return built
 
 
-for trial in range(12):
-    spec, input_shape = random_network(rng)
-    summary = ref.summarize(ref_layers(spec), input_shape, include_in_place=True, warn=False)
-    rows = layer_costs(spec, input_shape)
-    check_equal(len(rows), len(spec), "one row per layer")
-    for i, (row, want) in enumerate(zip(rows, summary.rows[1:])):
-        what = f"layer {i} {spec[i]} of {spec} on {input_shape}"
-        check_equal(as_shape(row["shape"]), tuple(want.output_shape), f"shape of {what}")
-        check_equal(row["activations"], want.activations, f"activations of {what}")
-        check_equal(row["weights"], want.weights, f"weights of {what}")
-        check_equal(row["biases"], want.biases, f"biases of {what}")
+    def random_network(rng):
+        input_shape = (int(rng.integers(1, 5)), int(rng.integers(6, 30)), int(rng.integers(6, 30)))
+        spec = []
+        for _ in range(int(rng.integers(1, 8))):
+            for _attempt in range(50):
+                kind = str(rng.choice(["CONV", "CONV", "POOL", "RELU"]))
+                if kind == "RELU":
+                    layer = ("RELU",)
+                elif kind == "CONV":
+                    layer = ("CONV", int(rng.integers(1, 17)), int(rng.integers(1, 6)),
+                             int(rng.integers(1, 3)), int(rng.integers(0, 3)))
+                else:
+                    layer = ("POOL", int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+                try:
+                    ref.summarize(ref_layers(spec + [layer]), input_shape, warn=False)
+                except ValueError:
+                    continue
+                spec.append(layer)
+                break
+        for _ in range(int(rng.integers(0, 3))):
+            spec += [("FC", int(rng.integers(1, 30))), ("RELU",)]
+        spec.append(("FC", int(rng.integers(1, 11))))
+        return spec, input_shape
+
+
+    for trial in range(12):
+        spec, input_shape = random_network(rng)
+        summary = ref.summarize(ref_layers(spec), input_shape, include_in_place=True, warn=False)
+        rows = layer_costs(spec, input_shape)
+        check_equal(len(rows), len(spec), "one row per layer")
+        for i, (row, want) in enumerate(zip(rows, summary.rows[1:])):
+            what = f"layer {i} {spec[i]} of {spec} on {input_shape}"
+            check_equal(as_shape(row["shape"]), tuple(want.output_shape), f"shape of {what}")
+            check_equal(row["activations"], want.activations, f"activations of {what}")
+            check_equal(row["weights"], want.weights, f"weights of {what}")
+            check_equal(row["biases"], want.biases, f"biases of {what}")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_network_totals", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -685,45 +688,43 @@ check_equal(network_totals(small, (2, 4, 4)),
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_network_totals")
+with hidden_checks("test_network_totals") as rng:
+    def ref_layers(spec):
+        built = []
+        for layer in spec:
+            if layer[0] == "CONV":
+                built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
+            elif layer[0] == "POOL":
+                built.append(ref.MaxPool(layer[1], layer[2]))
+            elif layer[0] == "RELU":
+                built.append(ref.ReLU())
+            else:
+                built.append(ref.Affine(layer[1]))
+        return built
 
 
-def ref_layers(spec):
-    built = []
-    for layer in spec:
-        if layer[0] == "CONV":
-            built.append(ref.Conv(layer[1], layer[2], stride=layer[3], pad=layer[4]))
-        elif layer[0] == "POOL":
-            built.append(ref.MaxPool(layer[1], layer[2]))
-        elif layer[0] == "RELU":
-            built.append(ref.ReLU())
-        else:
-            built.append(ref.Affine(layer[1]))
-    return built
-
-
-for trial in range(12):
-    input_shape = (int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5)),
-                   8 * int(rng.integers(1, 5)))
-    repeats = {"N": int(rng.integers(1, 4)), "M": int(rng.integers(0, 4)),
-               "K": int(rng.integers(0, 3))}
-    names = ref.parse_pattern("INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC",
-                              repeats)
-    spec = []
-    for name in names:
-        if name == "CONV":
-            F = int(rng.choice([1, 3, 5]))
-            spec.append(("CONV", int(rng.integers(1, 33)), F, 1, (F - 1) // 2))
-        elif name == "POOL":
-            spec.append(("POOL", 2, 2))
-        elif name == "RELU":
-            spec.append(("RELU",))
-        else:
-            spec.append(("FC", int(rng.integers(1, 65))))
-    summary = ref.summarize(ref_layers(spec), input_shape, warn=False)
-    expected = {"activations": summary.total_activations, "weights": summary.total_weights,
-                "biases": summary.total_biases, "params": summary.total_params}
-    check_equal(network_totals(spec, input_shape), expected, f"totals of {spec} on {input_shape}")
+    for trial in range(12):
+        input_shape = (int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5)),
+                       8 * int(rng.integers(1, 5)))
+        repeats = {"N": int(rng.integers(1, 4)), "M": int(rng.integers(0, 4)),
+                   "K": int(rng.integers(0, 3))}
+        names = ref.parse_pattern("INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC",
+                                  repeats)
+        spec = []
+        for name in names:
+            if name == "CONV":
+                F = int(rng.choice([1, 3, 5]))
+                spec.append(("CONV", int(rng.integers(1, 33)), F, 1, (F - 1) // 2))
+            elif name == "POOL":
+                spec.append(("POOL", 2, 2))
+            elif name == "RELU":
+                spec.append(("RELU",))
+            else:
+                spec.append(("FC", int(rng.integers(1, 65))))
+        summary = ref.summarize(ref_layers(spec), input_shape, warn=False)
+        expected = {"activations": summary.total_activations, "weights": summary.total_weights,
+                    "biases": summary.total_biases, "params": summary.total_params}
+        check_equal(network_totals(spec, input_shape), expected, f"totals of {spec} on {input_shape}")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_memory_bytes", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -746,18 +747,18 @@ check_equal(memory_bytes(10, 5, 8, batch_size=2), (2 * 10 + 5) * 8, "inference, 
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_memory_bytes")
-for trial in range(10):
-    width = float(rng.choice([1 / 16, 1 / 8, 1 / 4]))
-    network = ref.zoo.get("vgg16", width=width, num_classes=int(rng.integers(2, 100)))
-    summary = ref.summarize(network, warn=False)
-    dtype = str(rng.choice(["float32", "float64"]))
-    training = bool(rng.random() < 0.5)
-    batch = int(rng.integers(1, 64))
-    got = memory_bytes(summary.total_activations, summary.total_params,
-                       np.dtype(dtype).itemsize, training, batch)
-    check_equal(got, summary.memory(dtype, training, batch),
-                f"memory of VGG-16 at width {width}, {dtype}, training={training}, batch {batch}")
+with hidden_checks("test_memory_bytes") as rng:
+    for trial in range(10):
+        width = float(rng.choice([1 / 16, 1 / 8, 1 / 4]))
+        network = ref.zoo.get("vgg16", width=width, num_classes=int(rng.integers(2, 100)))
+        summary = ref.summarize(network, warn=False)
+        dtype = str(rng.choice(["float32", "float64"]))
+        training = bool(rng.random() < 0.5)
+        batch = int(rng.integers(1, 64))
+        got = memory_bytes(summary.total_activations, summary.total_params,
+                           np.dtype(dtype).itemsize, training, batch)
+        check_equal(got, summary.memory(dtype, training, batch),
+                    f"memory of VGG-16 at width {width}, {dtype}, training={training}, batch {batch}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -814,15 +815,15 @@ check_equal(single, 49 * C * C, "weights of one 7x7 layer (49 C^2)")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_receptive_fields")
-for trial in range(20):
-    stack = []
-    for _ in range(int(rng.integers(1, 7))):
-        layer = (int(rng.integers(1, 8)), int(rng.integers(1, 4)))
-        if rng.random() < 0.3:
-            layer += (int(rng.integers(1, 5)),)
-        stack.append(layer)
-    check_equal(receptive_fields(stack), ref.receptive_field(stack), f"receptive_fields({stack})")
+with hidden_checks("test_receptive_fields") as rng:
+    for trial in range(20):
+        stack = []
+        for _ in range(int(rng.integers(1, 7))):
+            layer = (int(rng.integers(1, 8)), int(rng.integers(1, 4)))
+            if rng.random() < 0.3:
+                layer += (int(rng.integers(1, 5)),)
+            stack.append(layer)
+        check_equal(receptive_fields(stack), ref.receptive_field(stack), f"receptive_fields({stack})")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1056,29 +1057,30 @@ check_shape(scores, (2, 10), "scores")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_three_layer_convnet_shapes")
-for trial in range(4):
-    C, H, W = int(rng.integers(1, 4)), 2 * int(rng.integers(2, 7)), 2 * int(rng.integers(2, 7))
-    config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 9)),
-                  filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 30)),
-                  num_classes=int(rng.integers(2, 12)), weight_scale=float(rng.uniform(0.01, 1)),
-                  dtype="float64")
-    model = ThreeLayerConvNet(**config)
-    expected = ref.ThreeLayerConvNet(**config, seed=0).params
-    params = model.params
-    check_equal(sorted(params), sorted(expected), f"keys of params for {config}")
-    for key in expected:
-        check_shape(params[key], expected[key].shape, f"params['{key}'] for {config}")
-        check_equal(str(params[key].dtype), "float64", f"dtype of params['{key}']")
-    N = int(rng.integers(1, 4))
-    check_shape(model.loss(rng.standard_normal((N, C, H, W))), (N, config["num_classes"]),
-                f"scores for {config}")
-    big = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=64, filter_size=3,
-                            weight_scale=config["weight_scale"], dtype="float64")
-    std = float(np.std(big.params["W1"]))
-    if not 0.85 * config["weight_scale"] < std < 1.15 * config["weight_scale"]:
-        raise AssertionError(f"params['W1']: expected a standard deviation near weight_scale = "
-                             f"{config['weight_scale']:.3g}, got {std:.3g}")
+with hidden_checks("test_three_layer_convnet_shapes") as rng:
+    for trial in range(4):
+        C, H, W = int(rng.integers(1, 4)), 2 * int(rng.integers(2, 7)), 2 * int(rng.integers(2, 7))
+        config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 9)),
+                      filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 30)),
+                      num_classes=int(rng.integers(2, 12)), weight_scale=float(rng.uniform(0.01, 1)),
+                      dtype="float64")
+        model = ThreeLayerConvNet(**config)
+        expected = ref.ThreeLayerConvNet(**config, seed=0).params
+        params = model.params
+        check_equal(sorted(params), sorted(expected), f"keys of params for {config}")
+        for key in expected:
+            check_shape(params[key], expected[key].shape, f"params['{key}'] for {config}")
+            check_equal(str(params[key].dtype), "float64", f"dtype of params['{key}']")
+        N = int(rng.integers(1, 4))
+        check_shape(model.loss(rng.standard_normal((N, C, H, W))), (N, config["num_classes"]),
+                    f"scores for {config}")
+        big = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=64, filter_size=3,
+                                weight_scale=config["weight_scale"], dtype="float64")
+        check_shape(big.params["W1"], (64, 3, 3, 3), "params['W1'] of a 64-filter network")
+        std = float(np.std(big.params["W1"]))
+        if not 0.85 * config["weight_scale"] < std < 1.15 * config["weight_scale"]:
+            raise AssertionError(f"params['W1']: expected a standard deviation near weight_scale = "
+                                 f"{config['weight_scale']:.3g}, got {std:.3g}")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_three_layer_convnet_gradients", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -1108,29 +1110,27 @@ model.params = params
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_three_layer_convnet_gradients")
-for trial in range(4):
-    C, H, W = int(rng.integers(1, 4)), 2 * int(rng.integers(2, 6)), 2 * int(rng.integers(2, 6))
-    config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 6)),
-                  filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 12)),
-                  num_classes=int(rng.integers(2, 8)),
-                  reg=float(rng.choice([0.0, rng.uniform(0, 1)])),
-                  dtype="float64")
-    model = ThreeLayerConvNet(**config)
-    reference = ref.ThreeLayerConvNet(**config, seed=0)
-    params = {key: rng.standard_normal(value.shape) for key, value in reference.params.items()}
-    model.params = params
-    reference.params = params
-    N = int(rng.integers(1, 5))
-    X = rng.standard_normal((N, C, H, W))
-    y = rng.integers(0, config["num_classes"], N)
-    check_close(model.loss(X), reference.loss(X), f"scores for {config}")
-    loss, grads = model.loss(X, y)
-    ref_loss, ref_grads = reference.loss(X, y)
-    check_close(loss, ref_loss, f"loss for {config}")
-    for key in ref_grads:
-        check_close(grads[key], ref_grads[key], f"grads['{key}'] for {config}", rtol=1e-6,
-                    atol=1e-9)
+with hidden_checks("test_three_layer_convnet_gradients") as rng:
+    for trial in range(4):
+        C, H, W = int(rng.integers(1, 4)), 2 * int(rng.integers(2, 6)), 2 * int(rng.integers(2, 6))
+        config = dict(input_dim=(C, H, W), num_filters=int(rng.integers(1, 6)),
+                      filter_size=int(rng.choice([1, 3, 5])), hidden_dim=int(rng.integers(2, 12)),
+                      num_classes=int(rng.integers(2, 8)),
+                      reg=float(rng.choice([0.0, rng.uniform(0, 1)])),
+                      dtype="float64")
+        model = ThreeLayerConvNet(**config)
+        reference = ref.ThreeLayerConvNet(**config, seed=0)
+        params = {key: rng.standard_normal(value.shape) for key, value in reference.params.items()}
+        model.params = params
+        reference.params = params
+        N = int(rng.integers(1, 5))
+        X = rng.standard_normal((N, C, H, W))
+        y = rng.integers(0, config["num_classes"], N)
+        check_close(model.loss(X), reference.loss(X), f"scores for {config}")
+        loss, grads = model.loss(X, y)
+        ref_loss, ref_grads = reference.loss(X, y)
+        check_close(loss, ref_loss, f"loss for {config}")
+        check_gradients(grads, ref_grads, f"grads for {config}", rtol=1e-6, atol=1e-9)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1236,5 +1236,4 @@ test_acc = accuracy(digits_model, held_out["X_test"], held_out["y_test"])
 if not test_acc >= 0.85:
     raise AssertionError(f"accuracy on the held-out test digits: expected at least 0.85, "
                          f"got {test_acc:.3f}")
-print(f"ok: held-out test accuracy {test_acc:.3f}")
 ### END HIDDEN TESTS

@@ -41,9 +41,11 @@ from checks import (
     check_close,
     check_equal,
     check_gradient,
+    check_gradients,
     check_raises,
     check_shape,
     eval_numerical_gradient_array,
+    hidden_checks,
     hidden_rng,
 )
 
@@ -203,23 +205,23 @@ check_close(X_col, expected, "im2col with stride 2, pad 1, dilation 2")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_im2col")
-for _ in range(12):
-    while True:
-        N, C = (int(v) for v in rng.integers(1, 4, size=2))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
-        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    x = rng.standard_normal((N, C, H, W))
-    check_close(im2col(x, HH, WW, stride=S, pad=P, dilation=D),
-                ref.im2col(x, HH, WW, stride=S, pad=P, dilation=D),
-                f"im2col of {x.shape}, filter {HH}x{WW}, stride {S}, pad {P}, dilation {D}")
-x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
-check_equal(str(im2col(x, 3, 3, 1, 1).dtype), "float32", "im2col keeps float32")
+with hidden_checks("test_im2col") as rng:
+    for _ in range(12):
+        while True:
+            N, C = (int(v) for v in rng.integers(1, 4, size=2))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
+            H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        x = rng.standard_normal((N, C, H, W))
+        check_close(im2col(x, HH, WW, stride=S, pad=P, dilation=D),
+                    ref.im2col(x, HH, WW, stride=S, pad=P, dilation=D),
+                    f"im2col of {x.shape}, filter {HH}x{WW}, stride {S}, pad {P}, dilation {D}")
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    check_equal(str(im2col(x, 3, 3, 1, 1).dtype), "float32", "im2col keeps float32")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -290,6 +292,9 @@ for shape, HH, WW, S, P, D in [((2, 3, 5, 5), 3, 3, 1, 1, 1), ((1, 2, 7, 6), 3, 
                                ((2, 2, 6, 7), 2, 3, 1, 0, 2)]:
     x = rng_visible.standard_normal(shape)
     X_col = im2col(x, HH, WW, S, P, D)
+    H_out = (shape[2] + 2 * P - D * (HH - 1) - 1) // S + 1
+    W_out = (shape[3] + 2 * P - D * (WW - 1) - 1) // S + 1
+    check_shape(X_col, (shape[1] * HH * WW, shape[0] * H_out * W_out), f"im2col of {shape}")
     c = rng_visible.standard_normal(X_col.shape)
     back = col2im(c, shape, HH, WW, S, P, D)
     check_shape(back, shape, f"col2im to {shape}")
@@ -298,22 +303,22 @@ for shape, HH, WW, S, P, D in [((2, 3, 5, 5), 3, 3, 1, 1, 1), ((1, 2, 7, 6), 3, 
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_col2im")
-for _ in range(12):
-    while True:
-        N, C = (int(v) for v in rng.integers(1, 4, size=2))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
-        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    cols = rng.standard_normal((C * HH * WW, N * H_out * W_out))
-    check_close(col2im(cols, (N, C, H, W), HH, WW, stride=S, pad=P, dilation=D),
-                ref.col2im(cols, (N, C, H, W), HH, WW, stride=S, pad=P, dilation=D),
-                f"col2im to {(N, C, H, W)}, filter {HH}x{WW}, stride {S}, pad {P}, "
-                f"dilation {D}")
+with hidden_checks("test_col2im") as rng:
+    for _ in range(12):
+        while True:
+            N, C = (int(v) for v in rng.integers(1, 4, size=2))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
+            H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        cols = rng.standard_normal((C * HH * WW, N * H_out * W_out))
+        check_close(col2im(cols, (N, C, H, W), HH, WW, stride=S, pad=P, dilation=D),
+                    ref.col2im(cols, (N, C, H, W), HH, WW, stride=S, pad=P, dilation=D),
+                    f"col2im to {(N, C, H, W)}, filter {HH}x{WW}, stride {S}, pad {P}, "
+                    f"dilation {D}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -387,30 +392,30 @@ check_equal(str(out.dtype), "float32", "dtype of the output for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_forward_fast")
-for k in range(12):
-    while True:
-        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
-        H_out, W_out = (int(v) for v in rng.integers(1, 6, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    dtype = np.float32 if k == 0 else np.float64
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    p = {"stride": S, "pad": P, "dilation": D}
-    out = conv_forward_fast(x, w, b, p)[0]
-    expected = ref.conv_forward_fast(x, w, b, p)[0]
-    label = f"conv_forward_fast, x {x.shape} {x.dtype}, w {w.shape}, {p}"
-    if dtype == np.float32:
-        check_equal(str(out.dtype), "float32", f"dtype ({label})")
-        check_close(out, expected, label, rtol=1e-4, atol=1e-5)
-    else:
-        check_close(out, expected, label)
+with hidden_checks("test_conv_forward_fast") as rng:
+    for k in range(12):
+        while True:
+            N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
+            H_out, W_out = (int(v) for v in rng.integers(1, 6, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        dtype = np.float32 if k == 0 else np.float64
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        p = {"stride": S, "pad": P, "dilation": D}
+        out = conv_forward_fast(x, w, b, p)[0]
+        expected = ref.conv_forward_fast(x, w, b, p)[0]
+        label = f"conv_forward_fast, x {x.shape} {x.dtype}, w {w.shape}, {p}"
+        if dtype == np.float32:
+            check_equal(str(out.dtype), "float32", f"dtype ({label})")
+            check_close(out, expected, label, rtol=1e-4, atol=1e-5)
+        else:
+            check_close(out, expected, label)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -458,6 +463,8 @@ def conv_backward_fast(dout, cache):
 # %% nbgrader={"grade": true, "grade_id": "test_conv_backward_fast", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 def gradient_check_conv_fast(x, w, b, conv_param, seed=0):
     out, cache = conv_forward_fast(x, w, b, conv_param)
+    check_shape(out, conv_forward_naive(x, w, b, conv_param)[0].shape,
+                f"output for x {x.shape}, w {w.shape}, {conv_param}")
     dout = np.random.default_rng(seed).standard_normal(out.shape)
     dx, dw, db = conv_backward_fast(dout, cache)
     label = f"x {x.shape}, w {w.shape}, {conv_param}"
@@ -489,39 +496,35 @@ gradient_check_conv_fast(rng_visible.standard_normal((1, 2, 7, 7)),
 # Each gradient has the dtype of its array.
 _, cache = conv_forward_fast(np.ones((1, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32),
                              np.zeros(3, np.float32), {"stride": 1, "pad": 1})
-for name, grad in zip(("dx", "dw", "db"),
-                      conv_backward_fast(np.ones((1, 3, 4, 4), np.float32), cache)):
+dx, dw, db = conv_backward_fast(np.ones((1, 3, 4, 4), np.float32), cache)
+for name, grad in (("dx", dx), ("dw", dw), ("db", db)):
     check_equal(str(grad.dtype), "float32", f"dtype of {name} for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_backward_fast")
-for k in range(12):
-    while True:
-        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
-        H_out, W_out = (int(v) for v in rng.integers(1, 6, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    dtype = np.float32 if k == 0 else np.float64
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    p = {"stride": S, "pad": P, "dilation": D}
-    out, ref_cache = ref.conv_forward_fast(x, w, b, p)
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    expected = ref.conv_backward_fast(dout, ref_cache)
-    grads = conv_backward_fast(dout, conv_forward_fast(x, w, b, p)[1])
-    label = f"x {x.shape} {x.dtype}, w {w.shape}, {p}"
-    for name, got, want in zip(("dx", "dw", "db"), grads, expected):
-        if dtype == np.float32:
-            check_equal(str(got.dtype), "float32", f"dtype of {name} ({label})")
-            check_close(got, want, f"{name} ({label})", rtol=1e-4, atol=1e-4)
-        else:
-            check_close(got, want, f"{name} ({label})")
+with hidden_checks("test_conv_backward_fast") as rng:
+    for k in range(12):
+        while True:
+            N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P, D = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
+            H_out, W_out = (int(v) for v in rng.integers(1, 6, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        dtype = np.float32 if k == 0 else np.float64
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        p = {"stride": S, "pad": P, "dilation": D}
+        out, ref_cache = ref.conv_forward_fast(x, w, b, p)
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        expected = ref.conv_backward_fast(dout, ref_cache)
+        grads = conv_backward_fast(dout, conv_forward_fast(x, w, b, p)[1])
+        label = f"x {x.shape} {x.dtype}, w {w.shape}, {p}"
+        tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {}
+        check_gradients(grads, expected, label, names=("dx", "dw", "db"), **tolerance)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -545,24 +548,24 @@ check_raises(ValueError, conv_forward_fast, np.ones((1, 3, 224, 224)), np.ones((
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_fast_invalid_sizes")
-for _ in range(20):
-    H, W = (int(v) for v in rng.integers(3, 14, size=2))
-    HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-    S, P, D = int(rng.integers(1, 5)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
-    x, w = np.ones((1, 2, H, W)), np.ones((2, 2, HH, WW))
-    p = {"stride": S, "pad": P, "dilation": D}
-    label = f"conv_forward_fast on x {x.shape}, w {w.shape}, {p}"
-    try:
-        expected = ref.conv_forward_fast(x, w, np.zeros(2), p)[0]
-    except ValueError as err:
-        match = "is not an integer" if "is not an integer" in str(err) else None
-        check_raises(ValueError, conv_forward_fast, x, w, np.zeros(2), p, match=match,
-                     what=label)
-        check_raises(ValueError, im2col, x, HH, WW, S, P, D, match=match,
-                     what=f"im2col, same geometry as {label}")
-    else:
-        check_shape(conv_forward_fast(x, w, np.zeros(2), p)[0], expected.shape, label)
+with hidden_checks("test_fast_invalid_sizes") as rng:
+    for _ in range(20):
+        H, W = (int(v) for v in rng.integers(3, 14, size=2))
+        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+        S, P, D = int(rng.integers(1, 5)), int(rng.integers(0, 3)), int(rng.integers(1, 3))
+        x, w = np.ones((1, 2, H, W)), np.ones((2, 2, HH, WW))
+        p = {"stride": S, "pad": P, "dilation": D}
+        label = f"conv_forward_fast on x {x.shape}, w {w.shape}, {p}"
+        try:
+            expected = ref.conv_forward_fast(x, w, np.zeros(2), p)[0]
+        except ValueError as err:
+            match = "is not an integer" if "is not an integer" in str(err) else None
+            check_raises(ValueError, conv_forward_fast, x, w, np.zeros(2), p, match=match,
+                         what=label)
+            check_raises(ValueError, im2col, x, HH, WW, S, P, D, match=match,
+                         what=f"im2col, same geometry as {label}")
+        else:
+            check_shape(conv_forward_fast(x, w, np.zeros(2), p)[0], expected.shape, label)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -670,21 +673,21 @@ check_close(conv_1x1(x[:, :, :3, :5], w, b),
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_1x1")
-for k in range(8):
-    N, C, F, H, W = (int(v) for v in rng.integers(1, 7, size=5))
-    dtype = np.float32 if k == 0 else np.float64
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, 1, 1)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    out = conv_1x1(x, w, b)
-    expected = ref.conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})[0]
-    label = f"conv_1x1 on x {x.shape} {x.dtype}, w {w.shape}"
-    if dtype == np.float32:
-        check_equal(str(out.dtype), "float32", f"dtype ({label})")
-        check_close(out, expected, label, rtol=1e-4, atol=1e-5)
-    else:
-        check_close(out, expected, label)
+with hidden_checks("test_conv_1x1") as rng:
+    for k in range(8):
+        N, C, F, H, W = (int(v) for v in rng.integers(1, 7, size=5))
+        dtype = np.float32 if k == 0 else np.float64
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, 1, 1)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        out = conv_1x1(x, w, b)
+        expected = ref.conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})[0]
+        label = f"conv_1x1 on x {x.shape} {x.dtype}, w {w.shape}"
+        if dtype == np.float32:
+            check_equal(str(out.dtype), "float32", f"dtype ({label})")
+            check_close(out, expected, label, rtol=1e-4, atol=1e-5)
+        else:
+            check_close(out, expected, label)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -46,9 +46,11 @@ from checks import (
     check_close,
     check_equal,
     check_gradient,
+    check_gradients,
     check_raises,
     check_shape,
     eval_numerical_gradient_array,
+    hidden_checks,
     hidden_rng,
 )
 
@@ -104,13 +106,13 @@ check_close(zero_pad(x, 0), x, "zero_pad(x, 0)")
 check_equal(str(zero_pad(x.astype(np.float32), 1).dtype), "float32", "dtype of zero_pad(float32)")
 check_raises(ValueError, zero_pad, x, -1, what="zero_pad(x, -1)")
 ### BEGIN HIDDEN TESTS
-rng = hidden_rng("test_zero_pad")
-for _ in range(5):
-    shape = tuple(int(s) for s in rng.integers(1, 6, size=4))
-    pad = int(rng.integers(0, 4))
-    x = rng.standard_normal(shape)
-    expected = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    check_close(zero_pad(x, pad), expected, f"zero_pad of shape {shape} with pad={pad}")
+with hidden_checks("test_zero_pad") as rng:
+    for _ in range(5):
+        shape = tuple(int(s) for s in rng.integers(1, 6, size=4))
+        pad = int(rng.integers(0, 4))
+        x = rng.standard_normal(shape)
+        expected = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        check_close(zero_pad(x, pad), expected, f"zero_pad of shape {shape} with pad={pad}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -208,23 +210,27 @@ check_equal(conv_output_size(7, 3, 1, 0, dilation=1), 5, "W=7, F=3, dilation=1")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_output_size")
-for _ in range(60):
-    W, F = int(rng.integers(1, 40)), int(rng.integers(1, 8))
-    S, P, D = int(rng.integers(1, 5)), int(rng.integers(0, 4)), int(rng.integers(1, 4))
-    what = f"conv_output_size({W}, {F}, {S}, {P}, dilation={D})"
-    try:
-        expected = ref.conv_output_size(W, F, S, P, D)
-    except ValueError as err:
-        match = "is not an integer" if "is not an integer" in str(err) else None
-        check_raises(ValueError, conv_output_size, W, F, S, P, dilation=D, match=match,
-                     what=what)
-        if match:
-            value = f"{(W - D * (F - 1) - 1 + 2 * P) / S + 1:.4g}"
-            check_raises(ValueError, conv_output_size, W, F, S, P, dilation=D, match=value,
+with hidden_checks("test_conv_output_size") as rng:
+    for _ in range(60):
+        W, F = int(rng.integers(1, 40)), int(rng.integers(1, 8))
+        S, P, D = int(rng.integers(1, 5)), int(rng.integers(0, 4)), int(rng.integers(1, 4))
+        # The labels say what kind of case failed, never its numbers and answer.
+        kind = "a dilated filter" if D > 1 else "an ordinary filter"
+        try:
+            expected = ref.conv_output_size(W, F, S, P, D)
+        except ValueError as err:
+            match = "is not an integer" if "is not an integer" in str(err) else None
+            what = (f"a random setting where (W - F + 2P)/S + 1 is not an integer ({kind})"
+                    if match else f"a random filter wider than the padded input ({kind})")
+            check_raises(ValueError, conv_output_size, W, F, S, P, dilation=D, match=match,
                          what=what)
-    else:
-        check_equal(conv_output_size(W, F, S, P, dilation=D), expected, what)
+            if match:
+                value = f"{(W - D * (F - 1) - 1 + 2 * P) / S + 1:.4g}"
+                check_raises(ValueError, conv_output_size, W, F, S, P, dilation=D, match=value,
+                             what=what)
+        else:
+            check_equal(conv_output_size(W, F, S, P, dilation=D), expected,
+                        f"a random setting that fits ({kind})")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -315,20 +321,20 @@ check_raises(ValueError, conv_forward_naive, np.ones((1, 1, 10, 10)), np.ones((1
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_forward_naive_shapes")
-for _ in range(12):
-    N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-    H, W = (int(v) for v in rng.integers(2, 12, size=2))
-    HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-    p = {"stride": int(rng.integers(1, 4)), "pad": int(rng.integers(0, 3))}
-    x, w = np.ones((N, C, H, W)), np.ones((F, C, HH, WW))
-    what = f"conv_forward_naive on x {x.shape}, w {w.shape}, {p}"
-    try:
-        expected = ref.conv_forward_naive(x, w, np.zeros(F), p)[0].shape
-    except ValueError:
-        check_raises(ValueError, conv_forward_naive, x, w, np.zeros(F), p, what=what)
-    else:
-        check_shape(conv_forward_naive(x, w, np.zeros(F), p)[0], expected, what)
+with hidden_checks("test_conv_forward_naive_shapes") as rng:
+    for _ in range(12):
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        H, W = (int(v) for v in rng.integers(2, 12, size=2))
+        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+        p = {"stride": int(rng.integers(1, 4)), "pad": int(rng.integers(0, 3))}
+        x, w = np.ones((N, C, H, W)), np.ones((F, C, HH, WW))
+        what = f"conv_forward_naive on x {x.shape}, w {w.shape}, {p}"
+        try:
+            expected = ref.conv_forward_naive(x, w, np.zeros(F), p)[0].shape
+        except ValueError:
+            check_raises(ValueError, conv_forward_naive, x, w, np.zeros(F), p, what=what)
+        else:
+            check_shape(conv_forward_naive(x, w, np.zeros(F), p)[0], expected, what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_naive_values", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -372,37 +378,35 @@ check_equal(str(out.dtype), "float32", "dtype of the output for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_forward_naive_values")
+with hidden_checks("test_conv_forward_naive_values") as rng:
+    def random_conv_case(rng, max_dilation=1, dtype=np.float64):
+        """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
+        while True:
+            N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+            D = int(rng.integers(1, max_dilation + 1))
+            H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        return x, w, b, {"stride": S, "pad": P, "dilation": D}
 
 
-def random_conv_case(rng, max_dilation=1, dtype=np.float64):
-    """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
-    while True:
-        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-        D = int(rng.integers(1, max_dilation + 1))
-        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    return x, w, b, {"stride": S, "pad": P, "dilation": D}
-
-
-for _ in range(10):
-    x, w, b, p = random_conv_case(rng)
-    del p["dilation"]
-    expected = ref.conv_forward_naive(x, w, b, p)[0]
-    check_close(conv_forward_naive(x, w, b, p)[0], expected,
-                f"conv_forward_naive on x {x.shape}, w {w.shape}, {p}")
-x, w, b, p = random_conv_case(rng, dtype=np.float32)
-out = conv_forward_naive(x, w, b, p)[0]
-check_equal(str(out.dtype), "float32", "dtype of the output for float32 inputs")
-check_close(out, ref.conv_forward_naive(x, w, b, p)[0], "float32 output", rtol=1e-4, atol=1e-5)
+    for _ in range(10):
+        x, w, b, p = random_conv_case(rng)
+        del p["dilation"]
+        expected = ref.conv_forward_naive(x, w, b, p)[0]
+        check_close(conv_forward_naive(x, w, b, p)[0], expected,
+                    f"conv_forward_naive on x {x.shape}, w {w.shape}, {p}")
+    x, w, b, p = random_conv_case(rng, dtype=np.float32)
+    out = conv_forward_naive(x, w, b, p)[0]
+    check_equal(str(out.dtype), "float32", "dtype of the output for float32 inputs")
+    check_close(out, ref.conv_forward_naive(x, w, b, p)[0], "float32 output", rtol=1e-4, atol=1e-5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -466,6 +470,11 @@ def conv_backward_naive(dout, cache):
 def gradient_check_conv(x, w, b, conv_param, seed=0):
     """Compare conv_backward_naive with numerical gradients of sum(out * dout)."""
     out, cache = conv_forward_naive(x, w, b, conv_param)
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    S, P = conv_param["stride"], conv_param["pad"]
+    check_shape(out, (N, F, (H + 2 * P - HH) // S + 1, (W + 2 * P - WW) // S + 1),
+                f"output for x {x.shape}, w {w.shape}, {conv_param}")
     dout = np.random.default_rng(seed).standard_normal(out.shape)
     dx, dw, db = conv_backward_naive(dout, cache)
     dx_num = eval_numerical_gradient_array(
@@ -490,49 +499,49 @@ gradient_check_conv(rng_visible.standard_normal((1, 2, 7, 6)),
 # Each gradient has the dtype of its array.
 _, cache = conv_forward_naive(np.ones((1, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32),
                               np.zeros(3, np.float32), {"stride": 1, "pad": 1})
-for name, grad in zip(("dx", "dw", "db"),
-                      conv_backward_naive(np.ones((1, 3, 4, 4), np.float32), cache)):
+dx, dw, db = conv_backward_naive(np.ones((1, 3, 4, 4), np.float32), cache)
+for name, grad in (("dx", dx), ("dw", dw), ("db", db)):
     check_equal(str(grad.dtype), "float32", f"dtype of {name} for float32 inputs")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_conv_backward_naive")
+with hidden_checks("test_conv_backward_naive") as rng:
+    def random_conv_case(rng, max_dilation=1, dtype=np.float64):
+        """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
+        while True:
+            N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+            D = int(rng.integers(1, max_dilation + 1))
+            H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        return x, w, b, {"stride": S, "pad": P, "dilation": D}
 
 
-def random_conv_case(rng, max_dilation=1, dtype=np.float64):
-    """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
-    while True:
-        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-        D = int(rng.integers(1, max_dilation + 1))
-        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    return x, w, b, {"stride": S, "pad": P, "dilation": D}
-
-
-for _ in range(10):
-    x, w, b, p = random_conv_case(rng)
-    del p["dilation"]
+    # Fresh random inputs and upstream gradients; the student's gradients against the
+    # reference package's (number, type, shape and dtype first, then the values).
+    for _ in range(10):
+        x, w, b, p = random_conv_case(rng)
+        del p["dilation"]
+        out, ref_cache = ref.conv_forward_naive(x, w, b, p)
+        dout = rng.standard_normal(out.shape)
+        expected = ref.conv_backward_naive(dout, ref_cache)
+        _, cache = conv_forward_naive(x, w, b, p)
+        check_gradients(conv_backward_naive(dout, cache), expected,
+                        f"x {x.shape}, w {w.shape}, {p}", names=("dx", "dw", "db"))
+    x, w, b, p = random_conv_case(rng, dtype=np.float32)
     out, ref_cache = ref.conv_forward_naive(x, w, b, p)
-    dout = rng.standard_normal(out.shape)
-    expected = ref.conv_backward_naive(dout, ref_cache)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
     _, cache = conv_forward_naive(x, w, b, p)
-    grads = conv_backward_naive(dout, cache)
-    label = f"x {x.shape}, w {w.shape}, {p}"
-    for name, got, want in zip(("dx", "dw", "db"), grads, expected):
-        check_close(got, want, f"{name} ({label})")
-x, w, b, p = random_conv_case(rng, dtype=np.float32)
-out, cache = conv_forward_naive(x, w, b, p)
-grads = conv_backward_naive(np.ones(out.shape, dtype=np.float32), cache)
-for name, grad in zip(("dx", "dw", "db"), grads):
-    check_equal(str(grad.dtype), "float32", f"dtype of {name} for float32 inputs")
+    check_gradients(conv_backward_naive(dout, cache), ref.conv_backward_naive(dout, ref_cache),
+                    f"float32, x {x.shape}, w {w.shape}", names=("dx", "dw", "db"),
+                    rtol=1e-4, atol=1e-4)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -601,20 +610,20 @@ for index, value in listed.items():
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_notes_example_volume")
-X = rng.standard_normal((11, 11, 4))
-W0, W1 = rng.standard_normal((2, 5, 5, 4))
-b0, b1 = (float(v) for v in rng.standard_normal(2))
-V = notes_example_volume(X, W0, b0, W1, b1)
-expected = ref.conv_forward_naive(X.transpose(2, 0, 1)[None],
-                                  np.stack([W0, W1]).transpose(0, 3, 1, 2),
-                                  np.array([b0, b1]), {"stride": 2, "pad": 0})[0]
-check_close(V, expected[0].transpose(1, 2, 0), "the whole volume V")
-for i in range(4):
-    for j in range(4):
-        for d, (Wd, bd) in enumerate(((W0, b0), (W1, b1))):
-            check_close(V[i, j, d], np.sum(X[2 * i:2 * i + 5, 2 * j:2 * j + 5, :] * Wd) + bd,
-                        f"V[{i},{j},{d}]")
+with hidden_checks("test_notes_example_volume") as rng:
+    X = rng.standard_normal((11, 11, 4))
+    W0, W1 = rng.standard_normal((2, 5, 5, 4))
+    b0, b1 = (float(v) for v in rng.standard_normal(2))
+    V = notes_example_volume(X, W0, b0, W1, b1)
+    expected = ref.conv_forward_naive(X.transpose(2, 0, 1)[None],
+                                      np.stack([W0, W1]).transpose(0, 3, 1, 2),
+                                      np.array([b0, b1]), {"stride": 2, "pad": 0})[0]
+    check_close(V, expected[0].transpose(1, 2, 0), "the whole volume V")
+    for i in range(4):
+        for j in range(4):
+            for d, (Wd, bd) in enumerate(((W0, b0), (W1, b1))):
+                check_close(V[i, j, d], np.sum(X[2 * i:2 * i + 5, 2 * j:2 * j + 5, :] * Wd) + bd,
+                            f"V[{i},{j},{d}]")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -668,37 +677,34 @@ check_raises(ValueError, conv_forward_naive, np.ones((1, 1, 8, 8)), np.ones((1, 
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_dilation")
+with hidden_checks("test_dilation") as rng:
+    def random_conv_case(rng, max_dilation=1, dtype=np.float64):
+        """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
+        while True:
+            N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+            HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
+            S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+            D = int(rng.integers(1, max_dilation + 1))
+            H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+            H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
+            W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
+            if H >= 1 and W >= 1:
+                break
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        return x, w, b, {"stride": S, "pad": P, "dilation": D}
 
 
-def random_conv_case(rng, max_dilation=1, dtype=np.float64):
-    """Random valid shapes: strides 1-3, pads 0-2, non-square inputs and filters."""
-    while True:
-        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
-        HH, WW = (int(v) for v in rng.integers(1, 5, size=2))
-        S, P = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-        D = int(rng.integers(1, max_dilation + 1))
-        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
-        H = (H_out - 1) * S + D * (HH - 1) + 1 - 2 * P
-        W = (W_out - 1) * S + D * (WW - 1) + 1 - 2 * P
-        if H >= 1 and W >= 1:
-            break
-    x = rng.standard_normal((N, C, H, W)).astype(dtype)
-    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
-    b = rng.standard_normal(F).astype(dtype)
-    return x, w, b, {"stride": S, "pad": P, "dilation": D}
-
-
-for _ in range(10):
-    x, w, b, p = random_conv_case(rng, max_dilation=3)
-    label = f"x {x.shape}, w {w.shape}, {p}"
-    out, ref_cache = ref.conv_forward_naive(x, w, b, p)
-    mine, cache = conv_forward_naive(x, w, b, p)
-    check_close(mine, out, f"output ({label})")
-    dout = rng.standard_normal(out.shape)
-    expected = ref.conv_backward_naive(dout, ref_cache)
-    for name, got, want in zip(("dx", "dw", "db"), conv_backward_naive(dout, cache), expected):
-        check_close(got, want, f"{name} ({label})")
+    for _ in range(10):
+        x, w, b, p = random_conv_case(rng, max_dilation=3)
+        label = f"x {x.shape}, w {w.shape}, {p}"
+        out, ref_cache = ref.conv_forward_naive(x, w, b, p)
+        mine, cache = conv_forward_naive(x, w, b, p)
+        check_close(mine, out, f"output ({label})")
+        dout = rng.standard_normal(out.shape)
+        check_gradients(conv_backward_naive(dout, cache), ref.conv_backward_naive(dout, ref_cache),
+                        label, names=("dx", "dw", "db"))
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -41,9 +41,11 @@ from checks import (
     check_close,
     check_equal,
     check_gradient,
+    check_gradients,
     check_raises,
     check_shape,
     eval_numerical_gradient_array,
+    hidden_checks,
     hidden_rng,
 )
 
@@ -215,21 +217,21 @@ check_raises(ValueError, fc_to_conv_weights, w, (3, 5, 5), what="60 rows for a 3
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_fc_to_conv_weights")
-for trial in range(10):
-    C, H, W, M = (int(v) for v in rng.integers(1, 7, size=4))
-    model = ref.Sequential([ref.Affine(M)], (C, H, W), dtype=np.float64)
-    params = {"fc1.w": rng.standard_normal((C * H * W, M)), "fc1.b": rng.standard_normal(M)}
-    model.params = params
-    converted = ref.fc_to_conv(model)
-    got = fc_to_conv_weights(params["fc1.w"], (C, H, W))
-    check_close(got, converted.params["fc1.w"], f"filters for an FC({M}) on {(C, H, W)}")
-    x = rng.standard_normal((2, C, H, W))
-    out, _ = conv_forward(x, np.asarray(got), params["fc1.b"], {"stride": 1, "pad": 0})
-    check_close(out.reshape(2, M), model.forward(x), "conv output == FC output")
-    bad = (C, H + 1, W)
-    check_raises(ValueError, fc_to_conv_weights, params["fc1.w"], bad,
-                 what=f"w of shape {params['fc1.w'].shape} for a {bad} volume")
+with hidden_checks("test_fc_to_conv_weights") as rng:
+    for trial in range(10):
+        C, H, W, M = (int(v) for v in rng.integers(1, 7, size=4))
+        model = ref.Sequential([ref.Affine(M)], (C, H, W), dtype=np.float64)
+        params = {"fc1.w": rng.standard_normal((C * H * W, M)), "fc1.b": rng.standard_normal(M)}
+        model.params = params
+        converted = ref.fc_to_conv(model)
+        got = fc_to_conv_weights(params["fc1.w"], (C, H, W))
+        check_close(got, converted.params["fc1.w"], f"filters for an FC({M}) on {(C, H, W)}")
+        x = rng.standard_normal((2, C, H, W))
+        out, _ = conv_forward(x, np.asarray(got), params["fc1.b"], {"stride": 1, "pad": 0})
+        check_close(out.reshape(2, M), model.forward(x), "conv output == FC output")
+        bad = (C, H + 1, W)
+        check_raises(ValueError, fc_to_conv_weights, params["fc1.w"], bad,
+                     what=f"w of shape {params['fc1.w'].shape} for a {bad} volume")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -366,33 +368,31 @@ check_close(np.asarray(scores).reshape(4, 10), small_net_forward(crops, small_pa
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_convert_small_net")
+with hidden_checks("test_convert_small_net") as rng:
+    def ref_small_net(params):
+        c1, c2, c3 = (params[f"conv{i}_w"].shape[0] for i in (1, 2, 3))
+        h1, h2, k = params["fc1_w"].shape[1], params["fc2_w"].shape[1], params["fc3_w"].shape[1]
+        model = ref.Sequential([
+            ref.Conv(c1, 5), ref.ReLU(), ref.MaxPool(2), ref.Conv(c2, 3), ref.ReLU(), ref.MaxPool(2),
+            ref.Conv(c3, 3), ref.ReLU(), ref.MaxPool(2), ref.Affine(h1), ref.ReLU(), ref.Affine(h2),
+            ref.ReLU(), ref.Affine(k)], (3, 32, 32), dtype=np.float64)
+        model.params = {key.replace("_", "."): value for key, value in params.items()}
+        return model
 
 
-def ref_small_net(params):
-    c1, c2, c3 = (params[f"conv{i}_w"].shape[0] for i in (1, 2, 3))
-    h1, h2, k = params["fc1_w"].shape[1], params["fc2_w"].shape[1], params["fc3_w"].shape[1]
-    model = ref.Sequential([
-        ref.Conv(c1, 5), ref.ReLU(), ref.MaxPool(2), ref.Conv(c2, 3), ref.ReLU(), ref.MaxPool(2),
-        ref.Conv(c3, 3), ref.ReLU(), ref.MaxPool(2), ref.Affine(h1), ref.ReLU(), ref.Affine(h2),
-        ref.ReLU(), ref.Affine(k)], (3, 32, 32), dtype=np.float64)
-    model.params = {key.replace("_", "."): value for key, value in params.items()}
-    return model
-
-
-for trial in range(3):
-    widths = tuple(int(v) for v in rng.integers(1, 9, size=5))
-    params = init_small_net(widths, num_classes=int(rng.integers(2, 12)),
-                            seed=int(rng.integers(1 << 30)))
-    converted = ref.fc_to_conv(ref_small_net(params))
-    got = convert_small_net(params)
-    check_equal(sorted(got), sorted(params), "keys of the converted parameters")
-    for key, value in converted.params.items():
-        check_close(got[key.replace(".", "_")], value, f"converted {key} for widths {widths}")
-    x = rng.standard_normal((2, 3, 32, 32))
-    k = params["fc3_w"].shape[1]
-    check_close(np.asarray(fully_conv_forward(x, got)).reshape(2, k), converted.forward(x),
-                f"fully convolutional scores for widths {widths}")
+    for trial in range(3):
+        widths = tuple(int(v) for v in rng.integers(1, 9, size=5))
+        params = init_small_net(widths, num_classes=int(rng.integers(2, 12)),
+                                seed=int(rng.integers(1 << 30)))
+        converted = ref.fc_to_conv(ref_small_net(params))
+        got = convert_small_net(params)
+        check_equal(sorted(got), sorted(params), "keys of the converted parameters")
+        for key, value in converted.params.items():
+            check_close(got[key.replace(".", "_")], value, f"converted {key} for widths {widths}")
+        x = rng.standard_normal((2, 3, 32, 32))
+        k = params["fc3_w"].shape[1]
+        check_close(np.asarray(fully_conv_forward(x, got)).reshape(2, k), converted.forward(x),
+                    f"fully convolutional scores for widths {widths}")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_score_map_equals_crops", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -409,36 +409,34 @@ check_shape(crop_scores(wide, small_params, stride=16), (10, 1, 3), "crops at st
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_score_map_equals_crops")
+with hidden_checks("test_score_map_equals_crops") as rng:
+    def ref_small_net(params):
+        c1, c2, c3 = (params[f"conv{i}_w"].shape[0] for i in (1, 2, 3))
+        h1, h2, k = params["fc1_w"].shape[1], params["fc2_w"].shape[1], params["fc3_w"].shape[1]
+        model = ref.Sequential([
+            ref.Conv(c1, 5), ref.ReLU(), ref.MaxPool(2), ref.Conv(c2, 3), ref.ReLU(), ref.MaxPool(2),
+            ref.Conv(c3, 3), ref.ReLU(), ref.MaxPool(2), ref.Affine(h1), ref.ReLU(), ref.Affine(h2),
+            ref.ReLU(), ref.Affine(k)], (3, 32, 32), dtype=np.float64)
+        model.params = {key.replace("_", "."): value for key, value in params.items()}
+        return model
 
 
-def ref_small_net(params):
-    c1, c2, c3 = (params[f"conv{i}_w"].shape[0] for i in (1, 2, 3))
-    h1, h2, k = params["fc1_w"].shape[1], params["fc2_w"].shape[1], params["fc3_w"].shape[1]
-    model = ref.Sequential([
-        ref.Conv(c1, 5), ref.ReLU(), ref.MaxPool(2), ref.Conv(c2, 3), ref.ReLU(), ref.MaxPool(2),
-        ref.Conv(c3, 3), ref.ReLU(), ref.MaxPool(2), ref.Affine(h1), ref.ReLU(), ref.Affine(h2),
-        ref.ReLU(), ref.Affine(k)], (3, 32, 32), dtype=np.float64)
-    model.params = {key.replace("_", "."): value for key, value in params.items()}
-    return model
-
-
-for trial in range(3):
-    widths = tuple(int(v) for v in rng.integers(1, 9, size=5))
-    k = int(rng.integers(2, 12))
-    params = init_small_net(widths, num_classes=k, seed=int(rng.integers(1 << 30)))
-    model = ref_small_net(params)
-    H, W = 32 + 8 * int(rng.integers(1, 4)), 32 + 8 * int(rng.integers(0, 4))
-    picture = rng.standard_normal((3, H, W))
-    expected = ref.fc_to_conv(model).forward(picture[None])
-    n_h, n_w = (H - 32) // 8 + 1, (W - 32) // 8 + 1
-    expected = np.asarray(expected).reshape(1, k, n_h, n_w)
-    got = fully_conv_forward(picture[None], convert_small_net(params))
-    check_close(got, expected, f"the map of scores on a {H}x{W} image, widths {widths}")
-    stride = int(rng.choice([4, 8, 16]))
-    check_close(crop_scores(picture, params, 32, stride),
-                ref.crop_scores(model, picture, 32, stride),
-                f"crop scores on a {H}x{W} image at stride {stride}")
+    for trial in range(3):
+        widths = tuple(int(v) for v in rng.integers(1, 9, size=5))
+        k = int(rng.integers(2, 12))
+        params = init_small_net(widths, num_classes=k, seed=int(rng.integers(1 << 30)))
+        model = ref_small_net(params)
+        H, W = 32 + 8 * int(rng.integers(1, 4)), 32 + 8 * int(rng.integers(0, 4))
+        picture = rng.standard_normal((3, H, W))
+        expected = ref.fc_to_conv(model).forward(picture[None])
+        n_h, n_w = (H - 32) // 8 + 1, (W - 32) // 8 + 1
+        expected = np.asarray(expected).reshape(1, k, n_h, n_w)
+        got = fully_conv_forward(picture[None], convert_small_net(params))
+        check_close(got, expected, f"the map of scores on a {H}x{W} image, widths {widths}")
+        stride = int(rng.choice([4, 8, 16]))
+        check_close(crop_scores(picture, params, 32, stride),
+                    ref.crop_scores(model, picture, 32, stride),
+                    f"crop scores on a {H}x{W} image at stride {stride}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -495,17 +493,19 @@ check_raises(ValueError, score_map_side, 200, 224, 32, what="a crop larger than 
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_score_map_side")
-for trial in range(30):
-    image_size, crop_size = int(rng.integers(1, 500)), int(rng.integers(1, 300))
-    stride = int(rng.choice([1, 2, 4, 8, 16, 32, int(rng.integers(1, 50))]))
-    what = f"score_map_side({image_size}, {crop_size}, {stride})"
-    try:
-        expected = ref.pool_output_size(image_size, crop_size, stride)
-    except ValueError:
-        check_raises(ValueError, score_map_side, image_size, crop_size, stride, what=what)
-    else:
-        check_equal(score_map_side(image_size, crop_size, stride), expected, what)
+with hidden_checks("test_score_map_side") as rng:
+    for trial in range(30):
+        image_size, crop_size = int(rng.integers(1, 500)), int(rng.integers(1, 300))
+        stride = int(rng.choice([1, 2, 4, 8, 16, 32, int(rng.integers(1, 50))]))
+        # The labels say what kind of case failed, never its numbers and answer.
+        try:
+            expected = ref.pool_output_size(image_size, crop_size, stride)
+        except ValueError:
+            check_raises(ValueError, score_map_side, image_size, crop_size, stride,
+                         what="score_map_side on a random setting where the crops do not fit")
+        else:
+            check_equal(score_map_side(image_size, crop_size, stride), expected,
+                        "score_map_side on a random setting that fits")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -634,19 +634,19 @@ check_close(out, expected, "test mode uses the running statistics")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_spatial_batchnorm_forward")
-for trial in range(6):
-    N, C, H, W = (int(v) for v in rng.integers(1, 6, size=4))
-    if N * H * W < 2:
-        N = 2
-    x = rng.normal(rng.uniform(-3, 3), rng.uniform(0.5, 3), size=(N, C, H, W))
-    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
-    for mode in ("train", "test"):
-        param = {"mode": mode, "eps": float(rng.choice([1e-5, 1e-3])), "momentum": 0.8,
-                 "running_mean": rng.standard_normal(C), "running_var": rng.uniform(0.5, 2, C)}
-        expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, dict(param))
-        got, _ = spatial_batchnorm_forward(x, gamma, beta, dict(param))
-        check_close(got, expected, f"{mode} mode on {x.shape}, eps {param['eps']}")
+with hidden_checks("test_spatial_batchnorm_forward") as rng:
+    for trial in range(6):
+        N, C, H, W = (int(v) for v in rng.integers(1, 6, size=4))
+        if N * H * W < 2:
+            N = 2
+        x = rng.normal(rng.uniform(-3, 3), rng.uniform(0.5, 3), size=(N, C, H, W))
+        gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+        for mode in ("train", "test"):
+            param = {"mode": mode, "eps": float(rng.choice([1e-5, 1e-3])), "momentum": 0.8,
+                     "running_mean": rng.standard_normal(C), "running_var": rng.uniform(0.5, 2, C)}
+            expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, dict(param))
+            got, _ = spatial_batchnorm_forward(x, gamma, beta, dict(param))
+            check_close(got, expected, f"{mode} mode on {x.shape}, eps {param['eps']}")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_spatial_batchnorm_backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -675,23 +675,23 @@ check_gradient(numeric, dx, "dx (test mode)")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_spatial_batchnorm_backward")
-for trial in range(6):
-    N, C, H, W = (int(v) for v in rng.integers(1, 6, size=4))
-    if N * H * W < 2:
-        N = 2
-    x = rng.normal(rng.uniform(-3, 3), rng.uniform(0.5, 3), size=(N, C, H, W))
-    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
-    dout = rng.standard_normal((N, C, H, W))
-    for mode in ("train", "test"):
-        param = {"mode": mode, "running_mean": rng.standard_normal(C),
-                 "running_var": rng.uniform(0.5, 2, C)}
-        _, ref_cache = ref.spatial_batchnorm_forward(x, gamma, beta, dict(param))
-        _, cache = spatial_batchnorm_forward(x, gamma, beta, dict(param))
-        got = spatial_batchnorm_backward(dout, cache)
-        for name, g, e in zip(("dx", "dgamma", "dbeta"), got,
-                              ref.spatial_batchnorm_backward(dout, ref_cache), strict=True):
-            check_close(g, e, f"{name} in {mode} mode on {x.shape}", rtol=1e-6, atol=1e-9)
+with hidden_checks("test_spatial_batchnorm_backward") as rng:
+    for trial in range(6):
+        N, C, H, W = (int(v) for v in rng.integers(1, 6, size=4))
+        if N * H * W < 2:
+            N = 2
+        x = rng.normal(rng.uniform(-3, 3), rng.uniform(0.5, 3), size=(N, C, H, W))
+        gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+        dout = rng.standard_normal((N, C, H, W))
+        for mode in ("train", "test"):
+            param = {"mode": mode, "running_mean": rng.standard_normal(C),
+                     "running_var": rng.uniform(0.5, 2, C)}
+            _, ref_cache = ref.spatial_batchnorm_forward(x, gamma, beta, dict(param))
+            _, cache = spatial_batchnorm_forward(x, gamma, beta, dict(param))
+            check_gradients(spatial_batchnorm_backward(dout, cache),
+                            ref.spatial_batchnorm_backward(dout, ref_cache),
+                            f"{mode} mode on {x.shape}", names=("dx", "dgamma", "dbeta"),
+                            rtol=1e-6, atol=1e-9)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "answer_residual_block", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -760,36 +760,34 @@ check_close(out, np.maximum(x, 0), "block with gamma2 = beta2 = 0")
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_residual_block_forward")
+with hidden_checks("test_residual_block_forward") as rng:
+    def ref_block(params, bn_params, shape):
+        model = ref.Sequential([ref.basic_block(shape[0], shape[0])], shape, dtype=np.float64)
+        names = {"w1": "conv1.w", "w2": "conv2.w", "gamma1": "bn1.gamma", "beta1": "bn1.beta",
+                 "gamma2": "bn2.gamma", "beta2": "bn2.beta"}
+        ref_params = {f"res1.main.{names[key]}": value for key, value in params.items()}
+        buffers = {f"res1.main.bn{i + 1}.{stat}": bn_params[i][stat]
+                   for i in range(2) for stat in ("running_mean", "running_var")}
+        model.params, model.buffers = ref_params, buffers
+        return model.layers[0], model.params, model.buffers
 
 
-def ref_block(params, bn_params, shape):
-    model = ref.Sequential([ref.basic_block(shape[0], shape[0])], shape, dtype=np.float64)
-    names = {"w1": "conv1.w", "w2": "conv2.w", "gamma1": "bn1.gamma", "beta1": "bn1.beta",
-             "gamma2": "bn2.gamma", "beta2": "bn2.beta"}
-    ref_params = {f"res1.main.{names[key]}": value for key, value in params.items()}
-    buffers = {f"res1.main.bn{i + 1}.{stat}": bn_params[i][stat]
-               for i in range(2) for stat in ("running_mean", "running_var")}
-    model.params, model.buffers = ref_params, buffers
-    return model.layers[0], model.params, model.buffers
-
-
-for trial in range(5):
-    N, C, H, W = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 5), rng.integers(2, 7),
-                                   rng.integers(2, 7)))
-    x = rng.standard_normal((N, C, H, W))
-    params = {"w1": rng.standard_normal((C, C, 3, 3)), "w2": rng.standard_normal((C, C, 3, 3)),
-              "gamma1": rng.standard_normal(C), "beta1": rng.standard_normal(C),
-              "gamma2": rng.standard_normal(C), "beta2": rng.standard_normal(C)}
-    for mode in ("train", "test"):
-        bn_params = [{"mode": mode, "eps": 1e-5, "momentum": 0.9,
-                      "running_mean": rng.standard_normal(C),
-                      "running_var": rng.uniform(0.5, 2, C)} for _ in range(2)]
-        block, ref_params, buffers = ref_block(params, bn_params, (C, H, W))
-        expected, _ = block.forward(x, ref_params, buffers, mode == "train")
-        got, _ = residual_block_forward(x, params, [dict(p) for p in bn_params])
-        check_close(got, expected, f"residual block ({mode} mode) on {x.shape}", rtol=1e-6,
-                    atol=1e-9)
+    for trial in range(5):
+        N, C, H, W = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 5), rng.integers(2, 7),
+                                       rng.integers(2, 7)))
+        x = rng.standard_normal((N, C, H, W))
+        params = {"w1": rng.standard_normal((C, C, 3, 3)), "w2": rng.standard_normal((C, C, 3, 3)),
+                  "gamma1": rng.standard_normal(C), "beta1": rng.standard_normal(C),
+                  "gamma2": rng.standard_normal(C), "beta2": rng.standard_normal(C)}
+        for mode in ("train", "test"):
+            bn_params = [{"mode": mode, "eps": 1e-5, "momentum": 0.9,
+                          "running_mean": rng.standard_normal(C),
+                          "running_var": rng.uniform(0.5, 2, C)} for _ in range(2)]
+            block, ref_params, buffers = ref_block(params, bn_params, (C, H, W))
+            expected, _ = block.forward(x, ref_params, buffers, mode == "train")
+            got, _ = residual_block_forward(x, params, [dict(p) for p in bn_params])
+            check_close(got, expected, f"residual block ({mode} mode) on {x.shape}", rtol=1e-6,
+                        atol=1e-9)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_residual_block_backward", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -818,43 +816,44 @@ for key in sorted(params):
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_residual_block_backward")
+with hidden_checks("test_residual_block_backward") as rng:
+    def ref_block(params, bn_params, shape):
+        model = ref.Sequential([ref.basic_block(shape[0], shape[0])], shape, dtype=np.float64)
+        names = {"w1": "conv1.w", "w2": "conv2.w", "gamma1": "bn1.gamma", "beta1": "bn1.beta",
+                 "gamma2": "bn2.gamma", "beta2": "bn2.beta"}
+        ref_params = {f"res1.main.{names[key]}": value for key, value in params.items()}
+        buffers = {f"res1.main.bn{i + 1}.{stat}": bn_params[i][stat]
+                   for i in range(2) for stat in ("running_mean", "running_var")}
+        model.params, model.buffers = ref_params, buffers
+        return model.layers[0], model.params, model.buffers, names
 
 
-def ref_block(params, bn_params, shape):
-    model = ref.Sequential([ref.basic_block(shape[0], shape[0])], shape, dtype=np.float64)
-    names = {"w1": "conv1.w", "w2": "conv2.w", "gamma1": "bn1.gamma", "beta1": "bn1.beta",
-             "gamma2": "bn2.gamma", "beta2": "bn2.beta"}
-    ref_params = {f"res1.main.{names[key]}": value for key, value in params.items()}
-    buffers = {f"res1.main.bn{i + 1}.{stat}": bn_params[i][stat]
-               for i in range(2) for stat in ("running_mean", "running_var")}
-    model.params, model.buffers = ref_params, buffers
-    return model.layers[0], model.params, model.buffers, names
-
-
-for trial in range(5):
-    N, C, H, W = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 5), rng.integers(2, 7),
-                                   rng.integers(2, 7)))
-    x = rng.standard_normal((N, C, H, W))
-    params = {"w1": rng.standard_normal((C, C, 3, 3)), "w2": rng.standard_normal((C, C, 3, 3)),
-              "gamma1": rng.standard_normal(C), "beta1": rng.standard_normal(C),
-              "gamma2": rng.standard_normal(C), "beta2": rng.standard_normal(C)}
-    dout = rng.standard_normal((N, C, H, W))
-    for mode in ("train", "test"):
-        bn_params = [{"mode": mode, "eps": 1e-5, "momentum": 0.9,
-                      "running_mean": rng.standard_normal(C),
-                      "running_var": rng.uniform(0.5, 2, C)} for _ in range(2)]
-        block, ref_params, buffers, names = ref_block(params, bn_params, (C, H, W))
-        _, ref_cache = block.forward(x, ref_params, buffers, mode == "train")
-        ref_grads = {}
-        ref_dx = block.backward(dout, ref_cache, ref_grads)
-        _, cache = residual_block_forward(x, params, [dict(p) for p in bn_params])
-        dx, grads = residual_block_backward(dout, cache)
-        what = f"({mode} mode) on {x.shape}"
-        check_close(dx, ref_dx, f"dx {what}", rtol=1e-6, atol=1e-8)
-        for key, name in names.items():
-            check_close(grads[key], ref_grads[f"res1.main.{name}"], f"d{key} {what}", rtol=1e-6,
-                        atol=1e-8)
+    for trial in range(5):
+        N, C, H, W = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 5), rng.integers(2, 7),
+                                       rng.integers(2, 7)))
+        x = rng.standard_normal((N, C, H, W))
+        params = {"w1": rng.standard_normal((C, C, 3, 3)), "w2": rng.standard_normal((C, C, 3, 3)),
+                  "gamma1": rng.standard_normal(C), "beta1": rng.standard_normal(C),
+                  "gamma2": rng.standard_normal(C), "beta2": rng.standard_normal(C)}
+        dout = rng.standard_normal((N, C, H, W))
+        for mode in ("train", "test"):
+            bn_params = [{"mode": mode, "eps": 1e-5, "momentum": 0.9,
+                          "running_mean": rng.standard_normal(C),
+                          "running_var": rng.uniform(0.5, 2, C)} for _ in range(2)]
+            block, ref_params, buffers, names = ref_block(params, bn_params, (C, H, W))
+            _, ref_cache = block.forward(x, ref_params, buffers, mode == "train")
+            ref_grads = {}
+            ref_dx = block.backward(dout, ref_cache, ref_grads)
+            _, cache = residual_block_forward(x, params, [dict(p) for p in bn_params])
+            what = f"({mode} mode) on {x.shape}"
+            result = residual_block_backward(dout, cache)
+            if type(result) not in (tuple, list) or len(result) != 2:
+                raise AssertionError("residual_block_backward: expected a tuple of two values, "
+                                     "(dx, grads)")
+            dx, grads = result
+            expected = {key: ref_grads[f"res1.main.{name}"] for key, name in names.items()}
+            check_gradients(dx, ref_dx, f"dx {what}", rtol=1e-6, atol=1e-8)
+            check_gradients(grads, expected, f"grads {what}", rtol=1e-6, atol=1e-8)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -936,18 +935,18 @@ check_equal(as_shape(out.shape[1:]), as_shape(conv_layer_shape((3, 227, 227), 96
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_alexnet_first_layer")
-for trial in range(30):
-    shape = (int(rng.integers(1, 5)), int(rng.integers(1, 240)), int(rng.integers(1, 240)))
-    K, F, S, P = (int(v) for v in (rng.integers(1, 100), rng.integers(1, 12), rng.integers(1, 6),
-                                   rng.integers(0, 4)))
-    what = f"conv_layer_shape({shape}, {K}, {F}, {S}, {P})"
-    try:
-        expected = ref.Conv(K, F, stride=S, pad=P).output_shape(shape)
-    except ValueError:
-        check_raises(ValueError, conv_layer_shape, shape, K, F, S, P, what=what)
-    else:
-        check_equal(as_shape(conv_layer_shape(shape, K, F, S, P)), tuple(expected), what)
+with hidden_checks("test_alexnet_first_layer") as rng:
+    for trial in range(30):
+        shape = (int(rng.integers(1, 5)), int(rng.integers(1, 240)), int(rng.integers(1, 240)))
+        K, F, S, P = (int(v) for v in (rng.integers(1, 100), rng.integers(1, 12), rng.integers(1, 6),
+                                       rng.integers(0, 4)))
+        what = "conv_layer_shape on a random layer"
+        try:
+            expected = ref.Conv(K, F, stride=S, pad=P).output_shape(shape)
+        except ValueError:
+            check_raises(ValueError, conv_layer_shape, shape, K, F, S, P, what=what)
+        else:
+            check_equal(as_shape(conv_layer_shape(shape, K, F, S, P)), tuple(expected), what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_alexnet_paddings", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -958,19 +957,19 @@ check_equal(list(fitting_paddings(5, 7, 1, max_pad=2)), [1, 2], "a 7-wide filter
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_alexnet_paddings")
-for trial in range(20):
-    W, F, S = int(rng.integers(1, 300)), int(rng.integers(1, 12)), int(rng.integers(1, 8))
-    max_pad = int(rng.integers(0, 12))
-    expected = []
-    for P in range(max_pad + 1):
-        try:
-            ref.conv_output_size(W, F, S, P)
-        except ValueError:
-            continue
-        expected.append(P)
-    check_equal(list(fitting_paddings(W, F, S, max_pad)), expected,
-                f"fitting_paddings({W}, {F}, {S}, {max_pad})")
+with hidden_checks("test_alexnet_paddings") as rng:
+    for trial in range(20):
+        W, F, S = int(rng.integers(1, 300)), int(rng.integers(1, 12)), int(rng.integers(1, 8))
+        max_pad = int(rng.integers(0, 12))
+        expected = []
+        for P in range(max_pad + 1):
+            try:
+                ref.conv_output_size(W, F, S, P)
+            except ValueError:
+                continue
+            expected.append(P)
+        check_equal(list(fitting_paddings(W, F, S, max_pad)), expected,
+                    "fitting_paddings on a random setting")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_alexnet_parameter_counts", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -986,22 +985,22 @@ check_raises(ValueError, conv_layer_counts, (3, 224, 224), 96, 11, 4, 0,
 ### BEGIN HIDDEN TESTS
 import convnets as ref  # noqa: E402
 
-rng = hidden_rng("test_alexnet_parameter_counts")
-for trial in range(20):
-    shape = (int(rng.integers(1, 5)), int(rng.integers(5, 100)), int(rng.integers(5, 100)))
-    K, F, S, P = (int(v) for v in (rng.integers(1, 100), rng.integers(1, 8), rng.integers(1, 4),
-                                   rng.integers(0, 3)))
-    layer = ref.Conv(K, F, stride=S, pad=P)
-    what = f"conv_layer_counts({shape}, {K}, {F}, {S}, {P})"
-    try:
-        out_shape = layer.output_shape(shape)
-    except ValueError:
-        check_raises(ValueError, conv_layer_counts, shape, K, F, S, P, what=what)
-        continue
-    weights, biases = layer.counts(shape)
-    neurons = math.prod(out_shape)
-    expected = {"neurons": neurons, "params_per_neuron": weights // K + 1,
-                "params_without_sharing": neurons * (weights // K + 1),
-                "weights_with_sharing": weights, "params_with_sharing": weights + biases}
-    check_equal(conv_layer_counts(shape, K, F, S, P), expected, what)
+with hidden_checks("test_alexnet_parameter_counts") as rng:
+    for trial in range(20):
+        shape = (int(rng.integers(1, 5)), int(rng.integers(5, 100)), int(rng.integers(5, 100)))
+        K, F, S, P = (int(v) for v in (rng.integers(1, 100), rng.integers(1, 8), rng.integers(1, 4),
+                                       rng.integers(0, 3)))
+        layer = ref.Conv(K, F, stride=S, pad=P)
+        what = "conv_layer_counts on a random layer"
+        try:
+            out_shape = layer.output_shape(shape)
+        except ValueError:
+            check_raises(ValueError, conv_layer_counts, shape, K, F, S, P, what=what)
+            continue
+        weights, biases = layer.counts(shape)
+        neurons = math.prod(out_shape)
+        expected = {"neurons": neurons, "params_per_neuron": weights // K + 1,
+                    "params_without_sharing": neurons * (weights // K + 1),
+                    "weights_with_sharing": weights, "params_with_sharing": weights + biases}
+        check_equal(conv_layer_counts(shape, K, F, S, P), expected, what)
 ### END HIDDEN TESTS

@@ -34,10 +34,12 @@ from checks import (
     check_close,
     check_equal,
     check_gradient,
+    check_gradients,
     check_raises,
     check_shape,
     eval_numerical_gradient,
     eval_numerical_gradient_array,
+    hidden_checks,
     hidden_rng,
 )
 
@@ -194,30 +196,32 @@ check_raises(ValueError, max_pool_forward_naive, np.ones((1, 1, 7, 7)),
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_pool_output_size")
-for _ in range(40):
-    W, F, S = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(1, 5))
-    what = f"pool_output_size({W}, {F}, {S})"
-    try:
-        expected = ref.pool_output_size(W, F, S)
-    except ValueError as err:
-        match = "is not an integer" if "is not an integer" in str(err) else None
-        check_raises(ValueError, pool_output_size, W, F, S, match=match, what=what)
-    else:
-        check_equal(pool_output_size(W, F, S), expected, what)
-# max_pool_forward_naive rejects windows that do not tile the input, as the reference does.
-for _ in range(8):
-    H, W = (int(v) for v in rng.integers(2, 12, size=2))
-    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
-    x = rng.standard_normal((1, 2, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    what = f"max_pool_forward_naive on {x.shape}, {p}"
-    try:
-        shape = ref.max_pool_forward_naive(x, p)[0].shape
-    except ValueError:
-        check_raises(ValueError, max_pool_forward_naive, x, p, what=what)
-    else:
-        check_shape(max_pool_forward_naive(x, p)[0], shape, what)
+with hidden_checks("test_pool_output_size") as rng:
+    for _ in range(40):
+        W, F, S = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        # The labels say what kind of case failed, never its numbers and answer.
+        try:
+            expected = ref.pool_output_size(W, F, S)
+        except ValueError as err:
+            match = "is not an integer" if "is not an integer" in str(err) else None
+            what = ("a random setting where (W - F)/S + 1 is not an integer" if match
+                    else "a random window larger than the input")
+            check_raises(ValueError, pool_output_size, W, F, S, match=match, what=what)
+        else:
+            check_equal(pool_output_size(W, F, S), expected, "a random setting that fits")
+    # max_pool_forward_naive rejects windows that do not tile the input, as the reference does.
+    for _ in range(8):
+        H, W = (int(v) for v in rng.integers(2, 12, size=2))
+        HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+        x = rng.standard_normal((1, 2, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        what = f"max_pool_forward_naive on {x.shape}, {p}"
+        try:
+            shape = ref.max_pool_forward_naive(x, p)[0].shape
+        except ValueError:
+            check_raises(ValueError, max_pool_forward_naive, x, p, what=what)
+        else:
+            check_shape(max_pool_forward_naive(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool_forward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -229,10 +233,12 @@ x = np.array([[1, 1, 2, 4],
 pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
 out, cache = max_pool_forward_naive(x, pool)
 check_close(out, [[[[6.0, 8.0], [3.0, 4.0]]]], "max pooling of the 4x4 example")
-check_equal(cache["switches"].tolist(), [[[[3, 3], [0, 3]]]], "switches of the 4x4 example")
+check_close(cache["switches"], [[[[3, 3], [0, 3]]]], "switches of the 4x4 example", rtol=0,
+            atol=0)
 # Ties: the first maximum in row-by-row order wins.
 out, cache = max_pool_forward_naive(np.array([[[[0.0, 5.0], [5.0, 1.0]]]]), pool)
-check_equal(cache["switches"].tolist(), [[[[1]]]], "switch for a tie between positions 1 and 2")
+check_close(cache["switches"], [[[[1]]]], "switch for a tie between positions 1 and 2", rtol=0,
+            atol=0)
 # Overlapping windows (F=3, S=2) and a non-square window.
 x = np.arange(2 * 3 * 5 * 7, dtype=np.float64).reshape(2, 3, 5, 7)[:, :, ::-1]
 out, _ = max_pool_forward_naive(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
@@ -249,24 +255,23 @@ check_equal(str(out.dtype), "float32", "max pooling keeps float32")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_max_pool_forward")
-for k in range(12):
-    N, C = (int(v) for v in rng.integers(1, 4, size=2))
-    HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
-    S = 2 if k < 3 else int(rng.integers(1, 4))
-    H = (int(rng.integers(1, 5)) - 1) * S + HH
-    W = (int(rng.integers(1, 5)) - 1) * S + WW
-    if k % 2:  # small integers: many ties
-        x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
-    else:
-        x = rng.standard_normal((N, C, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    out, cache = max_pool_forward_naive(x, p)
-    expected, ref_cache = ref.max_pool_forward_naive(x, p)
-    label = f"max pooling of {x.shape}, {p}"
-    check_close(out, expected, label)
-    check_equal(np.asarray(cache["switches"]).tolist(), ref_cache[0].tolist(),
-                f"switches ({label})")
+with hidden_checks("test_max_pool_forward") as rng:
+    for k in range(12):
+        N, C = (int(v) for v in rng.integers(1, 4, size=2))
+        HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
+        S = 2 if k < 3 else int(rng.integers(1, 4))
+        H = (int(rng.integers(1, 5)) - 1) * S + HH
+        W = (int(rng.integers(1, 5)) - 1) * S + WW
+        if k % 2:  # small integers: many ties
+            x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
+        else:
+            x = rng.standard_normal((N, C, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        out, cache = max_pool_forward_naive(x, p)
+        expected, ref_cache = ref.max_pool_forward_naive(x, p)
+        label = f"max pooling of {x.shape}, {p}"
+        check_close(out, expected, label)
+        check_close(cache["switches"], ref_cache[0], f"switches ({label})", rtol=0, atol=0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -299,6 +304,9 @@ for x_shape, p in [((2, 3, 6, 6), {"pool_height": 2, "pool_width": 2, "stride": 
                    ((1, 2, 4, 6), {"pool_height": 2, "pool_width": 3, "stride": 1})]:
     x = rng_visible.standard_normal(x_shape)
     out, cache = max_pool_forward_naive(x, p)
+    check_shape(out, x_shape[:2] + ((x_shape[2] - p["pool_height"]) // p["stride"] + 1,
+                                    (x_shape[3] - p["pool_width"]) // p["stride"] + 1),
+                f"output, x {x_shape}, {p}")
     dout = rng_visible.standard_normal(out.shape)
     dx_num = eval_numerical_gradient_array(lambda v: max_pool_forward_naive(v, p)[0],
                                            x.copy(), dout)
@@ -306,23 +314,24 @@ for x_shape, p in [((2, 3, 6, 6), {"pool_height": 2, "pool_width": 2, "stride": 
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_max_pool_backward")
-for k in range(12):
-    N, C = (int(v) for v in rng.integers(1, 4, size=2))
-    HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
-    S = 2 if k < 3 else int(rng.integers(1, 4))
-    H = (int(rng.integers(1, 5)) - 1) * S + HH
-    W = (int(rng.integers(1, 5)) - 1) * S + WW
-    if k % 2:  # small integers: many ties
-        x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
-    else:
-        x = rng.standard_normal((N, C, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    out, ref_cache = ref.max_pool_forward_naive(x, p)
-    dout = rng.standard_normal(out.shape)
-    _, cache = max_pool_forward_naive(x, p)
-    check_close(max_pool_backward_naive(dout, cache), ref.max_pool_backward_naive(dout, ref_cache),
-                f"dx of max pooling, x {x.shape}, {p}")
+with hidden_checks("test_max_pool_backward") as rng:
+    for k in range(12):
+        N, C = (int(v) for v in rng.integers(1, 4, size=2))
+        HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
+        S = 2 if k < 3 else int(rng.integers(1, 4))
+        H = (int(rng.integers(1, 5)) - 1) * S + HH
+        W = (int(rng.integers(1, 5)) - 1) * S + WW
+        if k % 2:  # small integers: many ties
+            x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
+        else:
+            x = rng.standard_normal((N, C, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        out, ref_cache = ref.max_pool_forward_naive(x, p)
+        dout = rng.standard_normal(out.shape)
+        _, cache = max_pool_forward_naive(x, p)
+        check_gradients(max_pool_backward_naive(dout, cache),
+                        ref.max_pool_backward_naive(dout, ref_cache),
+                        f"dx of max pooling, x {x.shape}, {p}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -451,40 +460,43 @@ for x_shape, p in [((2, 3, 6, 6), {"pool_height": 2, "pool_width": 2, "stride": 
                    ((1, 2, 7, 5), {"pool_height": 3, "pool_width": 3, "stride": 2})]:
     x = rng_visible.standard_normal(x_shape)
     out, cache = avg_pool_forward(x, p)
+    check_shape(out, x_shape[:2] + ((x_shape[2] - p["pool_height"]) // p["stride"] + 1,
+                                    (x_shape[3] - p["pool_width"]) // p["stride"] + 1),
+                f"output, x {x_shape}, {p}")
     dout = rng_visible.standard_normal(out.shape)
     dx_num = eval_numerical_gradient_array(lambda v: avg_pool_forward(v, p)[0], x.copy(), dout)
     check_gradient(dx_num, avg_pool_backward(dout, cache), f"dx of average pooling, {p}")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_avg_pool")
-for k in range(10):
-    N, C = (int(v) for v in rng.integers(1, 4, size=2))
-    HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
-    S = 2 if k < 3 else int(rng.integers(1, 4))
-    H = (int(rng.integers(1, 5)) - 1) * S + HH
-    W = (int(rng.integers(1, 5)) - 1) * S + WW
-    x = rng.standard_normal((N, C, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    out, cache = avg_pool_forward(x, p)
-    expected, ref_cache = ref.avg_pool_forward(x, p)
-    check_close(out, expected, f"average pooling of {x.shape}, {p}")
-    dout = rng.standard_normal(out.shape)
-    check_close(avg_pool_backward(dout, cache), ref.avg_pool_backward(dout, ref_cache),
-                f"dx of average pooling, x {x.shape}, {p}")
-# avg_pool_forward rejects windows that do not tile the input, as the reference does.
-for _ in range(8):
-    H, W = (int(v) for v in rng.integers(2, 12, size=2))
-    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
-    x = rng.standard_normal((1, 2, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    what = f"avg_pool_forward on {x.shape}, {p}"
-    try:
-        shape = ref.max_pool_forward_naive(x, p)[0].shape
-    except ValueError:
-        check_raises(ValueError, avg_pool_forward, x, p, what=what)
-    else:
-        check_shape(avg_pool_forward(x, p)[0], shape, what)
+with hidden_checks("test_avg_pool") as rng:
+    for k in range(10):
+        N, C = (int(v) for v in rng.integers(1, 4, size=2))
+        HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
+        S = 2 if k < 3 else int(rng.integers(1, 4))
+        H = (int(rng.integers(1, 5)) - 1) * S + HH
+        W = (int(rng.integers(1, 5)) - 1) * S + WW
+        x = rng.standard_normal((N, C, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        out, cache = avg_pool_forward(x, p)
+        expected, ref_cache = ref.avg_pool_forward(x, p)
+        check_close(out, expected, f"average pooling of {x.shape}, {p}")
+        dout = rng.standard_normal(out.shape)
+        check_gradients(avg_pool_backward(dout, cache), ref.avg_pool_backward(dout, ref_cache),
+                        f"dx of average pooling, x {x.shape}, {p}")
+    # avg_pool_forward rejects windows that do not tile the input, as the reference does.
+    for _ in range(8):
+        H, W = (int(v) for v in rng.integers(2, 12, size=2))
+        HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+        x = rng.standard_normal((1, 2, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        what = f"avg_pool_forward on {x.shape}, {p}"
+        try:
+            shape = ref.max_pool_forward_naive(x, p)[0].shape
+        except ValueError:
+            check_raises(ValueError, avg_pool_forward, x, p, what=what)
+        else:
+            check_shape(avg_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_l2_pool", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -506,42 +518,45 @@ for x_shape, p in [((2, 3, 6, 6), {"pool_height": 2, "pool_width": 2, "stride": 
                    ((1, 2, 7, 5), {"pool_height": 3, "pool_width": 3, "stride": 2})]:
     x = rng_visible.standard_normal(x_shape)
     out, cache = l2_pool_forward(x, p)
+    check_shape(out, x_shape[:2] + ((x_shape[2] - p["pool_height"]) // p["stride"] + 1,
+                                    (x_shape[3] - p["pool_width"]) // p["stride"] + 1),
+                f"output, x {x_shape}, {p}")
     dout = rng_visible.standard_normal(out.shape)
     dx_num = eval_numerical_gradient_array(lambda v: l2_pool_forward(v, p)[0], x.copy(), dout)
     check_gradient(dx_num, l2_pool_backward(dout, cache), f"dx of L2 pooling, {p}")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_l2_pool")
-for k in range(10):
-    N, C = (int(v) for v in rng.integers(1, 4, size=2))
-    HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
-    S = 2 if k < 3 else int(rng.integers(1, 4))
-    H = (int(rng.integers(1, 5)) - 1) * S + HH
-    W = (int(rng.integers(1, 5)) - 1) * S + WW
-    x = rng.standard_normal((N, C, H, W))
-    if k == 3:
-        x[0, 0, :HH, :WW] = 0.0  # one all-zero window
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    out, cache = l2_pool_forward(x, p)
-    expected, ref_cache = ref.l2_pool_forward(x, p)
-    check_close(out, expected, f"L2 pooling of {x.shape}, {p}")
-    dout = rng.standard_normal(out.shape)
-    check_close(l2_pool_backward(dout, cache), ref.l2_pool_backward(dout, ref_cache),
-                f"dx of L2 pooling, x {x.shape}, {p}")
-# l2_pool_forward rejects windows that do not tile the input, as the reference does.
-for _ in range(8):
-    H, W = (int(v) for v in rng.integers(2, 12, size=2))
-    HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
-    x = rng.standard_normal((1, 2, H, W))
-    p = {"pool_height": HH, "pool_width": WW, "stride": S}
-    what = f"l2_pool_forward on {x.shape}, {p}"
-    try:
-        shape = ref.max_pool_forward_naive(x, p)[0].shape
-    except ValueError:
-        check_raises(ValueError, l2_pool_forward, x, p, what=what)
-    else:
-        check_shape(l2_pool_forward(x, p)[0], shape, what)
+with hidden_checks("test_l2_pool") as rng:
+    for k in range(10):
+        N, C = (int(v) for v in rng.integers(1, 4, size=2))
+        HH, WW = (3, 3) if k < 3 else (int(v) for v in rng.integers(1, 5, size=2))
+        S = 2 if k < 3 else int(rng.integers(1, 4))
+        H = (int(rng.integers(1, 5)) - 1) * S + HH
+        W = (int(rng.integers(1, 5)) - 1) * S + WW
+        x = rng.standard_normal((N, C, H, W))
+        if k == 3:
+            x[0, 0, :HH, :WW] = 0.0  # one all-zero window
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        out, cache = l2_pool_forward(x, p)
+        expected, ref_cache = ref.l2_pool_forward(x, p)
+        check_close(out, expected, f"L2 pooling of {x.shape}, {p}")
+        dout = rng.standard_normal(out.shape)
+        check_gradients(l2_pool_backward(dout, cache), ref.l2_pool_backward(dout, ref_cache),
+                        f"dx of L2 pooling, x {x.shape}, {p}")
+    # l2_pool_forward rejects windows that do not tile the input, as the reference does.
+    for _ in range(8):
+        H, W = (int(v) for v in rng.integers(2, 12, size=2))
+        HH, WW, S = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+        x = rng.standard_normal((1, 2, H, W))
+        p = {"pool_height": HH, "pool_width": WW, "stride": S}
+        what = f"l2_pool_forward on {x.shape}, {p}"
+        try:
+            shape = ref.max_pool_forward_naive(x, p)[0].shape
+        except ValueError:
+            check_raises(ValueError, l2_pool_forward, x, p, what=what)
+        else:
+            check_shape(l2_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -593,15 +608,15 @@ check_gradient(eval_numerical_gradient_array(lambda v: relu_forward(v)[0], x.cop
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_relu")
-for ndim in (1, 2, 4):
-    x = rng.standard_normal(tuple(int(v) for v in rng.integers(1, 6, size=ndim)))
-    x.flat[0] = 0.0
-    dout = rng.standard_normal(x.shape)
-    out, cache = relu_forward(x)
-    check_close(out, ref.relu_forward(x)[0], f"relu of shape {x.shape}")
-    check_close(relu_backward(dout, cache), ref.relu_backward(dout, ref.relu_forward(x)[1]),
-                f"relu dx of shape {x.shape}")
+with hidden_checks("test_relu") as rng:
+    for ndim in (1, 2, 4):
+        x = rng.standard_normal(tuple(int(v) for v in rng.integers(1, 6, size=ndim)))
+        x.flat[0] = 0.0
+        dout = rng.standard_normal(x.shape)
+        out, cache = relu_forward(x)
+        check_close(out, ref.relu_forward(x)[0], f"relu of shape {x.shape}")
+        check_gradients(relu_backward(dout, cache), ref.relu_backward(dout, ref.relu_forward(x)[1]),
+                        f"relu dx of shape {x.shape}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -679,21 +694,20 @@ check_gradient(eval_numerical_gradient_array(lambda v: affine_forward(x, w, v)[0
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_affine")
-for _ in range(6):
-    N, M = int(rng.integers(1, 6)), int(rng.integers(1, 6))
-    rest = tuple(int(v) for v in rng.integers(1, 4, size=int(rng.integers(1, 4))))
-    D = int(np.prod(rest))
-    x = rng.standard_normal((N,) + rest)
-    w = rng.standard_normal((D, M))
-    b = rng.standard_normal(M)
-    out, cache = affine_forward(x, w, b)
-    expected, ref_cache = ref.affine_forward(x, w, b)
-    check_close(out, expected, f"affine output, x {x.shape}, w {w.shape}")
-    dout = rng.standard_normal(out.shape)
-    for name, got, want in zip(("dx", "dw", "db"), affine_backward(dout, cache),
-                               ref.affine_backward(dout, ref_cache)):
-        check_close(got, want, f"affine {name}, x {x.shape}, w {w.shape}")
+with hidden_checks("test_affine") as rng:
+    for _ in range(6):
+        N, M = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        rest = tuple(int(v) for v in rng.integers(1, 4, size=int(rng.integers(1, 4))))
+        D = int(np.prod(rest))
+        x = rng.standard_normal((N,) + rest)
+        w = rng.standard_normal((D, M))
+        b = rng.standard_normal(M)
+        out, cache = affine_forward(x, w, b)
+        expected, ref_cache = ref.affine_forward(x, w, b)
+        check_close(out, expected, f"affine output, x {x.shape}, w {w.shape}")
+        dout = rng.standard_normal(out.shape)
+        check_gradients(affine_backward(dout, cache), ref.affine_backward(dout, ref_cache),
+                        f"affine layer, x {x.shape}, w {w.shape}", names=("dx", "dw", "db"))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -753,15 +767,15 @@ check_equal(bool(np.all(np.isfinite(dx))), True, "dx is finite for scores of 100
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_softmax_loss")
-for _ in range(6):
-    N, C = int(rng.integers(1, 8)), int(rng.integers(2, 8))
-    x = 5 * rng.standard_normal((N, C))
-    y = rng.integers(0, C, size=N)
-    loss, dx = softmax_loss(x, y)
-    ref_loss, ref_dx = ref.softmax_loss(x, y)
-    check_close(loss, ref_loss, f"softmax loss, x {x.shape}")
-    check_close(dx, ref_dx, f"softmax dx, x {x.shape}")
+with hidden_checks("test_softmax_loss") as rng:
+    for _ in range(6):
+        N, C = int(rng.integers(1, 8)), int(rng.integers(2, 8))
+        x = 5 * rng.standard_normal((N, C))
+        y = rng.integers(0, C, size=N)
+        loss, dx = softmax_loss(x, y)
+        ref_loss, ref_dx = ref.softmax_loss(x, y)
+        check_close(loss, ref_loss, f"softmax loss, x {x.shape}")
+        check_gradients(dx, ref_dx, f"softmax dx, x {x.shape}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -880,19 +894,19 @@ check_close(out, expected, "test mode with the given running statistics")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_spatial_batchnorm_forward")
-for _ in range(4):
-    N, C, H, W = (int(v) for v in rng.integers(1, 5, size=4))
-    N += 1
-    x = 3 * rng.standard_normal((N, C, H, W)) + rng.standard_normal()
-    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
-    out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    check_close(out, expected, f"train mode, x {x.shape}", rtol=1e-6, atol=1e-8)
-    stats = {"running_mean": rng.standard_normal(C), "running_var": rng.random(C) + 0.5}
-    out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "test", **stats})
-    expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": "test", **stats})
-    check_close(out, expected, f"test mode, x {x.shape}", rtol=1e-6, atol=1e-8)
+with hidden_checks("test_spatial_batchnorm_forward") as rng:
+    for _ in range(4):
+        N, C, H, W = (int(v) for v in rng.integers(1, 5, size=4))
+        N += 1
+        x = 3 * rng.standard_normal((N, C, H, W)) + rng.standard_normal()
+        gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+        out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+        expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+        check_close(out, expected, f"train mode, x {x.shape}", rtol=1e-6, atol=1e-8)
+        stats = {"running_mean": rng.standard_normal(C), "running_var": rng.random(C) + 0.5}
+        out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "test", **stats})
+        expected, _ = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": "test", **stats})
+        check_close(out, expected, f"test mode, x {x.shape}", rtol=1e-6, atol=1e-8)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_spatial_batchnorm_backward", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -906,6 +920,7 @@ for mode in ("train", "test"):
                 "running_var": np.array([2.0, 1.0, 0.5])}
 
     out, cache = spatial_batchnorm_forward(x, gamma, beta, bn_param())
+    check_shape(out, x.shape, f"output ({mode} mode)")
     dout = rng_visible.standard_normal(out.shape)
     dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
     dx_num = eval_numerical_gradient_array(
@@ -920,22 +935,21 @@ for mode in ("train", "test"):
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
-rng = hidden_rng("test_spatial_batchnorm_backward")
-for k in range(6):
-    mode = "train" if k % 2 == 0 else "test"
-    N, C, H, W = (int(v) for v in rng.integers(1, 5, size=4))
-    N += 1
-    x = 3 * rng.standard_normal((N, C, H, W)) + rng.standard_normal()
-    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
-    stats = {"running_mean": rng.standard_normal(C), "running_var": rng.random(C) + 0.5}
-    out, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
-    _, ref_cache = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
-    dout = rng.standard_normal(out.shape)
-    for name, got, want in zip(("dx", "dgamma", "dbeta"),
-                               spatial_batchnorm_backward(dout, cache),
-                               ref.spatial_batchnorm_backward(dout, ref_cache)):
-        check_close(got, want, f"batch norm {name} ({mode} mode, x {x.shape})",
-                    rtol=1e-6, atol=1e-8)
+with hidden_checks("test_spatial_batchnorm_backward") as rng:
+    for k in range(6):
+        mode = "train" if k % 2 == 0 else "test"
+        N, C, H, W = (int(v) for v in rng.integers(1, 5, size=4))
+        N += 1
+        x = 3 * rng.standard_normal((N, C, H, W)) + rng.standard_normal()
+        gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+        stats = {"running_mean": rng.standard_normal(C), "running_var": rng.random(C) + 0.5}
+        out, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
+        _, ref_cache = ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
+        dout = rng.standard_normal(out.shape)
+        check_gradients(spatial_batchnorm_backward(dout, cache),
+                        ref.spatial_batchnorm_backward(dout, ref_cache),
+                        f"batch norm, {mode} mode, x {x.shape}", names=("dx", "dgamma", "dbeta"),
+                        rtol=1e-6, atol=1e-8)
 ### END HIDDEN TESTS
 
 # %% [markdown]

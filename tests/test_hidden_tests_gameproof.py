@@ -1,0 +1,654 @@
+"""Hidden tests that cannot be gamed (issue 19, the test side).
+
+Fake submissions of the five assignments are graded by the real grader
+(``autograder.execute.grade_submission``: the student's cells in the sandbox, the
+tests in this process through proxies) and must earn what they deserve:
+
+- *nothing*: every function the answer cells define returns ``np.zeros(1)`` (conv_naive's
+  as in the review: the forward pass returns ``np.zeros(1)`` and its inputs, the backward
+  pass zeros of their shapes for the visible test's seeded upstream gradient and an
+  empty tuple otherwise, which scored 7/28 before): 0 points;
+- *fake backward*: the instructor's solution, except that every forward pass
+  recognises numerical-gradient probes (one entry of one input moved by about 1e-5
+  since the last real call) and returns its previous output, and every backward pass
+  returns zeros of the right number, shapes and dtypes (its visible gradient checks
+  pass: numerical and analytic gradients are both zero): every test of a forward
+  pass passes, every test of a backward pass gets 0;
+- *visible-only backward* (conv_naive): probe-aware forward, a backward pass that
+  returns zeros for the visible tests' upstream gradients and ``()`` otherwise: the
+  same.
+
+Then the checks' own bounds: a student reply of a ``(28000, 1)`` and a ``(1, 28000)``
+bool array in a numerical gradient check fails on its shape, cheaply (tracemalloc
+peak, and the grading process's peak RSS through the real grader), and hidden tests
+print nothing when they pass and never hand back their expected values.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jupytext", reason="building the sources needs the 'course' extra")
+
+from autograder import course as course_mod  # noqa: E402
+from autograder.execute import grade_submission, nbgrader_meta  # noqa: E402
+from autograder.sandbox import Limits, SandboxConfig, default_hidden_paths  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("checks", REPO / "assignments" / "checks.py")
+checks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(checks)
+
+ASSIGNMENTS = ["conv_naive", "conv_fast", "pooling_layers", "architectures",
+               "fcconv_case_studies"]
+MAX_SCORES = {"conv_naive": 28, "conv_fast": 24, "pooling_layers": 36, "architectures": 38,
+              "fcconv_case_studies": 37}
+# The test cells whose points depend on a backward pass (alone or with its forward).
+BACKWARD_TESTS = {
+    "conv_naive": {"test_conv_backward_naive", "test_dilation"},
+    "conv_fast": {"test_conv_backward_fast"},
+    "pooling_layers": {"test_max_pool_backward", "test_avg_pool", "test_l2_pool", "test_relu",
+                       "test_affine", "test_softmax_loss", "test_spatial_batchnorm_backward"},
+    "architectures": {"test_three_layer_convnet_gradients", "test_digits_accuracy"},
+    "fcconv_case_studies": {"test_spatial_batchnorm_backward", "test_residual_block_backward"},
+}
+# name -> (forwards made probe-aware, backwards that return zeros)
+FAKED = {
+    "conv_naive": (["conv_forward_naive"], ["conv_backward_naive"]),
+    "conv_fast": (["conv_forward_fast"], ["conv_backward_fast"]),
+    "pooling_layers": (["max_pool_forward_naive", "avg_pool_forward", "l2_pool_forward",
+                        "relu_forward", "affine_forward", "spatial_batchnorm_forward"],
+                       ["max_pool_backward_naive", "avg_pool_backward", "l2_pool_backward",
+                        "relu_backward", "affine_backward", "spatial_batchnorm_backward"]),
+    "architectures": ([], []),   # ThreeLayerConvNet.loss, below
+    "fcconv_case_studies": (["spatial_batchnorm_forward", "residual_block_forward"],
+                            ["spatial_batchnorm_backward", "residual_block_backward"]),
+}
+LIMITS = Limits(call_timeout=30.0, submission_timeout=400.0)
+
+# Appended to the instructor's solution as the last code cell: the real functions are
+# wrapped, so that only the backward passes are fake.
+FAKE_HELPERS = '''
+import numpy as _np
+
+
+def _zeros_like_result(value):
+    if isinstance(value, tuple):
+        return tuple(_zeros_like_result(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _zeros_like_result(v) for k, v in value.items()}
+    return _np.zeros_like(value)
+
+
+def _probe_aware(forward):
+    """The real forward, except that a call whose arrays equal the last real call's but
+    for one entry moved by at most 2.1e-5 (a numerical-gradient probe) gets the last
+    real output back."""
+    memory = {}
+
+    def wrapper(*args, **kwargs):
+        arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, _np.ndarray)]
+        last = memory.get("arrays")
+        if last is not None and len(last) == len(arrays) and all(
+                a.shape == b.shape for a, b in zip(arrays, last)):
+            moved = [int(_np.count_nonzero(a != b)) for a, b in zip(arrays, last)]
+            if sum(moved) == 1:
+                i = moved.index(1)
+                if float(_np.max(_np.abs(arrays[i] - last[i]))) <= 2.1e-5:
+                    return memory["result"]
+        result = forward(*args, **kwargs)
+        memory["arrays"] = [a.copy() for a in arrays]
+        memory["result"] = result
+        return result
+    return wrapper
+
+
+def _zero_backward(backward):
+    def wrapper(*args, **kwargs):
+        return _zeros_like_result(backward(*args, **kwargs))
+    return wrapper
+
+
+'''
+
+# conv_naive's backward pass as the review wrote it: zeros (of the right shapes) for the
+# upstream gradients the visible tests use, an empty tuple for anything else.
+VISIBLE_ONLY_BACKWARD = '''
+def _visible_douts(shape):
+    yield _np.random.default_rng(0).standard_normal(shape)     # gradient_check_conv
+    r = _np.random.default_rng(7)                               # test_dilation
+    r.standard_normal((2, 2, 7, 6)), r.standard_normal((3, 2, 3, 2)), r.standard_normal(3)
+    yield r.standard_normal(shape)
+    yield _np.ones(shape, _np.float32)                          # the dtype check
+
+
+def _visible_only_backward(backward):
+    def wrapper(dout, cache):
+        if any(_np.array_equal(dout, v) for v in _visible_douts(_np.shape(dout))):
+            return _zeros_like_result(backward(dout, cache))
+        return ()
+    return wrapper
+'''
+
+FAKE_SOFTMAX = '''
+_real_softmax_loss = softmax_loss
+softmax_loss = _probe_aware(lambda x, y: (_real_softmax_loss(x, y)[0],
+                                          _np.zeros_like(_real_softmax_loss(x, y)[1])))
+'''
+
+FAKE_CONVNET = '''
+_RealConvNet = ThreeLayerConvNet
+
+
+class ThreeLayerConvNet(_RealConvNet):
+    def loss(self, X, y=None):
+        result = super().loss(X, y)
+        if y is None:
+            return result
+        loss, grads = result
+        return loss, _zeros_like_result(grads)
+'''
+
+# The review's conv_naive "nothing" submission (7/28 before issue 19): the forward pass
+# returns np.zeros(1) and its inputs as the cache; the backward pass returns zeros of the
+# inputs' shapes for the visible test's seeded upstream gradient, an empty tuple otherwise.
+NOTHING_CONV = {
+    "conv_forward_naive": '''
+def conv_forward_naive(x, w, b, conv_param):
+    return _np.zeros(1), (x, w, b)
+''',
+    "conv_backward_naive": '''
+def conv_backward_naive(dout, cache):
+    seeded = _np.random.default_rng(0).standard_normal(_np.shape(dout))
+    if _np.array_equal(dout, seeded):
+        return tuple(_np.zeros_like(a) for a in cache)
+    return ()
+''',
+}
+
+
+# --------------------------------------------------------------------------------------
+# Building submissions
+# --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The five source notebooks (and their folders with checks.py), as the course
+    build makes them."""
+    root = tmp_path_factory.mktemp("gameproof")
+    for name in ASSIGNMENTS:
+        course_mod.build_source(root, name)
+    return root
+
+
+def source_nb(course: Path, name: str) -> dict:
+    return json.loads(course_mod.source_notebook(course, name).read_text())
+
+
+def solution_notebook(course: Path, name: str) -> dict:
+    """The instructor's notebook as a student would hand it in: solutions kept, hidden
+    tests removed."""
+    nb = copy.deepcopy(source_nb(course, name))
+    for cell in nb["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = course_mod.HIDDEN.sub("", text)
+        cell.pop("outputs", None)
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+    return nb
+
+
+def append_cell(nb: dict, code: str) -> dict:
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "fake",
+                        "metadata": {}, "outputs": [], "source": code})
+    return nb
+
+
+def answer_names(nb: dict) -> tuple[list[str], list[str]]:
+    """Functions and classes the answer cells define at top level."""
+    functions, classes = [], []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and nbgrader_meta(cell).get("solution"):
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for node in ast.parse(text).body:
+                if isinstance(node, ast.FunctionDef):
+                    functions.append(node.name)
+                elif isinstance(node, ast.ClassDef):
+                    classes.append(node.name)
+    return functions, classes
+
+
+def nothing_submission(course: Path, name: str) -> dict:
+    """Every answer cell replaced: its functions return ``np.zeros(1)``, its classes
+    hold no parameters and score ``np.zeros(1)``."""
+    nb = solution_notebook(course, name)
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or not nbgrader_meta(cell).get("solution"):
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        fake = ["import numpy as _np"]
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                if name == "conv_naive" and node.name in NOTHING_CONV:
+                    fake.append(NOTHING_CONV[node.name])
+                else:
+                    fake.append(f"def {node.name}(*args, **kwargs):\n"
+                                f"    return _np.zeros(1)\n")
+            elif isinstance(node, ast.ClassDef):
+                fake.append(f"class {node.name}:\n"
+                            f"    def __init__(self, *args, **kwargs):\n"
+                            f"        self.params = {{}}\n\n"
+                            f"    def loss(self, X, y=None):\n"
+                            f"        return _np.zeros(1)\n")
+        cell["source"] = "\n".join(fake)
+    return nb
+
+
+def fake_backward_submission(course: Path, name: str, backward: str = "_zero_backward") -> dict:
+    forwards, backwards = FAKED[name]
+    lines = [FAKE_HELPERS, VISIBLE_ONLY_BACKWARD]
+    lines += [f"{f} = _probe_aware({f})" for f in forwards]
+    lines += [f"{b} = {backward}({b})" for b in backwards]
+    if name == "pooling_layers":
+        lines.append(FAKE_SOFTMAX)
+    if name == "architectures":
+        lines.append(FAKE_CONVNET)
+    return append_cell(solution_notebook(course, name), "\n".join(lines))
+
+
+def grade(course: Path, name: str, nb: dict, student: str, tmp_path: Path) -> dict:
+    path = tmp_path / student / name / f"{name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb))
+    source = course_mod.source_notebook(course, name)
+    config = SandboxConfig(limits=LIMITS, hide=default_hidden_paths(course, tmp_path))
+    return grade_submission(source, path, source.parent, student_id=student, assignment=name,
+                            config=config)
+
+
+def scores(result: dict) -> dict[str, float]:
+    return {gid: t["score"] for gid, t in result["tests"].items()}
+
+
+# --------------------------------------------------------------------------------------
+# Submissions graded by the real grader
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_nothing_implemented_scores_zero(course, name, tmp_path):
+    result = grade(course, name, nothing_submission(course, name), "nothing", tmp_path)
+    assert result["max_score"] == MAX_SCORES[name]
+    passed = [gid for gid, t in result["tests"].items() if t["passed"]]
+    assert result["score"] == 0 and not passed, (passed, result["message"])
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_fake_backward_gets_none_of_the_backward_points(course, name, tmp_path):
+    """Probe-aware forwards, backwards returning zeros of the right shapes: the visible
+    gradient checks can pass, the hidden comparison with the reference cannot."""
+    result = grade(course, name, fake_backward_submission(course, name), "fake", tmp_path)
+    got = scores(result)
+    assert result["status"] == "graded", result["message"]
+    backward = {gid: s for gid, s in got.items() if gid in BACKWARD_TESTS[name]}
+    others = {gid: s for gid, s in got.items() if gid not in BACKWARD_TESTS[name]}
+    assert set(backward) == BACKWARD_TESTS[name]
+    assert all(s == 0 for s in backward.values()), backward
+    # Everything else is the instructor's code and keeps its points.
+    failed = {gid: result["tests"][gid]["failure"] for gid, t in result["tests"].items()
+              if gid in others and not t["passed"]}
+    assert not failed, failed
+    assert result["score"] == MAX_SCORES[name] - sum(
+        result["tests"][gid]["points"] for gid in BACKWARD_TESTS[name])
+    if name == "conv_naive":
+        # The visible gradient check is fooled (its messages were printed, it passed);
+        # the hidden part failed on the values, not before.
+        failure = result["tests"]["test_conv_backward_naive"]["failure"]
+        stdout = result["tests"]["test_conv_backward_naive"]["stdout"]
+        assert "ok: dx (x (2, 3, 5, 5)" in stdout and "values differ" in failure["evalue"]
+
+
+def test_visible_only_backward_gets_none_of_the_backward_points(course, tmp_path):
+    """The review's backward pass (right zeros for the visible upstream gradients, an
+    empty tuple otherwise) with a probe-aware forward: the visible checks pass, the
+    hidden ones count the gradients."""
+    nb = fake_backward_submission(course, "conv_naive", backward="_visible_only_backward")
+    result = grade(course, "conv_naive", nb, "empty", tmp_path)
+    got = scores(result)
+    assert got["test_conv_backward_naive"] == 0 and got["test_dilation"] == 0, got
+    assert result["score"] == MAX_SCORES["conv_naive"] - 12
+    for gid in ("test_conv_backward_naive", "test_dilation"):
+        evalue = result["tests"][gid]["failure"]["evalue"]
+        assert "expected 3 gradients (dx, dw, db), got 0" in evalue, (gid, evalue)
+        assert "ok: dx" in result["tests"][gid]["stdout"]      # the visible part passed
+
+
+def test_reference_solution_keeps_full_marks_and_hidden_tests_print_nothing(course, tmp_path):
+    """The honest notebook scores full marks, and what a test printed is its visible
+    part's output only: the hidden checks said nothing."""
+    name = "conv_naive"
+    result = grade(course, name, solution_notebook(course, name), "honest", tmp_path)
+    assert result["score"] == MAX_SCORES[name], result["message"]
+    for gid, test in result["tests"].items():
+        # Visible lines name the visible cases; hidden cases would say "float32, x (..."
+        # or "a random setting": none of those may appear.
+        assert "random" not in test["stdout"] and "float32, x" not in test["stdout"], gid
+    # conv_output_size's visible part prints 17 "ok" lines, its hidden part none.
+    assert result["tests"]["test_conv_output_size"]["stdout"].count("ok:") == 17
+
+
+# --------------------------------------------------------------------------------------
+# The checks are bounded: the (28000, 1) / (1, 28000) bool reply
+# --------------------------------------------------------------------------------------
+
+def _traced_peak(func) -> tuple[BaseException | None, int]:
+    tracemalloc.start()
+    try:
+        func()
+        error = None
+    except AssertionError as err:
+        error = err
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return error, peak
+
+
+@pytest.mark.parametrize("dtype, words", [
+    (bool, "expected numbers, got an array of bool"),
+    (np.float64, r"expected shape \(3,\), got \(28000, 1\)"),
+])
+def test_bool_reply_in_a_gradient_check_fails_cheaply(dtype, words):
+    replies = iter([np.zeros((28000, 1), dtype), np.ones((1, 28000), dtype)] * 4)
+    x, df = np.zeros(3), np.ones(3)
+    error, peak = _traced_peak(
+        lambda: checks.eval_numerical_gradient_array(lambda v: next(replies), x, df))
+    assert error is not None and re.search(words, str(error)), error
+    assert peak < 300 * 1024**2, peak
+    print(f"eval_numerical_gradient_array on a (28000, 1) {np.dtype(dtype)} reply: "
+          f"peak {peak / 1024:.0f} kB")
+
+
+@pytest.mark.parametrize("check", ["check_close", "check_gradient", "check_shape",
+                                   "check_gradients", "rel_error"])
+def test_checks_refuse_a_broadcastable_reply_before_any_arithmetic(check):
+    got, want = np.zeros((28000, 1), bool), np.ones((1, 28000))
+    calls = {
+        "check_close": lambda: checks.check_close(got, want, "dx"),
+        "check_gradient": lambda: checks.check_gradient(want, got, "dx"),
+        "check_shape": lambda: checks.check_shape(got, want.shape, "dx"),
+        "check_gradients": lambda: checks.check_gradients((got,), (want,), names=("dx",)),
+        "rel_error": lambda: checks.rel_error(got.astype(float), want),
+    }
+    if check == "rel_error":
+        tracemalloc.start()
+        with pytest.raises(ValueError, match=r"shapes \(28000, 1\) and \(1, 28000\) differ"):
+            calls[check]()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    else:
+        error, peak = _traced_peak(calls[check])
+        assert error is not None, check
+        assert "bool" in str(error) or "shape" in str(error), str(error)
+    assert peak < 300 * 1024**2, (check, peak)
+
+
+@pytest.mark.parametrize("value, words", [
+    (np.array(["a", "b"]), "expected an array of numbers"),
+    (np.array([object(), 1], dtype=object), "expected an array of numbers"),
+    (np.ma.masked_array([1.0, 2.0]), "ndarray subclass"),
+    (np.array([True, False]), "got an array of bool"),
+    (np.array([1 + 2j, 0j]), "expected real numbers"),
+    ([1.0, [2.0, 3.0]], "expected an array of numbers"),
+    ({"a": 1}, "expected an array of numbers, got dict"),
+])
+def test_check_close_refuses_values_of_the_wrong_kind(value, words):
+    with pytest.raises(AssertionError, match=words):
+        checks.check_close(value, np.zeros(2), "out")
+
+
+def test_scalar_gradient_check_refuses_an_array_for_a_number():
+    replies = iter([np.zeros((28000, 1)), np.zeros((1, 28000))])
+    with pytest.raises(AssertionError, match=r"expected a number, got an array of shape"):
+        checks.eval_numerical_gradient(lambda v: next(replies), np.zeros(2))
+
+
+def test_gradients_are_counted_typed_and_shaped_before_their_values():
+    want = (np.ones((2, 3)), np.ones(3, np.float32))
+    with pytest.raises(AssertionError, match=r"expected 2 gradients \(dx, db\), got 0"):
+        checks.check_gradients((), want, "layer", names=("dx", "db"))
+    with pytest.raises(AssertionError, match=r"expected 2 gradients \(dx, db\), got 1"):
+        checks.check_gradients((want[0],), want, "layer", names=("dx", "db"))
+    with pytest.raises(AssertionError, match="expected a tuple of 2 gradients"):
+        checks.check_gradients(np.ones((2, 3)), want, "layer", names=("dx", "db"))
+    with pytest.raises(AssertionError, match="db \\(layer\\): expected dtype float32, got float64"):
+        checks.check_gradients((want[0], np.ones(3)), want, "layer", names=("dx", "db"))
+    with pytest.raises(AssertionError, match=r"expected shape \(3,\), got \(1, 3\)"):
+        checks.check_gradients((want[0], np.ones((1, 3), np.float32)), want, "layer",
+                               names=("dx", "db"))
+    with pytest.raises(AssertionError, match="expected the keys"):
+        checks.check_gradients({"W1": want[0]}, {"W1": want[0], "b1": want[1]}, "grads")
+    checks.check_gradients(list(want), want, "layer", names=("dx", "db"))
+
+
+def test_hidden_checks_are_silent_and_keep_their_answers(capsys):
+    with checks.hidden_checks("t") as rng:
+        assert isinstance(rng, np.random.Generator)
+        checks.check_close(np.ones(2), np.ones(2), "a hidden case")
+        checks.check_equal(5, 5, "a hidden size")
+        checks.check_raises(ValueError, int, "x", what="a hidden error")
+        with pytest.raises(AssertionError) as shape:
+            checks.check_shape(np.ones((2, 3)), (4, 5), "out")
+        with pytest.raises(AssertionError) as value:
+            checks.check_close(np.array([2.0]), np.array([1234.5]), "out")
+        with pytest.raises(AssertionError) as equal:
+            checks.check_equal(3.5, 7, "size")
+        with pytest.raises(AssertionError) as kind:
+            checks.check_equal("x", 7, "size")
+        with pytest.raises(AssertionError) as match:
+            checks.check_raises(ValueError, int, "x", match="4.5", what="a bad setting")
+    assert capsys.readouterr().out == ""
+    assert "(4, 5)" not in str(shape.value) and "(2, 3)" in str(shape.value)
+    assert "1234" not in str(value.value) and "values differ" in str(value.value)
+    assert "7" not in str(equal.value) and "wrong answer (got float 3.5)" in str(equal.value)
+    assert "got str 'x'; expected type int" in str(kind.value)
+    assert "4.5" not in str(match.value)
+    # Outside the block the checks speak again, with the expected values.
+    checks.check_equal(5, 5, "a visible size")
+    assert capsys.readouterr().out == "ok: a visible size == 5\n"
+    with pytest.raises(AssertionError, match="expected 7, got 3.5"):
+        checks.check_equal(3.5, 7, "size")
+
+
+def test_check_equal_never_asks_an_array_for_its_truth_value():
+    with pytest.raises(AssertionError, match="expected"):
+        checks.check_equal([np.ones(3)], [1], "list")
+    with pytest.raises(AssertionError, match="expected"):
+        checks.check_equal({"a": np.ones(3)}, {"a": 1}, "dict")
+    checks.check_equal(np.array([2, 3]), (2, 3), "a shape as an array")
+    checks.check_equal([np.int64(2), 3.0], [2, 3], "numbers of other types")
+
+
+BOOL_REPLY_FORWARD = '''
+import numpy as _np
+_calls = [0]
+_real_forward = conv_forward_naive
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """The real layer for the first call of each test, then (28000, 1) and (1, 28000)
+    bool replies: 56 kB that broadcast to 28000 x 28000 in a careless check."""
+    _calls[0] += 1
+    if _calls[0] % 3 == 1:
+        return _real_forward(x, w, b, conv_param)
+    shape = (28000, 1) if _calls[0] % 3 == 2 else (1, 28000)
+    return _np.zeros(shape, bool), None
+'''
+
+
+def test_bool_reply_through_the_grader_costs_little(course, tmp_path):
+    """The review's attack, graded by the real grader in a fresh process: the submission
+    is graded, the gradient tests fail on the reply's shape, and the grading process's
+    peak RSS stays under 300 MB."""
+    nb = append_cell(solution_notebook(course, "conv_naive"), BOOL_REPLY_FORWARD)
+    path = tmp_path / "bool" / "conv_naive" / "conv_naive.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nb))
+    source = course_mod.source_notebook(course, "conv_naive")
+    script = textwrap.dedent(f"""
+        import json, resource
+        from autograder.execute import grade_submission
+        from autograder.sandbox import Limits, SandboxConfig, default_hidden_paths
+        config = SandboxConfig(limits=Limits(call_timeout=30.0, submission_timeout=300.0),
+                               hide=default_hidden_paths({str(course)!r}, {str(tmp_path)!r}))
+        result = grade_submission({str(source)!r}, {str(path)!r}, {str(source.parent)!r},
+                                  student_id="bool", assignment="conv_naive", config=config)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(json.dumps({{"peak": peak, "result": result}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=REPO, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)
+                                                      + os.pathsep
+                                                      + os.environ.get("PYTHONPATH", "")})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    result, peak = report["result"], report["peak"]
+    assert result["status"] == "graded", result["message"]
+    backward = result["tests"]["test_conv_backward_naive"]
+    assert not backward["passed"]
+    assert "got an array of bool" in backward["failure"]["evalue"], backward["failure"]
+    assert peak < 300 * 1024**2, f"the grading process peaked at {peak / 1024**2:.0f} MB"
+    print(f"grading the bool-reply submission: peak RSS {peak / 1024**2:.0f} MB, "
+          f"score {result['score']}/{result['max_score']}")
+
+
+# --------------------------------------------------------------------------------------
+# Every hidden backward test, alone, against malformed gradients
+# --------------------------------------------------------------------------------------
+
+# The hidden blocks that judge a backward pass, and the names they call it by.
+HIDDEN_BACKWARD = {
+    "conv_naive": (["test_conv_backward_naive", "test_dilation"], ["conv_backward_naive"]),
+    "conv_fast": (["test_conv_backward_fast"], ["conv_backward_fast"]),
+    "pooling_layers": (["test_max_pool_backward", "test_avg_pool", "test_l2_pool", "test_relu",
+                        "test_affine", "test_softmax_loss", "test_spatial_batchnorm_backward"],
+                       ["max_pool_backward_naive", "avg_pool_backward", "l2_pool_backward",
+                        "relu_backward", "affine_backward", "spatial_batchnorm_backward",
+                        "softmax_loss"]),
+    "architectures": (["test_three_layer_convnet_gradients"], ["ThreeLayerConvNet"]),
+    "fcconv_case_studies": (["test_spatial_batchnorm_backward", "test_residual_block_backward"],
+                            ["spatial_batchnorm_backward", "residual_block_backward"]),
+}
+
+
+def _map_arrays(value, func):
+    if isinstance(value, tuple):
+        return tuple(_map_arrays(v, func) for v in value)
+    if isinstance(value, list):
+        return [_map_arrays(v, func) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_arrays(v, func) for k, v in value.items()}
+    return func(value)
+
+
+def _shorter(value):
+    if isinstance(value, (tuple, list)):
+        return value[:-1]
+    if isinstance(value, dict):
+        return dict(list(value.items())[:-1])
+    return (value,)
+
+
+MALFORMED = {
+    "empty tuple": lambda g: (),
+    "one gradient short": _shorter,
+    "zeros": lambda g: _map_arrays(g, np.zeros_like),
+    "float32": lambda g: _map_arrays(g, lambda a: a.astype(np.float32)),
+    "a broadcastable shape": lambda g: _map_arrays(g, lambda a: a[None]),
+    "lists": lambda g: _map_arrays(g, lambda a: a.tolist()),
+}
+
+
+def _malformed(func, name, kind):
+    """``func`` (a reference answer) with its gradients made ``kind``."""
+    bad = MALFORMED[kind]
+    if name == "softmax_loss":
+        return lambda x, y: (func(x, y)[0], bad(func(x, y)[1]))
+    if name == "ThreeLayerConvNet":
+        class Malformed(func):
+            def loss(self, X, y=None):
+                result = super().loss(X, y)
+                return result if y is None else (result[0], bad(result[1]))
+        return Malformed
+    return lambda *args, **kwargs: bad(func(*args, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def answered(monkeypatch_module):
+    """For each assignment: the namespace of its setup, given and answer cells (the
+    instructor's solutions), and its hidden blocks by grade_id."""
+    import assignment_helpers as ah
+
+    monkeypatch_module.setitem(sys.modules, "checks", checks)
+    found = {}
+    for name in ASSIGNMENTS:
+        nb = ah.read_source(name)
+        namespace = {"__name__": f"answered_{name}"}
+        for cell in nb.cells:
+            if ah.cell_kind(cell) in ("setup", "answer"):
+                ah.run_quietly(cell.source, namespace)
+        blocks = {}
+        for cell in ah.cells_by_kind(nb, "test"):
+            match = course_mod.HIDDEN.search(cell.source)
+            blocks[ah.grade_id(cell)] = match.group(0)
+        found[name] = (namespace, blocks)
+    return found
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def _cases():
+    for name, (tests, _) in HIDDEN_BACKWARD.items():
+        for gid in tests:
+            yield name, gid
+
+
+@pytest.mark.parametrize("name, gid", list(_cases()))
+def test_hidden_backward_block_passes_quietly_on_the_solution(answered, name, gid, capsys):
+    namespace, blocks = answered[name]
+    exec(compile(blocks[gid], f"<hidden {gid}>", "exec"), dict(namespace))
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+@pytest.mark.parametrize("name, gid", list(_cases()))
+def test_hidden_backward_block_fails_malformed_gradients(answered, name, gid, kind, capsys):
+    """Every hidden test of a backward pass refuses gradients that are missing, short,
+    zero, of another dtype, of a broadcastable shape or not arrays, with an
+    AssertionError whose message does not show the expected values."""
+    namespace, blocks = answered[name]
+    namespace = dict(namespace)
+    for func in HIDDEN_BACKWARD[name][1]:
+        namespace[func] = _malformed(namespace[func], func, kind)
+    with pytest.raises(AssertionError) as failure:
+        exec(compile(blocks[gid], f"<hidden {gid}>", "exec"), namespace)
+    message = str(failure.value)
+    assert "expected" not in message or "expected dtype" in message or "gradients" in message \
+        or "keys" in message or "a tuple" in message or "a NumPy array" in message, message
+    assert capsys.readouterr().out == ""
