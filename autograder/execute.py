@@ -347,12 +347,16 @@ def _only_definitions(code: str) -> bool:
     return True
 
 
-def grading_seed(student_id: str, assignment: str, salt: str = "") -> int:
-    """Seed for the hidden tests' random inputs: fixed per student and assignment, so a
-    parallel run grades exactly as a serial one. The grader salts it with a digest of
-    the instructor's source notebook, which students do not have: they cannot predict
-    their hidden inputs."""
-    return zlib.crc32(f"{salt}/{assignment}/{student_id}".encode())
+def grading_seed(student_id: str, assignment: str, salt: str = "",
+                 submission: bytes = b"") -> int:
+    """Seed for the hidden tests' random inputs: fixed per student, assignment and
+    submitted bytes, so a parallel run or a regrade of the same notebook grades exactly
+    as before, while a resubmission (any byte changed) meets new hidden cases: answers
+    learnt from one round's feedback do not carry over. The grader salts it with a
+    digest of the instructor's source notebook, which students do not have: they cannot
+    predict their hidden inputs."""
+    digest = hashlib.sha256(submission).hexdigest()[:16]
+    return zlib.crc32(f"{salt}/{assignment}/{student_id}/{digest}".encode())
 
 
 # ---------------------------------------------------------------------------------------
@@ -416,7 +420,7 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
             # fails, and the status says why.
             namespace = None
         salt = salt or hashlib.sha256(Path(source_path).read_bytes()).hexdigest()[:16]
-        seed = grading_seed(student_id, assignment, salt)
+        seed = grading_seed(student_id, assignment, salt, Path(submission_path).read_bytes())
         for t in tests:
             if namespace is None:
                 result["tests"][t["grade_id"]] = _test_record(

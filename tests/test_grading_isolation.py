@@ -265,3 +265,16 @@ def test_regrade_one_student_and_a_second_batch_keep_the_others(tmp_path):
             assert (course / "submitted" / student / "toy" / "toy.ipynb").is_file()
             assert (course / "feedback" / student / "toy" / "toy.html").is_file()
         assert set(pipeline.gradebook_scores(course, "toy")) >= set(rows)
+
+
+def test_hidden_cases_follow_the_submitted_bytes():
+    # The same bytes regraded meet the same hidden cases; one byte changed, new ones
+    # (answers learnt from one round's feedback do not carry over to a resubmission).
+    from autograder.execute import grading_seed
+
+    notebook = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    seed = grading_seed("ana", "conv_naive", "salt", notebook)
+    assert grading_seed("ana", "conv_naive", "salt", notebook) == seed
+    assert grading_seed("ana", "conv_naive", "salt", notebook + b"\n") != seed
+    assert grading_seed("ben", "conv_naive", "salt", notebook) != seed
+    assert grading_seed("ana", "conv_naive", "other salt", notebook) != seed
