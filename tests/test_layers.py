@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
-from convnets.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from convnets.layers.affine import affine_backward, affine_forward
+from convnets.layers.relu import relu_backward, relu_forward
 
 # The assignments whose functions these tests cover (pyproject.toml lists the markers).
 pytestmark = [pytest.mark.pooling_layers]

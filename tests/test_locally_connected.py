@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from convnets.conv import conv_backward_naive, conv_forward_naive
 from convnets.gradcheck import assert_close, check_layer_gradients
-from convnets.locally_connected import (
+from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
+from convnets.layers.locally_connected import (
     locally_connected_backward,
     locally_connected_forward,
     locally_connected_shapes,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, eval_numerical_gradient, rel_error
-from convnets.losses import softmax_loss, svm_loss
+from convnets.layers.losses import softmax_loss, svm_loss
 
 # The assignments whose functions these tests cover (pyproject.toml lists the markers).
 pytestmark = [pytest.mark.pooling_layers]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
-from convnets.normalization import (
+from convnets.layers.normalization import (
     batchnorm_backward,
     batchnorm_forward,
     lrn_backward,

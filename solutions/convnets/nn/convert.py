@@ -47,6 +47,7 @@ import time
 import numpy as np
 
 from ..checks import check_array, check_int
+from ..shapes import fit_window
 from .layers import Affine, Conv, Flatten
 from .sequential import Sequential
 from .summary import summarize
@@ -124,7 +125,7 @@ def _window(model, window) -> tuple[int, int]:
 def _positions(size: int, window: int, stride: int, axis: str) -> int:
     if size < window:
         raise ValueError(f"the image {axis} {size} is smaller than the window {window}")
-    return (size - window) // stride + 1
+    return fit_window(size, window, stride, 0, 1, "floor", axis)[0]  # crops that fit
 
 
 def crop_scores(model: Sequential, image, window=None, stride: int = 32,
