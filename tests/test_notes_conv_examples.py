@@ -18,7 +18,7 @@ from convnets.conv import (
     im2col,
 )
 from convnets.gradcheck import assert_close
-from convnets.locally_connected import locally_connected_shapes
+from convnets.layers.locally_connected import locally_connected_shapes
 from convnets.shapes import conv_output_size
 
 # The assignments whose functions these tests cover (pyproject.toml lists the markers).
