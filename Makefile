@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: demo test test-latest lock bubblewrap lint bench train grade release lab html browser clean
+.PHONY: demo test test-latest lock bubblewrap lint bench train grade release lab html browser clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,14 @@ grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
 		{ echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir or .zip>"; exit 2; }
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
+
+# Generated classes of the five assignments graded and checked (tests/submission_fuzzer.py):
+# make fuzz FUZZ_CLASSES=300 (classes per assignment); prints what was generated, how
+# each was graded and the invariants broken.
+FUZZ_CLASSES ?= 20
+FUZZ_ARGS ?=
+fuzz: $(STAMP)
+	$(BIN)/python tests/submission_fuzzer.py --classes $(FUZZ_CLASSES) --assignments all $(FUZZ_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m autograder build

@@ -64,17 +64,20 @@ class Context:
     victim: str = "victim"
     marker: str = field(default_factory=lambda: f"hostile-{uuid.uuid4().hex[:10]}")
     secret: str = field(default_factory=lambda: f"VICTIM-SECRET-{uuid.uuid4().hex[:10]}")
+    assignment: str = "toy"
+    oracle: Oracle | None = None   # a real assignment's first answer, in double's role
 
     @property
     def forbidden_files(self) -> list[str]:
         """Files no submission may read during grading."""
-        c, s, r = self.course, self.submissions, self.repo
+        c, s, r, a = self.course, self.submissions, self.repo, self.assignment
+        source = r / "tests" / "fixtures" / a if a in ("toy", "guarded") else r / "assignments" / a
         return [str(p) for p in (
-            c / "source" / "toy" / "toy.ipynb", c / "gradebook.db",
-            c / "submitted" / self.victim / "toy" / "toy.ipynb",
-            s / self.victim / "toy" / "toy.ipynb", c / "nbgrader_config.py",
+            c / "source" / a / f"{a}.ipynb", c / "gradebook.db",
+            c / "submitted" / self.victim / a / f"{a}.ipynb",
+            s / self.victim / a / f"{a}.ipynb", c / "nbgrader_config.py",
             r / "solutions" / "convnets" / "__init__.py", r / "solutions" / "convnets" / "conv.py",
-            r / "assignments" / "checks.py", r / "tests" / "fixtures" / "toy" / "toy.py",
+            r / "assignments" / "checks.py", source / f"{a}.py",
             r / "autograder" / "execute.py", r / "pyproject.toml",
             Path("/etc/shadow"), Path("/etc/passwd"), Path("/root/.bashrc"))]
 
@@ -82,8 +85,8 @@ class Context:
     def forbidden_dirs(self) -> list[str]:
         """Folders no submission may write into."""
         return [str(p) for p in (
-            self.course, self.course / "source" / "toy", self.course / "submitted",
-            self.submissions, self.submissions / self.victim / "toy", self.repo,
+            self.course, self.course / "source" / self.assignment, self.course / "submitted",
+            self.submissions, self.submissions / self.victim / self.assignment, self.repo,
             self.repo / "solutions" / "convnets", Path("/"), Path("/etc"), Path("/usr"),
             Path("/root"), Path("/home"), Path("/var/tmp"), Path("/work"),
             Path(sys.prefix), Path(sys.base_prefix))]
@@ -133,9 +136,14 @@ def _code(source, nbgrader=None):
 
 
 def answer(grade_id, code):
-    """Replace the code of an answer cell."""
+    """Replace the code of an answer cell (on a real assignment, ``answer_double`` is
+    its first answer: see :class:`Oracle`)."""
     def build(nb, ctx):
-        _cell(nb, grade_id)["source"] = code(ctx) if callable(code) else code
+        text = code(ctx) if callable(code) else code
+        if ctx.oracle is not None and grade_id == "answer_double":
+            _cell(nb, ctx.oracle.grade_id)["source"] = ctx.oracle.translate(text)
+        else:
+            _cell(nb, grade_id)["source"] = text
         return nb
     return build
 
@@ -290,34 +298,41 @@ def _no_op(nb, ctx):
     return nb
 
 
-def _write_text(text, name="toy.ipynb"):
+def _nb_name(folder: Path) -> str:
+    """The expected notebook name: the assignment folder's (toy/toy.ipynb)."""
+    return f"{folder.name}.ipynb"
+
+
+def _write_text(text, name=None):
     def write(folder, nb, ctx):
-        (folder / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+        (folder / (name or _nb_name(folder))).write_bytes(
+            text if isinstance(text, bytes) else text.encode())
     return write
 
 
 def _write_symlink_to_source(folder, nb, ctx):
-    (folder / "toy.ipynb").symlink_to(ctx.course / "source" / "toy" / "toy.ipynb")
+    (folder / _nb_name(folder)).symlink_to(ctx.course / "source" / folder.name /
+                                           _nb_name(folder))
 
 
 def _write_symlinked_folder(folder, nb, ctx):
     folder.rmdir()
-    folder.symlink_to(ctx.course / "source" / "toy", target_is_directory=True)
+    folder.symlink_to(ctx.course / "source" / folder.name, target_is_directory=True)
 
 
 def _write_fifo(folder, nb, ctx):
-    os.mkfifo(folder / "toy.ipynb")
+    os.mkfifo(folder / _nb_name(folder))
 
 
 def _write_directory(folder, nb, ctx):
-    (folder / "toy.ipynb").mkdir()
+    (folder / _nb_name(folder)).mkdir()
 
 
 def _write_huge(folder, nb, ctx):
     nb = copy.deepcopy(nb)
     nb["cells"].append({"cell_type": "markdown", "metadata": {},
                         "source": "x" * (21 * 1024 * 1024)})
-    (folder / "toy.ipynb").write_text(json.dumps(nb))
+    (folder / _nb_name(folder)).write_text(json.dumps(nb))
 
 
 def _with_files(double_code, files):
@@ -332,7 +347,7 @@ def _with_files(double_code, files):
 
 def _with_timestamp(make):
     def write(folder, nb, ctx):
-        (folder / "toy.ipynb").write_text(json.dumps(nb))
+        (folder / _nb_name(folder)).write_text(json.dumps(nb))
         make(folder / "timestamp.txt")
     return write
 
@@ -950,6 +965,99 @@ def victim_case() -> Case:
                 5, GRADED, build)
 
 
+# ---------------------------------------------------------------------------------------
+# The corpus on the real assignments
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class Oracle:
+    """A real assignment's first answer in the role the toy's ``double`` plays: a case
+    that writes ``double`` writes this function instead. :meth:`translate` keeps the
+    release's stub of the whole cell (so the cell defines every name it should, wrong)
+    and puts the case's code after it: nothing where the case has ``RIGHT_DOUBLE`` (an
+    attack on the channel), the reference code run only when the attack worked where it has
+    ``ORACLE_DOUBLE``, and its own wrong ``double`` as this function. A case's toy score
+    3 (``double`` wrong) is then the score of :func:`control_case` on that assignment."""
+
+    grade_id: str
+    function: str
+    right: str
+    wrong: str
+
+    @classmethod
+    def from_course(cls, course: Path, assignment: str) -> Oracle:
+        def first_answer(folder):
+            nb = json.loads((course / folder / assignment / f"{assignment}.ipynb").read_text())
+            return next(c for c in nb["cells"] if c["cell_type"] == "code"
+                        and _meta(c).get("solution"))
+        right, wrong = first_answer("solutions"), first_answer("release")
+        src = "".join(right["source"]) if isinstance(right["source"], list) else right["source"]
+        function = next(line.split("(")[0][4:] for line in src.splitlines()
+                        if line.startswith("def "))
+        return cls(_meta(right)["grade_id"], function, src,
+                   "".join(wrong["source"]) if isinstance(wrong["source"], list)
+                   else wrong["source"])
+
+    def translate(self, code: str) -> str:
+        code = code.replace(ORACLE_DOUBLE, f"\nif _attack_succeeded:\n"
+                                           f"    exec({self.right!r}, globals())\n")
+        # The right double only comes with attacks on the channel: the function stays
+        # wrong in the student's process, the direct calls get the attack's replies.
+        code = code.replace(RIGHT_DOUBLE, "\n").replace(WRONG_DOUBLE, "\n")
+        code = code.replace("def double(x):", f"def {self.function}(x, *_args, **_kwargs):")
+        code = code.replace(CALL_DOUBLE, CALL_DOUBLE.replace('"double"', repr(self.function)))
+        return self.wrong + "\n" + code
+
+
+# Toy cases whose outcome does not depend on the toy's two answers: they keep the
+# reference (toy score 5: full marks), or attack in place of the first answer and leave
+# it wrong unless the attack worked (toy score 3: the control's score), or are not
+# notebooks at all (0). Left out: those that break several answers, or the student's own
+# later code (numpy or builtins patched), or call the first answer until a per-call
+# limit or the restart limit (many tests call it), or write toy-specific files.
+REAL_ASSIGNMENT_CASES = (
+    "access_destroy", "access_kill_everyone", "crash_os_exit", "crash_segfault",
+    "exit_sys_exit", "hang_cell", "hang_ignoring_signals", "hang_slow_cells",
+    "memory_bomb_cell", "fork_bomb", "thread_bomb", "background_processes", "flood_print",
+    "flood_fd", "flood_disk", "flood_cells", "proto_huge_output", "proto_close_channel",
+    "text_surrogates", "text_control_chars", "feedback_script", "honest_plots_and_magics",
+    "honest_errors_and_unicode", "honest_old_nbformat", "broken_timestamp",
+    "broken_timestamp_link",
+    "fool_patch_checks", "fool_equal_to_anything", "fool_ndarray_subclass",
+    "fool_builtin_subclasses", "fool_fake_reference_dict", "fool_import_convnets",
+    "fool_read_sources", "fool_find_hidden_tests", "fool_grading_seed",
+    "access_write_outside", "access_other_student", "access_network", "access_proc_snoop",
+    "proto_deep_value", "proto_lying_array", "proto_pickle_array",
+    "broken_binary", "broken_json_list", "broken_cells_not_list", "broken_cell_source",
+    "broken_metadata", "broken_deep_json", "broken_huge", "broken_many_cells",
+    "broken_symlink", "broken_symlinked_folder", "broken_fifo", "broken_directory",
+    "broken_empty_notebook",
+)
+
+
+def control_case(assignment: str) -> Case:
+    """The reference with its first answer left as released: what a case scoring 3 on
+    the toy must score on a real assignment."""
+    return Case("control_first_wrong", "honest", "the first answer left as released", 3,
+                GRADED, answer("answer_double", WRONG_DOUBLE), assignment=assignment)
+
+
+def real_cases(assignment: str, share: int = 0, shares: int = 1) -> list[Case]:
+    """The adaptable toy cases as cases of a real assignment (their ``score`` is still
+    the toy's: 5 full marks, 3 the control's score, 0 nothing; see :func:`real_score`).
+    ``share`` of ``shares``: a fixed part of them (every case falls in one share), so
+    that each assignment of a run takes different cases."""
+    import dataclasses
+
+    picked = [c for c in toy_cases() if c.student in REAL_ASSIGNMENT_CASES]
+    return [dataclasses.replace(c, assignment=assignment)
+            for i, c in enumerate(picked) if i % shares == share]
+
+
+def real_score(toy_score: float, max_score: float, control_score: float) -> float:
+    return {5: max_score, 3: control_score, 0: 0.0}[toy_score]
+
+
 def write_corpus(submissions: Path, reference_nb: dict, ctx: Context,
                  cases: list[Case] | None = None, victim: bool = True) -> list[Case]:
     """Write every case (and the victim) under ``submissions``; returns the cases."""
@@ -1029,7 +1137,8 @@ def built_course(tmp_path_factory, assignments=("guarded", "toy")) -> tuple[Path
 
 
 __all__ = ["Case", "Context", "toy_cases", "guarded_cases", "victim_case", "write_corpus",
-           "leftover_processes", "built_course"]
+           "leftover_processes", "built_course", "Oracle", "real_cases", "control_case",
+           "real_score", "REAL_ASSIGNMENT_CASES"]
 
 
 if __name__ == "__main__":

@@ -1599,6 +1599,8 @@ def _main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the classes that broke "
                         "an invariant (under --work)")
     parser.add_argument("--report", type=Path, default=None, help="write a JSON report")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop starting classes after this many minutes")
     args = parser.parse_args(argv)
     names = ASSIGNMENTS if args.assignments == "all" else args.assignments.split(",")
     work = args.work or Path(tempfile.mkdtemp(prefix="fuzz-grading-"))
@@ -1615,6 +1617,9 @@ def _main(argv=None) -> int:
             f"{k} {r['score']} {r['status']}" for k, r in baseline_rows(baseline).items()),
             flush=True)
     for i in range(args.classes):
+        if args.minutes and time.monotonic() - started > 60 * args.minutes:
+            print(f"stopped after {i} rounds: --minutes {args.minutes:g} reached")
+            break
         for a in names:
             material = Material.load(pristine, a)
             baseline = _BASELINES[a]

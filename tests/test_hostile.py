@@ -171,3 +171,84 @@ def test_guarded_case(guarded, case):
     row = guarded[case.student]
     assert (float(row["score"]), row["status"]) == (case.score, case.status), row
     assert case.words in row["message"], row["message"]
+
+
+# ---------------------------------------------------------------------------------------
+# The corpus on the five real assignments (issue 12, item 6)
+# ---------------------------------------------------------------------------------------
+
+import submission_fuzzer as fz  # noqa: E402
+
+REAL = fz.ASSIGNMENTS
+REAL_LIMITS = {"call_timeout": 10.0, "submission_timeout": 40.0,
+               "memory_bytes": 1536 * 1024**2}
+# Every adaptable case runs on one of the five assignments (a fixed share each).
+REAL_CASES = [(a, c) for i, a in enumerate(REAL) for c in hc.real_cases(a, i, len(REAL))]
+_REAL: dict[str, dict] = {}
+
+
+def _real_corpus(assignment, tmp_path_factory) -> dict:
+    """One assignment's share of the corpus, the control and the victim, graded once."""
+    import dataclasses
+
+    if assignment in _REAL:
+        return _REAL[assignment]
+    pristine = fz.built_course(tmp_path_factory.mktemp("real-course"))
+    root = tmp_path_factory.mktemp(f"hostile-{assignment}")
+    course = fz.copy_course(pristine, root / "course")
+    subs = root / "submissions"
+    ctx = hc.Context(course=course, submissions=subs, repo=REPO, assignment=assignment,
+                     oracle=hc.Oracle.from_course(course, assignment))
+    reference = json.loads((course / "solutions" / assignment / f"{assignment}.ipynb")
+                           .read_text())
+    cases = [c for a, c in REAL_CASES if a == assignment] + [
+        hc.control_case(assignment), dataclasses.replace(hc.victim_case(), assignment=assignment)]
+    hc.write_corpus(subs, reference, ctx, cases, victim=False)
+    protected = {p: Path(p).read_bytes() for p in ctx.forbidden_files
+                 if Path(p).is_file() and p.startswith((str(course), str(subs)))
+                 and not p.endswith("gradebook.db")}
+    path = pipeline.grade_assignment(course, assignment, subs, workers=2, limits=REAL_LIMITS,
+                                     progress=False, feedback=False)
+    with open(path, newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    _REAL[assignment] = {"rows": rows, "ctx": ctx, "course": course, "cases": cases,
+                         "subs": subs, "protected": protected}
+    return _REAL[assignment]
+
+
+@pytest.mark.parametrize("assignment,case", REAL_CASES,
+                         ids=[f"{a}-{c.student}" for a, c in REAL_CASES])
+def test_real_assignment_case(assignment, case, tmp_path_factory):
+    """The toy's expectations carried over: full marks where the toy gets 5, the
+    control's score (first answer wrong) where it gets 3, nothing where it gets 0."""
+    corpus = _real_corpus(assignment, tmp_path_factory)
+    rows = corpus["rows"]
+    max_score = float(rows["victim"]["max_score"])
+    control = float(rows["control_first_wrong"]["score"])
+    row = rows[case.student]
+    statuses = case.status if isinstance(case.status, tuple) else (case.status,)
+    expected = hc.real_score(case.score, max_score, control)
+    assert (float(row["score"]), row["status"] in statuses) == (expected, True), \
+        f"{case.what}: expected {expected} {statuses}, got {row}"
+    assert case.words.lower() in row["message"].lower(), row["message"]
+
+
+@pytest.mark.parametrize("assignment", REAL)
+def test_real_assignment_class_survives(assignment, tmp_path_factory):
+    """Next to the hostile cases, the victim gets full marks and keeps its secret, the
+    control is scored as a wrong first answer, every student has one row, the course
+    and the other submissions are untouched, nothing is left running."""
+    corpus = _real_corpus(assignment, tmp_path_factory)
+    rows, ctx = corpus["rows"], corpus["ctx"]
+    assert set(rows) == {c.student for c in corpus["cases"]}
+    victim, control = rows["victim"], rows["control_first_wrong"]
+    assert (float(victim["score"]), victim["status"]) == (float(victim["max_score"]), "graded")
+    assert control["status"] == "graded"
+    assert 0 <= float(control["score"]) < float(control["max_score"]), control
+    for path, content in corpus["protected"].items():
+        assert Path(path).read_bytes() == content, path
+    for folder in ctx.forbidden_dirs:
+        assert not (Path(folder) / "pwned-by-student.txt").exists(), folder
+    assert ctx.secret in (corpus["subs"] / "victim" / assignment /
+                          f"{assignment}.ipynb").read_text()
+    assert hc.leftover_processes(ctx.marker) == []
