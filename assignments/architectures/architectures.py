@@ -252,7 +252,7 @@ with hidden_checks("test_expand_pattern_errors") as rng:
             ref.parse_pattern(pattern, {"N": 1})
         except ValueError:
             check_raises(ValueError, expand_pattern, pattern, {"N": 1},
-                         what=f"expand_pattern({pattern!r})")
+                         what="expand_pattern on a random malformed pattern")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -467,7 +467,7 @@ with hidden_checks("test_output_shapes") as rng:
             ref.summarize(ref_layers(spec), input_shape, warn=False)
         except ValueError:
             check_raises(ValueError, output_shapes, spec, input_shape,
-                         what=f"output_shapes({spec}, {input_shape})")
+                         what="output_shapes on a random network whose last layer does not fit")
 ### END HIDDEN TESTS
 
 # %% [markdown]

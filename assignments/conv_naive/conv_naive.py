@@ -332,7 +332,8 @@ with hidden_checks("test_conv_forward_naive_shapes") as rng:
         try:
             expected = ref.conv_forward_naive(x, w, np.zeros(F), p)[0].shape
         except ValueError:
-            check_raises(ValueError, conv_forward_naive, x, w, np.zeros(F), p, what=what)
+            check_raises(ValueError, conv_forward_naive, x, w, np.zeros(F), p,
+                         what="conv_forward_naive on a random setting that does not fit")
         else:
             check_shape(conv_forward_naive(x, w, np.zeros(F), p)[0], expected, what)
 ### END HIDDEN TESTS

@@ -231,7 +231,7 @@ with hidden_checks("test_fc_to_conv_weights") as rng:
         check_close(out.reshape(2, M), model.forward(x), "conv output == FC output")
         bad = (C, H + 1, W)
         check_raises(ValueError, fc_to_conv_weights, params["fc1.w"], bad,
-                     what=f"w of shape {params['fc1.w'].shape} for a {bad} volume")
+                     what="fc_to_conv_weights with a volume that w does not fit")
 ### END HIDDEN TESTS
 
 # %% [markdown]

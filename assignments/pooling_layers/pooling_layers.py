@@ -219,7 +219,8 @@ with hidden_checks("test_pool_output_size") as rng:
         try:
             shape = ref.max_pool_forward_naive(x, p)[0].shape
         except ValueError:
-            check_raises(ValueError, max_pool_forward_naive, x, p, what=what)
+            check_raises(ValueError, max_pool_forward_naive, x, p,
+                         what="max_pool_forward_naive on a random window that does not fit")
         else:
             check_shape(max_pool_forward_naive(x, p)[0], shape, what)
 ### END HIDDEN TESTS
@@ -494,7 +495,8 @@ with hidden_checks("test_avg_pool") as rng:
         try:
             shape = ref.max_pool_forward_naive(x, p)[0].shape
         except ValueError:
-            check_raises(ValueError, avg_pool_forward, x, p, what=what)
+            check_raises(ValueError, avg_pool_forward, x, p,
+                         what="avg_pool_forward on a random window that does not fit")
         else:
             check_shape(avg_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
@@ -554,7 +556,8 @@ with hidden_checks("test_l2_pool") as rng:
         try:
             shape = ref.max_pool_forward_naive(x, p)[0].shape
         except ValueError:
-            check_raises(ValueError, l2_pool_forward, x, p, what=what)
+            check_raises(ValueError, l2_pool_forward, x, p,
+                         what="l2_pool_forward on a random window that does not fit")
         else:
             check_shape(l2_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
