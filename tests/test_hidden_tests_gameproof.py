@@ -652,3 +652,36 @@ def test_hidden_backward_block_fails_malformed_gradients(answered, name, gid, ki
     assert "expected" not in message or "expected dtype" in message or "gradients" in message \
         or "keys" in message or "a tuple" in message or "a NumPy array" in message, message
     assert capsys.readouterr().out == ""
+
+
+# --------------------------------------------------------------------------------------
+# The conventions every hidden block follows
+# --------------------------------------------------------------------------------------
+
+def _hidden_blocks():
+    import assignment_helpers as ah
+
+    for name in ASSIGNMENTS:
+        for cell in ah.cells_by_kind(ah.read_source(name), "test"):
+            yield name, ah.grade_id(cell), course_mod.HIDDEN.search(cell.source).group(0)
+
+
+@pytest.mark.parametrize("name, gid, block", list(_hidden_blocks()),
+                         ids=[f"{n}-{g}" for n, g, _ in _hidden_blocks()])
+def test_hidden_block_conventions(name, gid, block):
+    """A hidden block is imports and one ``with hidden_checks("<its grade_id>")``
+    (silent on pass, no expected values in failures); it prints nothing and every
+    ``zip`` in it is strict (a short reply can never be passed by truncation)."""
+    tree = ast.parse(block)
+    body = [node for node in tree.body if not isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert len(body) == 1 and isinstance(body[0], ast.With), gid
+    context = body[0].items[0].context_expr
+    assert isinstance(context, ast.Call) and getattr(context.func, "id", "") == "hidden_checks"
+    assert ast.literal_eval(context.args[0]) == gid
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "print", f"{gid} prints"
+            if node.func.id == "zip":
+                strict = [k for k in node.keywords if k.arg == "strict"]
+                assert strict and ast.literal_eval(strict[0].value) is True, \
+                    f"{gid}: zip without strict=True at line {node.lineno}"
