@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import stat
 import sys
 import time
@@ -215,14 +214,13 @@ def trusted_notebook(submission_nb: dict, source_nb: dict) -> dict:
                          "language_info": {"name": "python"}}}
 
 
-_SCRIPT_URL = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
-
-
 def inert_markdown(text: str) -> str:
-    """Student markdown that cannot run code where the autograded notebook or the
-    feedback is shown as HTML (nbgrader's formgrader, the feedback page): no HTML tags,
-    no ``javascript:`` links. Markdown formatting is kept."""
-    return _SCRIPT_URL.sub(r"\1-blocked\2:", text.replace("<", "&lt;"))
+    """Student markdown that can neither run code nor load anything where the
+    autograded notebook or the feedback is shown as HTML (formgrader, the feedback
+    page). See :func:`autograder.inert.inert_markdown`."""
+    from .inert import inert_markdown as inert
+
+    return inert(text)
 
 
 def _plain_cell(kind: str, source: str) -> dict:

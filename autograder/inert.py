@@ -36,3 +36,44 @@ def inert_line(text: str, limit: int = 500) -> str:
     ``limit`` characters (the cut marked)."""
     text = inert_text(text).replace("\n", " ").replace("\t", " ")
     return text if len(text) <= limit else text[:limit - 15] + " ... [cut]"
+
+
+# A URL scheme that runs code or smuggles content in, however it is spelt out: letters
+# may be split by whitespace or control characters, which browsers drop from URLs.
+_SCHEME = re.compile(r"(?i)(?:s\W*c\W*r\W*i\W*p\W*t|\bd\W*a\W*t\W*a)(?=\s*:)")
+_IMAGE = re.compile(r"!(?=\s*\[)")
+# What a renderer would read as a character reference (&#58; &#x3a; &colon;): nbconvert's
+# markdown renderer decodes them in link targets, more than once.
+_REFERENCE = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
+FULLWIDTH_AMPERSAND = "\uff06"
+
+
+def inert_markdown(text: str) -> str:
+    """Markdown from a student, with the formatting kept and nothing that acts:
+
+    * no HTML: ``<`` is escaped, so there are no tags, scripts or event handlers;
+    * no character reference: the ``&`` that would start one is shown as a full-width
+      ampersand, so ``javascript&#58;`` cannot be decoded into a working link;
+    * no ``javascript:``, ``vbscript:`` or ``data:`` URL, however spelt;
+    * no image: ``![alt](url)`` becomes ``!\\[alt](url)``, a link that loads nothing
+      until it is clicked (an image would be fetched by whoever opens the page);
+    * control characters shown as escapes (:func:`inert_text`).
+    """
+    text = _REFERENCE.sub(FULLWIDTH_AMPERSAND, inert_text(text)).replace("<", "&lt;")
+    text = _IMAGE.sub("!\\\\", text)
+    return _SCHEME.sub(lambda m: m.group(0) + "-blocked", text)
+
+
+# The feedback page may show only itself: no script runs (a javascript: link included),
+# nothing is fetched from anywhere (images, fonts, styles from other hosts).
+FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                "font-src data:; base-uri 'none'; form-action 'none'")
+
+
+def seal_html(html: str) -> str:
+    """``html`` with a Content-Security-Policy as the first element of its head."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{FEEDBACK_CSP}">'
+    match = re.search(r"<head[^>]*>", html, re.I)
+    if match is None:
+        return f"<!DOCTYPE html>\n<html><head>{meta}</head><body>{html}</body></html>"
+    return html[:match.end()] + "\n" + meta + html[match.end():]

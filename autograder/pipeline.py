@@ -48,7 +48,7 @@ from .execute import (
     nbgrader_meta,
     trusted_notebook,
 )
-from .inert import inert_line
+from .inert import inert_line, seal_html
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
@@ -384,7 +384,8 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
             if why:
                 failures[sub.student_id] = (ERROR, f"nbgrader could not record it: {why}")
             elif feedback:
-                why = nbgrader.feedback(assignment, sub.student_id)
+                why = nbgrader.feedback(assignment, sub.student_id) or \
+                    seal_feedback(course, assignment, sub.student_id)
                 if why:
                     failures[sub.student_id] = (FEEDBACK_FAILED,
                                                 f"no feedback page could be made: {why}")
@@ -428,10 +429,26 @@ def write_feedback(course: Path, assignment: str) -> dict[str, str]:
     if students:
         nbgrader = course_mod.NbgraderInProcess(course)
         for student in students:
-            why = nbgrader.feedback(assignment, student)
+            why = nbgrader.feedback(assignment, student) or \
+                seal_feedback(course, assignment, student)
             if why:
                 failed[student] = why
     return failed
+
+
+def seal_feedback(course: Path, assignment: str, student: str) -> str | None:
+    """Give each feedback page of the student a Content-Security-Policy (no script, no
+    request to any host), so that whatever slipped through in the student's text stays
+    inert where the page is opened. None on success, else why not."""
+    pages = sorted((course / "feedback" / student / assignment).glob("*.html"))
+    if not pages:
+        return "nbgrader wrote no feedback page"
+    for page in pages:
+        mode = page.stat().st_mode
+        page.chmod(0o644)
+        page.write_text(seal_html(page.read_text(encoding="utf-8")), encoding="utf-8")
+        page.chmod(mode & 0o777)
+    return None
 
 
 def _row(student, assignment, score, max_score, status, message) -> dict:
