@@ -408,9 +408,7 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
         try:
             for label, code in cells[:MAX_CODE_CELLS]:
                 outcome = session.run_cell(label, code)
-                for key in ("stdout", "stderr"):
-                    outcome[key] = outcome[key][:max(output_budget, 0)]
-                    output_budget -= len(outcome[key])
+                output_budget = _within_budget(outcome, output_budget)
                 result["cells"].append({"cell": label, **outcome})
             namespace = _grader_namespace(source_nb, Path(assignment_dir), session)
         except SandboxDied:
@@ -425,7 +423,14 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
                     t, False, "", {"ename": "Crash", "evalue": "the student's code could not "
                                    "be loaded (see the status of this submission)"})
                 continue
-            result["tests"][t["grade_id"]] = _run_test(t, namespace, seed)
+            record = _run_test(t, namespace, seed)
+            result["tests"][t["grade_id"]] = record
+            if (record.get("failure") or {}).get("ename") == "MemoryError" and \
+                    not record["failure"].get("student_traceback"):
+                # The grader itself ran out of memory checking what the student returned.
+                result["events"].append({"kind": "memory", "where": f"test {t['grade_id']}",
+                                         "detail": "checking this answer reached the "
+                                                   "grader's memory limit"})
         result["events"] += [e.__dict__ for e in session.events]
         if session.dropped_events:
             result["events"].append({"kind": "note", "where": "submission", "detail":
@@ -442,6 +447,38 @@ def grade_submission(source_path: str | Path, submission_path: str | Path | None
     result["score"] = sum(r["score"] for r in result["tests"].values())
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+CUT = "\n... [cut: this submission's output budget is spent]\n"
+
+
+def _within_budget(outcome: dict, budget: int) -> int:
+    """Cut a cell's outcome (stdout, stderr, the error's message and traceback) to what
+    is left of the submission's output budget; returns what is left after it. Counted
+    across all cells, so that a thousand cells each raising a long error cannot write
+    gigabytes of results, autograded notebook and feedback; what is cut says so."""
+    def take(text: str) -> str:
+        nonlocal budget
+        if len(text) <= budget:
+            budget -= len(text)
+            return text
+        kept, budget = text[:max(budget, 0)], 0
+        return kept + CUT if text else kept
+
+    for key in ("stdout", "stderr"):
+        outcome[key] = take(outcome.get(key) or "")
+    error = outcome.get("error")
+    if error:
+        error["evalue"] = take(str(error.get("evalue", "")))
+        lines = []
+        for line in error.get("traceback") or []:
+            if budget <= 0:
+                lines.append(CUT.strip())
+                break
+            lines.append(take(str(line)))
+        error["traceback"] = lines
+        error["ename"] = str(error.get("ename", "Error"))[:200]
+    return budget
 
 
 def support_files(assignment_dir: Path) -> list[str]:

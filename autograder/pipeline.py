@@ -20,6 +20,7 @@ failing for one student is that student's status and never the class's:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -198,16 +199,83 @@ def _check_timestamp(path: Path) -> None:
 # 2. grade (one submission per worker)
 # ---------------------------------------------------------------------------------------
 
-def _grade_task(args: dict) -> dict:
+# The grading worker's own limits while it grades one submission (the student's code has
+# its own, in the sandbox): checks on what a student returned run here. The memory is
+# what the worker may add to what it holds when the submission's grading starts.
+GRADER_MEMORY_BYTES = 2 * 1024**3
+GRADER_EXTRA_SECONDS = 120          # beyond the submission's time budget
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (0 where /proc cannot tell)."""
     try:
-        config = SandboxConfig(limits=Limits(**args["limits"]), hide=args["hide"])
-        return grade_submission(args["source"], args["notebook"], args["assignment_dir"],
-                                student_id=args["student_id"], assignment=args["assignment"],
-                                config=config)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class GraderTimeout(Exception):
+    """Grading one submission took longer than its budget plus the grader's allowance."""
+
+
+def _grade_task(args: dict) -> dict:
+    config = SandboxConfig(limits=Limits(**args["limits"]), hide=args["hide"])
+    seconds = config.limits.submission_timeout + GRADER_EXTRA_SECONDS
+    try:
+        with grader_limits(GRADER_MEMORY_BYTES, seconds):
+            return grade_submission(args["source"], args["notebook"], args["assignment_dir"],
+                                    student_id=args["student_id"],
+                                    assignment=args["assignment"], config=config)
+    except MemoryError:
+        return _limit_result(args, CRASHED, "the grader ran out of memory checking this "
+                             f"submission (its limit is {GRADER_MEMORY_BYTES // 2**20} MB)")
+    except GraderTimeout:
+        return _limit_result(args, TIMED_OUT, f"grading it took longer than {seconds:.0f} s")
     except Exception as err:  # noqa: BLE001 - a grader bug must not stop the class
-        return {"student_id": args["student_id"], "assignment": args["assignment"],
-                "status": ERROR, "message": f"{type(err).__name__}: {err}", "score": 0.0,
-                "max_score": 0.0, "tests": {}, "cells": [], "events": []}
+        return _limit_result(args, ERROR, f"{type(err).__name__}: {err}")
+
+
+def _limit_result(args: dict, status: str, message: str) -> dict:
+    return {"student_id": args["student_id"], "assignment": args["assignment"],
+            "status": status, "message": message[:4000], "score": 0.0, "max_score": 0.0,
+            "tests": {}, "cells": [], "events": []}
+
+
+@contextlib.contextmanager
+def grader_limits(memory_bytes: int, seconds: float):
+    """Bound this process's address space (soft RLIMIT_AS: the sandbox below may still
+    set its own) and the time of the block (SIGALRM raises GraderTimeout), then restore
+    both. Only in the main thread of a process (a thread cannot own a signal, and a
+    process-wide limit would bind a threaded Dask worker's other tasks)."""
+    import resource
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _address_space() + memory_bytes      # on top of what the process holds now
+    for bound in (soft, hard):
+        if bound != resource.RLIM_INFINITY:
+            limit = min(limit, bound)
+
+    def expire(_signum, _frame):
+        raise GraderTimeout
+
+    old_handler = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def grade_all(tasks: list[dict], workers: int, progress: bool = True,
