@@ -50,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("feedback", help="(re)write the HTML feedback of an assignment")
     p.add_argument("assignment")
 
-    sub.add_parser("export", help="one CSV with the grades of every assignment")
+    sub.add_parser("export", help="the CSVs of every assignment and all.csv, rebuilt from "
+                                  "the gradebook (a person's points included)")
+
+    p = sub.add_parser("roster", help="fill the gradebook's students from an LMS class "
+                                      "list (id, first name, last name, email)")
+    p.add_argument("csv", type=Path, help="the class list, as the LMS exports it (CSV)")
 
     p = sub.add_parser(
         "validate", help="for students: run the visible tests of a notebook",
@@ -128,6 +133,16 @@ def cmd_export(args) -> int:
     path = pipeline.export_all(args.course.resolve())
     print(pipeline.gradebook_table(path))
     print(f"grades: {path}")
+    return 0
+
+
+def cmd_roster(args) -> int:
+    from . import roster
+
+    count, skipped = roster.load_roster(args.course.resolve(), args.csv)
+    for line in skipped:
+        print(f"skipped {line}: not a valid student id", file=sys.stderr)
+    print(f"roster: {count} students in {args.course / 'gradebook.db'}")
     return 0
 
 
@@ -210,4 +225,4 @@ def cmd_demo(args) -> int:
 
 COMMANDS = {"build": cmd_build, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "validate": cmd_validate, "samples": cmd_samples,
-            "demo": cmd_demo}
+            "demo": cmd_demo, "roster": cmd_roster}

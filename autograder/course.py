@@ -40,6 +40,27 @@ def assignment_names() -> list[str]:
                   if p.is_dir() and (p / f"{p.name}.py").is_file())
 
 
+def course_config() -> Path:
+    """The course configuration (due dates, late-work rules): ``course.toml`` next to the
+    assignments' folders."""
+    return ASSIGNMENTS_DIR / "course.toml"
+
+
+def set_due_dates(course: Path, names: list[str]) -> None:
+    """Write each assignment's due date from the course configuration into the gradebook
+    (nbgrader computes how late a submission is from it)."""
+    from nbgrader.api import Gradebook
+
+    from .late import read_rules
+
+    rules = read_rules(course_config())
+    with _quiet_sqlalchemy(), Gradebook(f"sqlite:///{course / 'gradebook.db'}",
+                                        course_id="convnets") as gb:
+        for name in names:
+            rule = rules.get(name)
+            gb.update_or_create_assignment(name, duedate=rule.due if rule else None)
+
+
 def check_assignment(name: str) -> str:
     names = assignment_names()
     if name not in names:
@@ -69,6 +90,8 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata]
 c.ReplayResults.results_dir = {str(course / "results")!r}
 c.OverwriteCells.add_missing_cells = True
+# Late work: the rule of the course configuration (assignments/course.toml).
+c.AssignLatePenalties.plugin_class = "autograder.late.LatePenalty"
 # Hidden tests cleared from the test cells only: a student's text holding the marker
 # must not stop the feedback (nbgrader's ClearHiddenTests parses every cell).
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTestCode]
@@ -124,6 +147,7 @@ def build(course: Path, names: list[str] | None = None) -> list[str]:
         build_source(course, name)
         nbgrader(course, "generate_assignment", name, "--force")
         write_solution_notebook(course, name)
+    set_due_dates(course, names)
     return names
 
 
@@ -131,13 +155,22 @@ HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*
                     re.DOTALL | re.MULTILINE)
 
 
+# In a written answer's solution: the rubric (for the person grading; never shown to
+# students) and nbgrader's solution markers.
+RUBRIC = re.compile(r"^[ \t]*### BEGIN RUBRIC.*?### END RUBRIC[ \t]*\n?", re.DOTALL | re.MULTILINE)
+SOLUTION_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
 def write_solution_notebook(course: Path, name: str) -> Path:
-    """solutions/<a>/: the instructor version with solutions but without hidden tests."""
+    """solutions/<a>/: the instructor version with solutions but without hidden tests,
+    and the written answers' model answers without their rubric."""
     import nbformat
 
     nb = nbformat.read(source_notebook(course, name), as_version=4)
     for cell in nb.cells:
         cell.source = HIDDEN.sub("", cell.source)
+        if cell.cell_type == "markdown":       # a written answer: the model answer only
+            cell.source = SOLUTION_LINE.sub("", RUBRIC.sub("", cell.source)).strip("\n")
     dest = course / "solutions" / name
     dest.mkdir(parents=True, exist_ok=True)
     for item in (course / "source" / name).iterdir():

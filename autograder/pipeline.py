@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -50,9 +51,16 @@ from .execute import (
     trusted_notebook,
 )
 from .inert import inert_line, seal_html
+from .replay import notebook_digest
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
-CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message",
+              "auto_score", "manual_score", "written", "first_name", "last_name",
+              "timestamp", "hours_late", "late_penalty"]
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+# The written part's state in the CSV.
+WRITTEN_PENDING, WRITTEN_GRADED = "to be graded by a person", "graded by a person"
+WRITTEN_BLANK = "not answered (0 points)"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 
 
@@ -96,7 +104,25 @@ def extract_zip(archive: Path, dest: Path, assignment: str) -> Path:
             target.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target / Path(name).name, "wb") as out:
                 shutil.copyfileobj(src, out, length=1 << 20)
+            _zip_timestamp(target / "timestamp.txt", info)
     return dest
+
+
+def _zip_timestamp(path: Path, info: zipfile.ZipInfo) -> None:
+    """The submission time an LMS zip records for the entry (its modification time; zip
+    stores no time zone: read as UTC), kept as nbgrader's ``timestamp.txt``; the
+    latest entry of a student wins."""
+    try:
+        when = dt.datetime(*info.date_time)
+    except ValueError:
+        return
+    if path.is_file():
+        try:
+            if dt.datetime.strptime(path.read_text().strip(), TIMESTAMP_FORMAT) >= when:
+                return
+        except ValueError:
+            pass
+    path.write_text(when.strftime(TIMESTAMP_FORMAT))
 
 
 def find_submissions(submissions: Path, assignment: str) -> list[Submission]:
@@ -278,6 +304,23 @@ def grader_limits(memory_bytes: int, seconds: float):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def grade_one(course: Path, assignment: str, student: str, notebook: Path,
+              limits: dict | None = None) -> dict:
+    """Grade one notebook already in ``submitted/`` (formgrader's Autograde button, via
+    :func:`autograder.replay.results_for`), the way :func:`grade_batch` grades each
+    student: sandboxed, in a worker process with the grader's limits."""
+    source = course_mod.source_notebook(course, assignment)
+    task = {"source": str(source), "assignment_dir": str(source.parent),
+            "assignment": assignment, "limits": limits or {},
+            "hide": default_hidden_paths(course), "student_id": student,
+            "notebook": str(notebook)}
+    if not notebook.is_file():
+        return _limit_result(task, MISSING, f"no notebook at {notebook}")
+    result = grade_all([task], workers=1, progress=False)[0]
+    result["notebook_sha256"] = notebook_digest(notebook)
+    return result
+
+
 def grade_all(tasks: list[dict], workers: int, progress: bool = True,
               scheduler: str | None = None) -> list[dict]:
     """Grade every task, ``workers`` at a time, or on the Dask cluster at ``scheduler``;
@@ -421,8 +464,10 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
     if not subs:
         raise course_mod.CourseError(f"no student folders in {submissions}")
 
+    reviewed = {}                     # answers a person graded, as they were graded
     for sub in subs:
         if STUDENT_ID.match(sub.student_id):
+            reviewed[sub.student_id] = _graded_answers(course, assignment, sub.student_id)
             _forget(course, assignment, sub.student_id)
     source_nb = load_notebook_json(source, max_bytes=1 << 40)
     for sub in subs:
@@ -441,23 +486,27 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
     for sub, result in zip(graded, results, strict=True):
         if sub.message:
             result["message"] = "; ".join(m for m in (sub.message, result["message"]) if m)
+        result["notebook_sha256"] = notebook_digest(sub.notebook)
         (results_dir / f"{sub.student_id}.json").write_text(json.dumps(result))
 
     # Record (nbgrader autograde: the gradebook) and feedback, one student at a time.
     failures: dict[str, tuple[str, str]] = {}
     if graded:
+        course_mod.set_due_dates(course, [assignment])
         nbgrader = course_mod.NbgraderInProcess(course)
         for sub in graded:
             why = nbgrader.autograde(assignment, sub.student_id)
             if why:
                 failures[sub.student_id] = (ERROR, f"nbgrader could not record it: {why}")
-            elif feedback:
+                continue
+            _keep_reviews(course, assignment, sub.student_id, reviewed.get(sub.student_id))
+            if feedback:
                 why = nbgrader.feedback(assignment, sub.student_id) or \
                     seal_feedback(course, assignment, sub.student_id)
                 if why:
                     failures[sub.student_id] = (FEEDBACK_FAILED,
                                                 f"no feedback page could be made: {why}")
-    scores = gradebook_scores(course, assignment)
+    facts = gradebook_facts(course, assignment)
     max_score = _max_score(source)
     result_of = {id(s): r for s, r in zip(graded, results, strict=True)}
     rows = []
@@ -467,21 +516,23 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
             rows.append(_row(sub.student_id, assignment, 0.0, max_score, sub.status,
                              sub.message))
             continue
-        score = scores.get(sub.student_id)
+        fact = facts.get(sub.student_id)
         status, message = result["status"], result["message"]
         if sub.student_id in failures:
             failed_status, why = failures[sub.student_id]
             if status == GRADED or failed_status == ERROR:
                 status = failed_status
             message = "; ".join(m for m in (message, why) if m)
-        if score is None or status == ERROR:
+        if fact is None or status == ERROR:
             if status != ERROR:
                 status, message = ERROR, "nbgrader did not record this submission; " + message
-            score = 0.0
-        elif abs(score - result["score"]) > 1e-9:
-            message += f" (gradebook {score} differs from the grader's {result['score']})"
-        rows.append(_row(sub.student_id, assignment, round(score, 4), max_score, status,
-                         message))
+            rows.append(_row(sub.student_id, assignment, 0.0, max_score, status, message))
+            continue
+        if abs(fact["auto_score"] - result["score"]) > 1e-9:
+            message += (f" (gradebook's automatic points {fact['auto_score']} differ from "
+                        f"the grader's {result['score']})")
+        rows.append({**_row(sub.student_id, assignment, 0.0, max_score, status, message),
+                     **fact})
     path = course / "grades" / f"{assignment}.csv"
     write_csv(path, _merge(path, rows))
     return Batch(path, rows)
@@ -519,6 +570,54 @@ def seal_feedback(course: Path, assignment: str, student: str) -> str | None:
     return None
 
 
+def gradebook_facts(course: Path, assignment: str) -> dict[str, dict]:
+    """Per student with a submission in the gradebook, the CSV fields it holds: the
+    score of record (``score``: every cell's points, a person's where they gave some,
+    minus the late penalty), ``max_score``, ``auto_score`` (the autograded cells, as
+    graded), ``manual_score`` (points a person gave), ``written`` (the state of the
+    part a person grades), names, the submission time and how late it was."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    facts: dict[str, dict] = {}
+    db = course / "gradebook.db"
+    if not db.exists():
+        return facts
+    with course_mod._quiet_sqlalchemy(), Gradebook(f"sqlite:///{db}",
+                                                   course_id="convnets") as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            return facts
+        for sub in found.submissions:
+            grades = [g for nb in sub.notebooks for g in nb.grades]
+            manual_cells = [g for g in grades if g.cell_type == "markdown" or
+                            (g.auto_score is None and g.cell_type == "code")]
+            auto = sum(g.auto_score or 0.0 for g in grades if g.cell_type == "code")
+            manual = sum(g.manual_score for g in grades if g.manual_score is not None)
+            if not manual_cells:
+                written = ""
+            elif any(g.needs_manual_grade for g in grades):
+                pending = sum(g.max_score for g in grades if g.needs_manual_grade)
+                written = f"{WRITTEN_PENDING} ({pending:g} points)"
+            elif all(g.manual_score is None for g in manual_cells):
+                written = WRITTEN_BLANK          # nbgrader scored the blank answers 0
+            else:
+                written = WRITTEN_GRADED
+            penalty = float(sub.late_submission_penalty or 0.0)
+            student = sub.student
+            facts[student.id] = {
+                "score": round(max(float(sub.score) - penalty, 0.0), 4),
+                "max_score": float(sub.max_score), "auto_score": round(auto, 4),
+                "manual_score": round(manual, 4), "written": written,
+                "first_name": inert_line(student.first_name or "", 100),
+                "last_name": inert_line(student.last_name or "", 100),
+                "timestamp": sub.timestamp.strftime(TIMESTAMP_FORMAT) if sub.timestamp
+                else "",
+                "hours_late": round(float(sub.total_seconds_late or 0.0) / 3600, 2),
+                "late_penalty": round(penalty, 4)}
+    return facts
+
+
 def _row(student, assignment, score, max_score, status, message) -> dict:
     return {"student_id": student, "assignment": assignment, "score": score,
             "max_score": max_score, "status": status, "message": inert_line(message, 4000)}
@@ -532,6 +631,43 @@ def _only(subs: list[Submission], students: list[str], folder: Path) -> list[Sub
         raise course_mod.CourseError(
             f"no submission for {', '.join(map(repr, unknown))} in {folder}")
     return [s for s in subs if s.student_id in set(students)]
+
+
+def _graded_answers(course: Path, assignment: str, student: str) -> dict[str, str]:
+    """The source of each graded cell in the student's previous autograded notebook
+    (empty when there is none or it cannot be read)."""
+    path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+    try:
+        cells = load_notebook_json(path, max_bytes=MAX_NOTEBOOK_BYTES * 4)["cells"]
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return {str(nbgrader_meta(c)["grade_id"]): cell_source(c) for c in cells
+            if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("grade_id")}
+
+
+def _keep_reviews(course: Path, assignment: str, student: str,
+                  before: dict[str, str] | None) -> None:
+    """A person's grade stays settled when the answer they graded is unchanged.
+
+    nbgrader's autograde marks every cell that has a manual score as needing a new
+    review, even when a rerun graded the very same notebook; here a cell whose source
+    is what was graded keeps its points and comment *and* its reviewed state. A changed
+    answer (a resubmission) keeps the points and comment and is marked for review.
+    """
+    if not before:
+        return
+    from nbgrader.api import Gradebook
+
+    now = _graded_answers(course, assignment, student)
+    with course_mod._quiet_sqlalchemy(), Gradebook(
+            f"sqlite:///{course / 'gradebook.db'}", course_id="convnets") as gb:
+        sub = gb.find_submission(assignment, student)
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                if grade.manual_score is not None and grade.needs_manual_grade and \
+                        grade.name in now and now[grade.name] == before.get(grade.name):
+                    grade.needs_manual_grade = False
+        gb.db.commit()
 
 
 def _forget(course: Path, assignment: str, student: str) -> None:
@@ -574,8 +710,10 @@ def _merge(path: Path, rows: list[dict]) -> list[dict]:
 
 
 def _max_score(source: Path) -> float:
-    from .execute import test_cells
-    return sum(t["points"] for t in test_cells(load_notebook_json(source)))
+    """Every graded cell's points: the tests and the answers a person grades."""
+    cells = load_notebook_json(source, max_bytes=1 << 40)["cells"]
+    return float(sum(float(nbgrader_meta(c).get("points") or 0) for c in cells
+                     if nbgrader_meta(c).get("grade")))
 
 
 def gradebook_scores(course: Path, assignment: str) -> dict[str, float]:
@@ -606,15 +744,61 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def export_all(course: Path) -> Path:
-    """One CSV with every assignment's grades (from the per-assignment CSVs)."""
-    rows = []
+    """The CSVs rebuilt from the gradebook, the one truth: per assignment and ``all.csv``.
+
+    Each student's status and message come from the last grading run (``grades/<a>.csv``),
+    the points from the gradebook, so that what a person entered in formgrader (points on
+    written answers, corrections) is in the export; students graded only through
+    formgrader get a row too. Late penalties are recomputed first on the current points.
+    """
+    course = Path(course).resolve()
+    everyone = []
     for name in course_mod.assignment_names():
         path = course / "grades" / f"{name}.csv"
+        refresh_late_penalties(course, name)
+        facts = gradebook_facts(course, name)
+        rows = {}
         if path.is_file():
             with open(path, newline="") as f:
-                rows += list(csv.DictReader(f))
-    rows.sort(key=lambda r: (r["student_id"], r["assignment"]))
-    return write_csv(course / "grades" / "all.csv", rows)
+                rows = {r["student_id"]: r for r in csv.DictReader(f)}
+        for student, fact in facts.items():
+            row = rows.get(student) or _row(student, name, 0.0, fact["max_score"], GRADED,
+                                           "graded in formgrader")
+            if row["status"] in SCORED:
+                row.update(fact)
+            rows[student] = row
+        if rows:
+            ordered = [rows[s] for s in sorted(rows)]
+            write_csv(path, ordered)
+            everyone += ordered
+    everyone.sort(key=lambda r: (r["student_id"], r["assignment"]))
+    return write_csv(course / "grades" / "all.csv", everyone)
+
+
+def refresh_late_penalties(course: Path, assignment: str) -> None:
+    """Each late submission's penalty from the course's rule and its current points
+    (nbgrader sets it once, at autograde, before a person's points are in)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .late import rule_for
+
+    db = course / "gradebook.db"
+    if not db.exists():
+        return
+    rule = rule_for(assignment)
+    with course_mod._quiet_sqlalchemy(), Gradebook(f"sqlite:///{db}",
+                                                   course_id="convnets") as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            return
+        for sub in found.submissions:
+            late = float(sub.total_seconds_late or 0.0)
+            for nb in sub.notebooks:
+                raw = sum(float(g.score or 0.0) for g in nb.grades)
+                penalty = rule.penalty_for(raw, late) if late > 0 else 0.0
+                nb.late_submission_penalty = penalty or None
+        gb.db.commit()
 
 
 def gradebook_table(csv_path: Path) -> str:
@@ -630,7 +814,12 @@ def gradebook_table(csv_path: Path) -> str:
         if r is None:
             return "-"
         text = f"{float(r['score']):g}/{float(r['max_score']):g}"
-        return text if r["status"] == GRADED else f"{text} ({r['status']})"
+        notes = [] if r["status"] == GRADED else [r["status"]]
+        if (r.get("written") or "").startswith(WRITTEN_PENDING):
+            notes.append("written part " + WRITTEN_PENDING)
+        if float(r.get("hours_late") or 0) > 0:
+            notes.append(f"{float(r['hours_late']):g} h late")
+        return f"{text} ({'; '.join(notes)})" if notes else text
 
     table = [["student"] + assignments]
     for s in students:

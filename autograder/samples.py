@@ -3,7 +3,11 @@
 - ``reference``: the instructor's solutions (must get full marks);
 - ``blank``: the untouched student release (must get zero);
 - ``partial``: the solutions with every second answer cell left as released (some
-  points, not all).
+  points, not all), and a weak answer to every written question.
+
+Written questions (markdown answer cells a person grades) get the model answer in
+``reference``, a weak one in ``partial`` and none in ``blank`` (nbgrader scores an
+unchanged answer 0 by itself), so the demo's gradebook shows each state.
 
 Generated rather than stored, so they never drift from the assignments.
 """
@@ -38,9 +42,17 @@ def write_samples(course: Path, out: Path) -> Path:
     return out
 
 
+WEAK_ANSWER = ("I think it depends on the layer sizes, but I did not work it out. "
+               "(A sample weak answer: a person gives it few or no points.)")
+
+
 def _half_solved(solved, released):
     by_id = {nbgrader_meta(c).get("grade_id"): c for c in released.cells}
     nb = nbformat.from_dict(solved)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
+            cell.source = WEAK_ANSWER
     answers = [c for c in nb.cells if nbgrader_meta(c).get("solution")
                and c.cell_type == "code"]
     for i, cell in enumerate(answers):
