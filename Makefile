@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: demo test test-latest lock bubblewrap lint bench train grade release lab html browser clean fuzz
+.PHONY: demo test test-latest lock bubblewrap formgrader lint bench train grade release lab html browser clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ train: $(STAMP)
 
 lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/tools/jupyter $(BIN)/jupyter lab course
+
+# The instructor's formgrader (JupyterLab with nbgrader's panels) on the course folder
+# that make release / make grade fill; its Autograde button grades through the sandbox.
+formgrader: $(STAMP)
+	@test -f out/course/nbgrader_config.py || $(BIN)/python -m autograder build
+	cd out/course && JUPYTER_CONFIG_PATH=$(CURDIR)/tools/jupyter $(CURDIR)/$(BIN)/jupyter lab
 
 # The lessons as static HTML (out/html/index.html).
 html: $(STAMP)
