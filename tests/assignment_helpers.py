@@ -9,7 +9,9 @@ lead's build or grading code:
   classified as ``markdown``, ``setup``, ``answer``, ``test`` or ``other``;
 * :func:`structure_problems`: the static rules (unique grade_ids, points on every
   test cell, solution and hidden-test markers, no ``convnets`` outside hidden
-  blocks, setup cells that call no student function);
+  blocks, setup cells that call no student function, two to four written questions
+  each made of a locked question cell and a markdown answer cell that a person grades,
+  with a model answer and a rubric: see :func:`written_problems`);
 * :func:`run_assignment`: executes the instructor version with nbclient, generates
   the student release with nbgrader (in a temporary course directory), executes it
   allowing errors, and runs ``nbgrader validate`` on the source and
@@ -58,6 +60,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
 CHECKS = ASSIGNMENTS / "checks.py"
 CELL_TIMEOUT = 60
+WRITTEN_QUESTIONS = (2, 4)      # written questions per assignment, at least and at most
+WRITTEN_POINTS = (2, 4)         # points of one written question, at least and at most
+# A written answer's solution: nbgrader's markers around the model answer and a rubric.
+WRITTEN_ANSWER = re.compile(r"\A### BEGIN SOLUTION\n(?P<answer>.+?)\n+### BEGIN RUBRIC\n"
+                            r"(?P<rubric>.+?)\n### END RUBRIC\n### END SOLUTION\Z", re.S)
 
 
 # --------------------------------------------------------------------------------------
@@ -78,16 +85,21 @@ def nbgrader_meta(cell) -> dict:
 
 
 def cell_kind(cell) -> str:
-    """``markdown``, ``test`` (grade), ``answer`` (solution), ``setup`` or ``other``.
+    """``markdown``, ``written``, ``test`` (grade), ``answer`` (solution), ``setup`` or
+    ``other``.
+
+    ``written`` is a markdown cell a person grades (nbgrader's manually graded answer:
+    grade and solution set); every other markdown cell, the locked question cells
+    included, is ``markdown``.
 
     ``setup`` is a locked code cell whose grade_id starts with ``setup`` or ``given``
     (imports, or code handed to the students, e.g. last assignment's naive layer): it
     must run in the student version too. ``other`` is any other code cell (demos that
     call student functions, plain cells).
     """
-    if cell.cell_type != "code":
-        return "markdown"
     meta = nbgrader_meta(cell)
+    if cell.cell_type != "code":
+        return "written" if meta.get("grade") and meta.get("solution") else "markdown"
     if meta.get("grade"):
         return "test"
     if meta.get("solution"):
@@ -109,6 +121,77 @@ def points(notebook) -> dict[str, float]:
     """``{grade_id: points}`` of the test cells, in notebook order."""
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0))
             for c in cells_by_kind(notebook, "test")}
+
+
+def written_points(notebook) -> dict[str, float]:
+    """``{grade_id: points}`` of the written answer cells, in notebook order."""
+    return {grade_id(c): float(nbgrader_meta(c).get("points", 0))
+            for c in cells_by_kind(notebook, "written")}
+
+
+def max_score(notebook) -> float:
+    """The assignment's maximum: the test cells' points and the written answers'."""
+    return sum(points(notebook).values()) + sum(written_points(notebook).values())
+
+
+def written_problems(notebook) -> list[str]:
+    """The rules of written questions; an empty list when all hold.
+
+    Two to four per assignment. Each is a locked markdown cell ``question_<topic>``
+    (no points; its text says the points) followed by the answer cell
+    ``written_<topic>``: markdown, unlocked, 2-4 points, whose source is the model
+    answer (with numbers) and a rubric (``Full (N): ...``, ``Partial (k): ...``,
+    ``Zero: ...``) between nbgrader's solution markers, so that the release gets an
+    empty answer and the course build strips the rubric from the self-study solutions.
+    """
+    problems = []
+    cells = notebook.cells
+    written = [i for i, c in enumerate(cells) if cell_kind(c) == "written"]
+    low, high = WRITTEN_QUESTIONS
+    if not low <= len(written) <= high:
+        problems.append(f"{len(written)} written questions, not {low} to {high}")
+    for cell in cells:
+        meta, gid = nbgrader_meta(cell), grade_id(cell)
+        if gid.startswith("question_") and (cell.cell_type != "markdown" or meta.get("grade")
+                                            or meta.get("solution") or not meta.get("locked")):
+            problems.append(f"{gid}: a question cell is locked markdown without points")
+        if cell.cell_type == "code" and gid.startswith("written_"):
+            problems.append(f"{gid}: a written answer cell must be markdown")
+        if cell.cell_type != "code" and bool(meta.get("grade")) != bool(meta.get("solution")):
+            problems.append(f"{gid}: a graded markdown cell must be a solution cell too")
+    for i in written:
+        cell, meta, gid = cells[i], nbgrader_meta(cells[i]), grade_id(cells[i])
+        topic = gid.removeprefix("written_")
+        if not gid.startswith("written_") or not topic:
+            problems.append(f"{gid}: a written answer's grade_id is written_<topic>")
+        if meta.get("locked"):
+            problems.append(f"{gid}: written answer cell locked")
+        pts = float(meta.get("points") or 0)
+        if not WRITTEN_POINTS[0] <= pts <= WRITTEN_POINTS[1]:
+            problems.append(f"{gid}: {pts:g} points, not {WRITTEN_POINTS[0]} to "
+                            f"{WRITTEN_POINTS[1]}")
+        question = cells[i - 1] if i > 0 else None
+        if question is None or grade_id(question) != f"question_{topic}":
+            problems.append(f"{gid}: not preceded by its question cell question_{topic}")
+        elif f"({pts:g} points)" not in question.source:
+            problems.append(f"question_{topic}: does not say '({pts:g} points)'")
+        match = WRITTEN_ANSWER.match(cell.source.strip("\n"))
+        if not match:
+            problems.append(f"{gid}: not '### BEGIN SOLUTION', the model answer, '### BEGIN "
+                            f"RUBRIC' ... '### END RUBRIC', '### END SOLUTION'")
+            continue
+        answer, rubric = match["answer"], match["rubric"]
+        if not re.search(r"\d", answer):
+            problems.append(f"{gid}: the model answer gives no numbers")
+        if "RUBRIC" in answer or "SOLUTION" in answer:
+            problems.append(f"{gid}: markers inside the model answer")
+        lines = rubric.splitlines()
+        starts = [line.split(":")[0] for line in lines if re.match(r"(Full|Partial|Zero)\b", line)]
+        if not (starts and starts[0] == f"Full ({pts:g})" and starts[-1] == "Zero"
+                and any(s.startswith("Partial (") for s in starts)):
+            problems.append(f"{gid}: the rubric needs 'Full ({pts:g}): ...', "
+                            f"'Partial (k): ...' and 'Zero: ...', in that order")
+    return problems
 
 
 def visible_part(source: str) -> str:
@@ -168,6 +251,7 @@ def structure_problems(name: str) -> list[str]:
             problems.append(f"{gid}: a {kind} cell mentions convnets")
     if not cells_by_kind(nb, "setup"):
         problems.append("no setup cell")
+    problems += written_problems(nb)
     # Stored as jupytext writes it (apart from the version stamps jupytext adds), so that
     # opening and saving the file in JupyterLab does not rewrite the cells.
     if not in_jupytext_form(text):
@@ -387,6 +471,21 @@ def assert_release_is_stubbed(run: AssignmentRun) -> None:
         assert "BEGIN HIDDEN TESTS" not in cell.source, f"{grade_id(cell)}: hidden tests left in"
         assert "convnets" not in cell.source, f"{grade_id(cell)}: mentions convnets"
     assert points(run.release) == points(source)
+    assert_written_answers_released_empty(run.release, source)
+
+
+def assert_written_answers_released_empty(release, source) -> None:
+    """The release keeps every written question and answer cell (points included), each
+    answer emptied by nbgrader ("YOUR ANSWER HERE"): no model answer, no rubric."""
+    assert written_points(release) == written_points(source)
+    questions = {grade_id(c): c.source for c in source.cells
+                 if grade_id(c).startswith("question_")}
+    assert {grade_id(c): c.source for c in release.cells
+            if grade_id(c).startswith("question_")} == questions
+    for cell in cells_by_kind(release, "written"):
+        assert cell.source.strip() == "YOUR ANSWER HERE", (grade_id(cell), cell.source[:200])
+    text = json.dumps(release)
+    assert "RUBRIC" not in text and "Partial (" not in text
 
 
 def assert_nbgrader_validates(run: AssignmentRun) -> None:

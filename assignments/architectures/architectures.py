@@ -761,6 +761,69 @@ with hidden_checks("test_memory_bytes") as rng:
                     f"memory of VGG-16 at width {width}, {dtype}, training={training}, batch {batch}")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_vgg_memory_parameters", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (4 points).** Use your `layer_costs` and `network_totals` on `VGG16`. Where
+# does VGG-16's memory go, and where do its parameters go? Give the total activations
+# and parameters, the share of the activations in the first two CONV layers, and the
+# share of the parameters in the three FC layers and in the first FC layer alone. The
+# notes' table says "24M" activations: does your table agree?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_vgg_memory_parameters", "locked": false, "points": 4, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# VGG-16 holds 15,237,608 activations per image (the input and every layer's output,
+# ReLU in place): 58.1 MiB in float32 for the forward pass. The first two CONV layers
+# (224x224x64 each) hold 2 \* 3,211,264 = 6,422,528 of them, 42%, and all the CONV
+# outputs 89%, while the three FC layers output only 9,192 numbers. Memory goes to the
+# early, large-volume layers.
+#
+# The parameters go the other way: 138,357,544 in all, of which the FC layers hold
+# 123,642,856 (89%) and the first FC layer alone 102,764,544 (74%; 102,760,448 weights
+# on the 7x7x512 volume), against 14,714,688 for all thirteen CONV layers. The notes'
+# "24M" (93MB) is not the sum of their own rows: the rows add up to about 15.2M.
+#
+# ### BEGIN RUBRIC
+# Full (4): 15,237,608 activations and 138,357,544 parameters; about 42% of the
+# activations in the first two CONV layers; about 89% of the parameters in the FC layers
+# and about 74% in the first one; 15.2M, not 24M. All from
+# `convnets.summarize(convnets.zoo.get('vgg16'))`, which prints the same table.
+# Partial (1-3): the direction right (memory early, parameters in FC) with some of the
+# numbers; one point per correct figure group.
+# Zero: the direction wrong or no numbers.
+# ### END RUBRIC
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_training_batch", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** With your `memory_bytes`, how much memory does training
+# VGG-16 in float32 (with a step cache, so 3 copies of the parameters) take for one
+# image, and how much of it does not depend on the batch size? What is the largest batch
+# that fits in 12 GB (12 x 1024^3 bytes)? Following the notes' heuristic, which knob do
+# you turn when the network does not fit, and why does it work?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_training_batch", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# For one image: `(2 * 15,237,608 + 3 * 138,357,544) * 4` = 1,782,191,392 bytes, about
+# 1.66 GiB. The parameters, their gradients and the step cache take `3 * 138,357,544 *
+# 4` = 1,660,290,528 bytes (1.55 GiB) whatever the batch; each image adds `2 *
+# 15,237,608 * 4` = 121,900,864 bytes (116 MiB) of activations and their gradients. In
+# 12 GiB: `(12,884,901,888 - 1,660,290,528) / 121,900,864 = 92.08`, so a batch of 92.
+# When a network does not fit, the notes' heuristic is to decrease the batch size: the
+# activations grow with it and, beyond a handful of images, use most of the memory.
+#
+# ### BEGIN RUBRIC
+# Full (3): about 1.66 GiB for one image, 1.55 GiB of it fixed, 116 MiB per image, 92
+# images in 12 GiB
+# (`convnets.summarize(convnets.zoo.get('vgg16')).max_batch_size('12GB')` gives 92), and
+# the batch size as the knob because the activations scale with it.
+# Partial (1-2): the formula applied with an arithmetic slip, or the batch size named
+# with the right reason but no numbers.
+# Zero: no figure and no reason.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 4. Receptive fields: three 3x3 layers or one 7x7?
 #
@@ -825,6 +888,37 @@ with hidden_checks("test_receptive_fields") as rng:
             stack.append(layer)
         check_equal(receptive_fields(stack), ref.receptive_field(stack), f"receptive_fields({stack})")
 ### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_three_3x3", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** Compare three stacked 3x3 CONV layers (stride 1, padding 1)
+# with one 7x7 CONV layer, with `C = 64` channels everywhere on a 224x224 input. Give
+# the receptive field of each, their weights, and the number of non-linearities. What do
+# the three layers cost that the single layer does not?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_three_3x3", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Both see a 7x7 patch of the input (your `receptive_fields` gives 3, 5, 7 for the
+# stack). The stack has `3 * (3*3*64) * 64 = 27 C^2` = 110,592 weights, the single layer
+# `(7*7*64) * 64 = 49 C^2` = 200,704: 45% fewer. The stack has three ReLUs instead of
+# one, so it computes a non-linear function of the patch where the 7x7 layer computes a
+# linear one, which makes its features more expressive.
+#
+# The price is memory: the stack keeps two extra 224x224x64 volumes for the backward
+# pass, 2 \* 3,211,264 = 6,422,528 more activations (about 49 MiB more in float32 with
+# their gradients); the three volumes together are the notes' "about 10 million
+# activations, 72MB".
+#
+# ### BEGIN RUBRIC
+# Full (3): 7x7 for both; 110,592 against 200,704 weights (27 C^2 against 49 C^2); three
+# ReLUs against one; the extra memory for the intermediate volumes (6,422,528
+# activations).
+# Partial (1-2): the formulas 27 C^2 / 49 C^2 without the numbers, or without the
+# non-linearities or the memory cost.
+# Zero: the receptive fields or the counts wrong and no reason.
+# ### END RUBRIC
+# ### END SOLUTION
 
 # %% [markdown]
 # ## 5. A three-layer ConvNet

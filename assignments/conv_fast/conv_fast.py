@@ -224,6 +224,36 @@ with hidden_checks("test_im2col") as rng:
     check_equal(str(im2col(x, 3, 3, 1, 1).dtype), "float32", "im2col keeps float32")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_im2col_memory", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** For the notes' example (a 227x227x3 image, 11x11x3 filters,
+# stride 4), how many numbers does `X_col` hold, and how many does the image hold?
+# Explain the ratio: in how many columns can one pixel appear, and why? What does the
+# layer gain in exchange for this memory?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_im2col_memory", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# `X_col` is 363 x 3025: 1,098,075 numbers, against 227\*227\*3 = 154,587 in the image,
+# about 7.1 times more (4.19 MiB instead of 604 KiB in float32).
+#
+# The windows are 11 pixels wide but only 4 apart, so they overlap: along one axis a
+# pixel lies in up to 3 windows (11/4 rounded up), so in up to 3 x 3 = 9 columns; pixels
+# near the border appear in fewer (a corner in 1), and on average each pixel is copied
+# 7.1 times. In exchange the whole forward pass is one matrix multiply, `W_row (96 x
+# 363) @ X_col (363 x 3025)`, which an optimised BLAS routine computes far faster than
+# millions of small dot products in loops.
+#
+# ### BEGIN RUBRIC
+# Full (3): 1,098,075 against 154,587 (about 7.1x); overlapping windows (F = 11 > S = 4)
+# with up to 9 copies of a pixel; the payoff: one large matrix multiply (GEMM/BLAS).
+# Counts from `convnets.im2col(np.zeros((1, 3, 227, 227)), 11, 11, stride=4)`.
+# Partial (1-2): the counts right without the overlap explained, or the overlap and the
+# GEMM payoff explained without the counts.
+# Zero: no correct count and no reason.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 2. col2im
 #
@@ -619,6 +649,37 @@ w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)      # (C, F, HH, WW)
 dx_by_conv, _ = conv_forward_fast(dout, w_flipped, np.zeros(3), {"stride": 1, "pad": 3 - 1 - 1})
 check_close(dx_by_conv, dx, "dx as a convolution of dout with the flipped filters")
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_flipped_filters", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** Take one dimension: an input `x` of 5 pixels, a 3-tap filter
+# `w`, stride 1, no padding, so `out[i] = w[0] x[i] + w[1] x[i+1] + w[2] x[i+2]` for `i
+# = 0, 1, 2`. Write `dx[2]` and `dx[0]` in terms of `dout` and `w`, and use them to
+# explain the notes' statement that the backward pass is a convolution with spatially
+# flipped filters. Does `dw` need a flipped filter too?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_flipped_filters", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# `x[2]` is used by `out[0]` (through `w[2]`), `out[1]` (through `w[1]`) and `out[2]`
+# (through `w[0]`), so `dx[2] = dout[0] w[2] + dout[1] w[1] + dout[2] w[0]`; `x[0]` is
+# used only by `out[0]`, so `dx[0] = dout[0] w[0]`.
+#
+# In general `dx[p] = sum over k of dout[p - k] w[k]`: the taps meet `dout` in reverse
+# order. So `dx` is `dout`, padded with F - 1 = 2 zeros on each side, correlated with
+# the reversed filter `[w[2], w[1], w[0]]` (e.g. `dx[0] = 0 w[2] + 0 w[1] + dout[0]
+# w[0]`). The demo cell checks the 2-D version: flip both spatial axes, swap the filter
+# and channel axes, pad by `HH - 1 - P`. `dw` needs no flip: `dw[k] = sum over i of
+# dout[i] x[i + k]` is a plain correlation of the input with `dout`.
+#
+# ### BEGIN RUBRIC
+# Full (3): both sums right, the reversed filter applied to the zero-padded `dout`, and
+# `dw` a plain (unflipped) correlation of `x` with `dout`.
+# Partial (1-2): the sums right without the link to a flipped filter, or the link stated
+# without working the example; or `dw` also said to need a flip.
+# Zero: wrong sums and no flipped filter.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 8. 1x1 convolutions
 #
@@ -689,6 +750,33 @@ with hidden_checks("test_conv_1x1") as rng:
         else:
             check_close(out, expected, label)
 ### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_conv_1x1", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (2 points).** A 1x1 CONV layer takes a 56x56x256 volume to 56x56x64. How
+# many weights and biases does it have, and what does each output number compute? What
+# is its `X_col`, compared with the input? How many weights would a 3x3 layer with the
+# same channels have?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_conv_1x1", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Each of the 64 filters is 1x1x256, so the layer has 64 \* 256 = 16,384 weights and 64
+# biases (16,448 parameters). Each output is a 256-dimensional dot product over the
+# channels of one pixel: it mixes channels, not positions, which is why a 1x1
+# convolution is not mere scaling on a 3-D volume. Its `X_col` is 256 x 3136 (56\*56
+# columns): the input itself reshaped, without a single duplicated number, and the layer
+# is the matrix multiply (64 x 256) @ (256 x 3136). A 3x3 layer with the same channels
+# has 9 times the weights: 147,456.
+#
+# ### BEGIN RUBRIC
+# Full (2): 16,384 weights and 64 biases; a dot product across the channels at each
+# position; `X_col` = the input reshaped to 256 x 3136 with no duplication; 147,456 for
+# 3x3.
+# Partial (1): the counts right without the explanation, or the reverse.
+# Zero: wrong counts and no explanation.
+# ### END RUBRIC
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Summary

@@ -233,6 +233,37 @@ with hidden_checks("test_conv_output_size") as rng:
                         f"a random setting that fits ({kind})")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_padding", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (2 points).** The notes recommend zero-padding `P = (F - 1)/2` with stride
+# 1. Stack five 3x3 CONV layers with stride 1 on a 32x32 input. What spatial size comes
+# out with `P = 0`, and with `P = 1`? In how many receptive fields of the first layer
+# does a corner pixel of the input lie with `P = 0`, with `P = 1`, and a pixel far from
+# the border? Use these numbers to say what the notes mean when they say that without
+# padding the information at the borders is "washed away".
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_padding", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Without padding each layer gives `(W - 3)/1 + 1 = W - 2` outputs per axis, so the size
+# goes 32, 30, 28, 26, 24, 22: the fifth layer is 22x22. With `P = 1` it gives `(W - 3 +
+# 2)/1 + 1 = W`, so all five layers stay 32x32 and only pooling shrinks the volume.
+#
+# A pixel far from the border lies in 3 x 3 = 9 receptive fields. A corner pixel lies in
+# only 1 without padding and in 2 x 2 = 4 with `P = 1` (a pixel on an edge in 6). So
+# without padding the border pixels feed far fewer outputs in every layer (and get fewer
+# gradient contributions in `dx`), and a strip of the image disappears from the volume
+# at each layer: after a few layers the borders have almost no say.
+#
+# ### BEGIN RUBRIC
+# Full (2): 22x22 against 32x32, and the counts 1 (no padding) and 4 (`P = 1`) for the
+# corner against 9 inside, tied to the border losing its influence as layers stack.
+# Partial (1): the sizes right but no receptive-field counts (or the counts without the
+# sizes), or the washing-away explained without numbers.
+# Zero: wrong sizes and no correct reason.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 3. The forward pass
 #
@@ -545,6 +576,42 @@ with hidden_checks("test_conv_backward_naive") as rng:
                     rtol=1e-4, atol=1e-4)
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_shared_gradient", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** AlexNet's first layer in the notes: a 227x227x3 input, 96
+# filters of 11x11x3, stride 4, no padding. (a) How many parameters would it have if
+# every neuron of its output volume had its own weights and bias, and how many does it
+# have with parameter sharing? (b) For one image, how many per-position contributions
+# does your `conv_backward_naive` add up into each `dw[f]`, and why is their sum the
+# right gradient for a shared weight?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_shared_gradient", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# The output volume is 55x55x96 (`(227 - 11)/4 + 1 = 55`): 290,400 neurons, each with
+# 11\*11\*3 = 363 weights and 1 bias. Without sharing that is 290,400 \* 364 =
+# 105,705,600 parameters. With sharing, the 55\*55 neurons of a depth slice use one
+# filter: 96 \* 363 = 34,848 weights plus 96 biases, 34,944 parameters (3025 times
+# fewer).
+#
+# In the backward pass every position `(i, j)` of depth slice `f` adds `dout[n, f, i,
+# j]` times its receptive field to `dw[f]` (and `dout[n, f, i, j]` to `db[f]`): 55\*55 =
+# 3025 contributions per image (N \* 3025 for a batch). The weight is used at all 3025
+# positions, so the loss depends on it through all of those outputs, and the chain rule
+# sums the gradients along every path: the gradients of the neurons of a slice are added
+# up into one update, as the notes say.
+#
+# ### BEGIN RUBRIC
+# Full (3): 105,705,600 without sharing and 34,944 with (34,848 weights + 96 biases);
+# 3025 = 55\*55 contributions per image, summed because one weight is used at every
+# position (chain rule). Numbers as `conv_layer_counts` in assignment 5 and
+# `convnets.Conv(96, 11, stride=4).counts((3, 227, 227))` give them.
+# Partial (1-2): one parameter count right; or the 3025 contributions with the reason
+# for the sum but wrong counts.
+# Zero: no correct count and no reason for adding up the contributions.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 5. The notes' numpy example
 #
@@ -707,6 +774,40 @@ with hidden_checks("test_dilation") as rng:
         check_gradients(conv_backward_naive(dout, cache), ref.conv_backward_naive(dout, ref_cache),
                         label, names=("dx", "dw", "db"))
 ### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_dilation", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** (a) How many pixels along each axis does a 3x3 filter with
+# `dilation=2` span, and how many weights does it have per input channel? (b) What is
+# the receptive field (in input pixels) of a neuron at the top of three stacked 3x3 CONV
+# layers with stride 1 when all three are contiguous, and when their dilations are 1, 2
+# and 4 (our counting: 1 = contiguous)? (c) The notes call our `dilation=2` "dilation
+# 1": why?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_dilation", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# (a) The taps are 2 pixels apart, so the filter spans `D(F - 1) + 1 = 2*2 + 1 = 5`
+# pixels along each axis (a 5x5 patch) but still has 3\*3 = 9 weights per channel: that
+# is what makes dilation cheap.
+#
+# (b) A stride-1 layer adds `D(F - 1)` pixels to the receptive field. Three contiguous
+# layers give 3, 5, 7: a 7x7 field. With dilations 1, 2 and 4 they give 3, 3 + 4 = 7, 7
+# + 8 = 15: a 15x15 field with exactly the same weights, and the gap grows with every
+# further layer (the field grows exponentially with depth instead of linearly).
+#
+# (c) The notes count the gap between taps (contiguous = dilation 0, one skipped pixel =
+# dilation 1); we count the distance between taps, as PyTorch does, so the notes'
+# dilation d is our `dilation = d + 1`.
+#
+# ### BEGIN RUBRIC
+# Full (3): 5 pixels with 9 weights per channel; 7x7 against 15x15 (3, 5, 7 and 3, 7,
+# 15, as `convnets.receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)])` gives); the
+# off-by-one between counting gaps and counting distances.
+# Partial (1-2): two of the three parts right.
+# Zero: none of the parts right.
+# ### END RUBRIC
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Summary

@@ -516,6 +516,42 @@ with hidden_checks("test_score_map_side") as rng:
 # filling the whole stride-16 grid takes four passes: shifts (0, 0), (0, 16), (16, 0) and
 # (16, 16).
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_crops", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (4 points).** VGG-16 converted to a fully convolutional network is run once
+# on a 384x384 image. What volume does its last pool give, what map of scores comes out,
+# and which crops do those scores belong to? Why is this faster than running the
+# original network on every crop? Estimate how much work the 36 crops repeat (pixels, or
+# multiply-adds), and say when the one pass gives exactly the crops' scores.
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_crops", "locked": false, "points": 4, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Five 2x2 pools divide 384 by 32, so the last pool gives 12x12x512; the first FC layer,
+# now a 7x7 convolution, fits at `(12 - 7)/1 + 1 = 6` positions per axis, so the output
+# is a 6x6x1000 map of scores: one per 224x224 crop with its corner at a multiple of 32,
+# 36 crops in all.
+#
+# Neighbouring crops overlap by 192 of their 224 pixels, so running the network 36 times
+# computes the same convolutions over and over: the crops feed `36 * 224^2 = 1,806,336`
+# pixels through the network against `384^2 = 147,456` for the one pass (12.25 times
+# more). In multiply-adds: one VGG-16 pass at 224 is about 15.5 G, so 36 crops cost 557
+# G against 49.6 G for the converted network at 384: about 11 times less work, one pass
+# sharing every overlapping computation. The scores are identical only without zero
+# padding (as in `SMALL_NET`); with VGG's padding a crop's border sees zeros where the
+# large image has real pixels, so the scores differ slightly near the crop borders.
+#
+# ### BEGIN RUBRIC
+# Full (4): 12x12x512, a 6x6 map for the 36 crops at stride 32; the shared computation
+# of overlapping crops with a figure (12.25x the pixels, or about 11x the multiply-adds:
+# 15.47 G per 224 pass from `convnets.summarize(convnets.zoo.get('vgg16'))` weights
+# times positions, 49.55 G for `fc_to_conv` at 384); exact only without padding.
+# Partial (1-3): the sizes right and the sharing explained without a figure, or without
+# the padding condition.
+# Zero: wrong sizes and no reason for the speed.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 3. A residual block with batch normalization
 #
@@ -1004,3 +1040,37 @@ with hidden_checks("test_alexnet_parameter_counts") as rng:
                     "weights_with_sharing": weights, "params_with_sharing": weights + biases}
         check_equal(conv_layer_counts(shape, K, F, S, P), expected, what)
 ### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_no_fc_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** The notes say GoogLeNet has far fewer parameters than AlexNet
+# because it uses average pooling instead of fully-connected layers at the top, and that
+# VGG's FC layers can be removed without losing accuracy. With the counts of this
+# assignment and of assignment 4: what share of AlexNet's parameters (227x227 input) are
+# in its three FC layers? If VGG-16's three FC layers (on the 7x7x512 volume) were
+# replaced by a global average pool and one FC layer to 1000 classes, how many
+# parameters would that head have instead?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_no_fc_head", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# AlexNet has 62,378,344 parameters, of which its FC layers hold 37,752,832 + 16,781,312
+# + 4,097,000 = 58,631,144: 94%. The convolutions, which do the looking, are about 3.7M.
+# GoogLeNet averages its last 7x7x1024 volume down to 1024 numbers (no parameters) and
+# has one FC layer to 1000 classes: 1,025,000 parameters on top of about 6.0M in its
+# convolutions (about 7.0M in all for the network of the paper, more than the notes'
+# "4M", but a ninth of AlexNet's).
+#
+# For VGG-16, a global average pool turns 7x7x512 into 512 numbers, and a 512 -> 1000 FC
+# layer has 512,000 weights + 1000 biases = 513,000 parameters, against 123,642,856 for
+# the three FC layers: the network would shrink from 138.4M to about 15.2M parameters.
+#
+# ### BEGIN RUBRIC
+# Full (3): 94% (58,631,144 of 62,378,344) for AlexNet; 513,000 against 123,642,856 for
+# VGG's head; average pooling has no parameters. Counts from
+# `convnets.summarize(convnets.zoo.get(name))` for 'alexnet', 'googlenet', 'vgg16'.
+# Partial (1-2): the idea (the FC layers hold the parameters, pooling has none) with one
+# of the two counts.
+# Zero: no count and no reason.
+# ### END RUBRIC
+# ### END SOLUTION

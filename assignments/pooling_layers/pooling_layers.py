@@ -335,6 +335,68 @@ with hidden_checks("test_max_pool_backward") as rng:
                         f"dx of max pooling, x {x.shape}, {p}")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_max_pool_routing", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** Where does max pooling's backward pass send the upstream
+# gradient, and why there? For a 224x224x64 volume pooled 2x2 with stride 2, how many
+# entries of `dx` can be non-zero, and what fraction is zero? With overlapping pooling
+# (3x3 windows, stride 2), from how many windows can one input receive a gradient? What
+# does your implementation do with ties?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_max_pool_routing", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Each window's gradient `dout[n, c, i, j]` goes entirely to the input that was the
+# maximum in the forward pass (its switch), and the other inputs of the window get 0:
+# `max` is locally the identity on the winner and does not change when a loser moves a
+# little. The switches make this routing a lookup.
+#
+# With 2x2/2 pooling the 3,211,264 inputs form 802,816 disjoint windows with one winner
+# each, so at most 802,816 entries of `dx` are non-zero and at least 75% are zero. With
+# 3x3 windows at stride 2 neighbouring windows share a row or a column, so an input on
+# an even row and an even column (away from the border) lies in 2 x 2 = 4 windows and
+# can win all four: its gradient is then the sum of up to 4 upstream gradients. With
+# ties, the first maximum in row-by-row order (`np.argmax`) gets the whole gradient; it
+# is not split.
+#
+# ### BEGIN RUBRIC
+# Full (3): routing to the winner only (switches), 802,816 non-zero and 75% zero, up to
+# 4 windows whose gradients add up, ties to the first maximum. Counts as
+# `convnets.max_pool_backward_naive` gives them on a 224x224x64 volume.
+# Partial (1-2): the routing right but the counts or the overlap wrong or missing.
+# Zero: the gradient said to go to every input, or spread evenly.
+# ### END RUBRIC
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_pool_parameters", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (3 points).** A pooling layer has no parameters, yet the notes say pooling
+# reduces the number of parameters in the network. Take VGG-16 (a 224x224x3 input,
+# convolutions that keep the size, five 2x2/2 max pools, then a first FC layer with 4096
+# neurons). How many weights does that first FC layer have? How many would it have
+# without the last pool, and without any pool? What fraction of the activations does
+# each 2x2/2 pool discard?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_pool_parameters", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# With the five pools the last volume is 7x7x512, so the first FC layer has
+# 7\*7\*512\*4096 = 102,760,448 weights. Without the last pool it would look at
+# 14x14x512 = 100,352 numbers: 411,041,792 weights, four times more. Without any pool it
+# would look at 224x224x512 = 25,690,112 numbers: 105,226,698,752 weights (over 10^11),
+# impossible to store or train. Each 2x2/2 pool keeps one number out of four, discarding
+# 75% of the activations, so every later layer (and the first FC layer above all) has a
+# quarter of the input to look at.
+#
+# ### BEGIN RUBRIC
+# Full (3): 102,760,448, 411,041,792 and 105,226,698,752 (about 1.05 x 10^11), and 75%
+# discarded per pool (7x7x512 from `convnets.summarize(convnets.zoo.get('vgg16'))`).
+# Partial (1-2): the idea (smaller volumes, fewer FC weights) with one or two of the
+# counts, or the counts without the 75%.
+# Zero: no correct count and no reason.
+# ### END RUBRIC
+# ### END SOLUTION
+
 # %% [markdown]
 # ## 3. Average and L2-norm pooling
 #
@@ -561,6 +623,30 @@ with hidden_checks("test_l2_pool") as rng:
         else:
             check_shape(l2_pool_forward(x, p)[0], shape, what)
 ### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_pool_backward_compared", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Question (2 points).** One 2x2 window holds `[[1, 3], [2, 0]]` and its upstream
+# gradient is 1. Give the gradient that each of the four inputs receives from max
+# pooling, from average pooling and from L2-norm pooling. Which of the three gives every
+# input of the window a gradient?
+#
+# Answer in the cell below, in a few sentences, with the numbers.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_pool_backward_compared", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Max pooling: `[[0, 1], [0, 0]]`, everything to the 3. Average pooling: 1/4 = 0.25 to
+# each of the four inputs. L2-norm pooling: the output is `sqrt(1 + 9 + 4 + 0) =
+# sqrt(14) = 3.742`, and each input gets `x_p / y`: `[[0.267, 0.802], [0.535, 0]]`, in
+# proportion to its value (the zero gets nothing). Only average pooling gives every
+# input a gradient; L2 pooling favours the large inputs without ignoring the others; max
+# pooling trains only the winner.
+#
+# ### BEGIN RUBRIC
+# Full (2): all three gradients right and average pooling named.
+# Partial (1): two of the three gradients right.
+# Zero: fewer than two right.
+# ### END RUBRIC
+# ### END SOLUTION
 
 # %% [markdown]
 # ## 4. ReLU
