@@ -11,6 +11,9 @@ checks.)
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pytest
 
 pytest.importorskip("nbgrader", reason="the assignment tests need the 'grader' extra")
@@ -45,6 +48,21 @@ EXPECTED = {
 }
 
 
+# name -> {written answer: points}; the maximum is the test cells' points plus these.
+WRITTEN = {
+    "conv_naive": {"written_padding": 2, "written_shared_gradient": 3, "written_dilation": 3},
+    "conv_fast": {"written_im2col_memory": 3, "written_flipped_filters": 3,
+                  "written_conv_1x1": 2},
+    "pooling_layers": {"written_max_pool_routing": 3, "written_pool_parameters": 3,
+                       "written_pool_backward_compared": 2},
+    "architectures": {"written_vgg_memory_parameters": 4, "written_training_batch": 3,
+                      "written_three_3x3": 3},
+    "fcconv_case_studies": {"written_crops": 4, "written_no_fc_head": 3},
+}
+MAX_SCORES = {"conv_naive": 36, "conv_fast": 32, "pooling_layers": 44, "architectures": 48,
+              "fcconv_case_studies": 44}
+
+
 @pytest.fixture(scope="module", params=sorted(EXPECTED))
 def run(request, tmp_path_factory):
     name = request.param
@@ -75,3 +93,84 @@ def test_student_version_fails_every_test_and_no_setup(run):
 
 def test_nbgrader_validate(run):
     ah.assert_nbgrader_validates(run)
+
+
+@pytest.mark.parametrize("name", sorted(WRITTEN))
+def test_written_questions_and_maximum(name):
+    """Every assignment asks its written questions (the structure rules hold for them)
+    and its maximum is the tests' points plus the written answers'."""
+    nb = ah.read_source(name)
+    assert ah.written_problems(nb) == []
+    assert ah.written_points(nb) == WRITTEN[name]
+    assert ah.max_score(nb) == MAX_SCORES[name]
+    assert sum(ah.points(nb).values()) == MAX_SCORES[name] - sum(WRITTEN[name].values())
+
+
+def _written(nb, gid):
+    return next(c for c in nb.cells if ah.grade_id(c) == gid)
+
+
+def _mutated(change):
+    nb = copy.deepcopy(ah.read_source("conv_naive"))
+    change(nb)
+    return ah.written_problems(nb)
+
+
+def _set_points(nb, gid, value):
+    _written(nb, gid).metadata["nbgrader"]["points"] = value
+
+
+def _drop_written(nb, keep):
+    nb.cells = [c for c in nb.cells if not ah.grade_id(c).startswith(("written_", "question_"))
+                or ah.grade_id(c).endswith(keep)]
+
+
+def _as_code(nb, gid):
+    _written(nb, gid).cell_type = "code"
+
+
+WRITTEN_MISTAKES = {
+    "rubric missing": (
+        lambda nb: setattr(_written(nb, "written_dilation"), "source",
+                           "### BEGIN SOLUTION\n7 against 15.\n### END SOLUTION"),
+        "written_dilation: not '### BEGIN SOLUTION'"),
+    "solution markers missing": (
+        lambda nb: setattr(_written(nb, "written_padding"), "source", "22x22 against 32x32."),
+        "written_padding: not '### BEGIN SOLUTION'"),
+    "no partial credit": (
+        lambda nb: setattr(_written(nb, "written_dilation"), "source", _written(
+            nb, "written_dilation").source.replace("Partial (1-2)", "Half")),
+        "written_dilation: the rubric needs 'Full (3): ...'"),
+    "full marks not the cell's points": (
+        lambda nb: _set_points(nb, "written_dilation", 4),
+        "written_dilation: the rubric needs 'Full (4): ...'"),
+    "too many points": (
+        lambda nb: _set_points(nb, "written_padding", 10),
+        "written_padding: 10 points, not 2 to 4"),
+    "answer locked": (
+        lambda nb: _written(nb, "written_padding").metadata["nbgrader"].update(locked=True),
+        "written_padding: written answer cell locked"),
+    "question missing": (
+        lambda nb: nb.cells.remove(next(c for c in nb.cells
+                                        if ah.grade_id(c) == "question_dilation")),
+        "written_dilation: not preceded by its question cell question_dilation"),
+    "question silent about points": (
+        lambda nb: setattr(_written(nb, "question_dilation"), "source", "Why dilate?"),
+        "question_dilation: does not say '(3 points)'"),
+    "no numbers in the model answer": (
+        lambda nb: setattr(_written(nb, "written_padding"), "source", re.sub(
+            r"(?<=### BEGIN SOLUTION\n).*?(?=\n+### BEGIN RUBRIC)", "Padding keeps the size.",
+            _written(nb, "written_padding").source, flags=re.S)),
+        "written_padding: the model answer gives no numbers"),
+    "only one question": (lambda nb: _drop_written(nb, "_dilation"),
+                          "1 written questions, not 2 to 4"),
+    "written answer as code": (lambda nb: _as_code(nb, "written_padding"),
+                               "written_padding: a written answer cell must be markdown"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(WRITTEN_MISTAKES))
+def test_written_rules_catch_mistakes(mistake):
+    change, expected = WRITTEN_MISTAKES[mistake]
+    problems = _mutated(change)
+    assert any(p.startswith(expected) for p in problems), problems

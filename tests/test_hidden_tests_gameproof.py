@@ -54,8 +54,13 @@ spec.loader.exec_module(checks)
 
 ASSIGNMENTS = ["conv_naive", "conv_fast", "pooling_layers", "architectures",
                "fcconv_case_studies"]
-MAX_SCORES = {"conv_naive": 28, "conv_fast": 24, "pooling_layers": 36, "architectures": 38,
-              "fcconv_case_studies": 37}
+# Each assignment's maximum, and the part of it a person grades (the written answers,
+# which the sandboxed grader leaves alone: its results count the test cells only).
+MAX_SCORES = {"conv_naive": 36, "conv_fast": 32, "pooling_layers": 44, "architectures": 48,
+              "fcconv_case_studies": 44}
+WRITTEN_POINTS = {"conv_naive": 8, "conv_fast": 8, "pooling_layers": 8, "architectures": 10,
+                  "fcconv_case_studies": 7}
+AUTO_MAX = {name: MAX_SCORES[name] - WRITTEN_POINTS[name] for name in MAX_SCORES}
 # The test cells whose points depend on a backward pass (alone or with its forward).
 BACKWARD_TESTS = {
     "conv_naive": {"test_conv_backward_naive", "test_dilation"},
@@ -290,7 +295,11 @@ def scores(result: dict) -> dict[str, float]:
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_nothing_implemented_scores_zero(course, name, tmp_path):
     result = grade(course, name, nothing_submission(course, name), "nothing", tmp_path)
-    assert result["max_score"] == MAX_SCORES[name]
+    assert result["max_score"] == AUTO_MAX[name]
+    written = [nbgrader_meta(c) for c in source_nb(course, name)["cells"]
+               if c["cell_type"] == "markdown" and nbgrader_meta(c).get("grade")]
+    assert sum(m["points"] for m in written) == WRITTEN_POINTS[name]
+    assert not set(result["tests"]) & {m["grade_id"] for m in written}
     passed = [gid for gid, t in result["tests"].items() if t["passed"]]
     assert result["score"] == 0 and not passed, (passed, result["message"])
 
@@ -310,7 +319,7 @@ def test_fake_backward_gets_none_of_the_backward_points(course, name, tmp_path):
     failed = {gid: result["tests"][gid]["failure"] for gid, t in result["tests"].items()
               if gid in others and not t["passed"]}
     assert not failed, failed
-    assert result["score"] == MAX_SCORES[name] - sum(
+    assert result["score"] == AUTO_MAX[name] - sum(
         result["tests"][gid]["points"] for gid in BACKWARD_TESTS[name])
     if name == "conv_naive":
         # The visible gradient check is fooled (its messages were printed, it passed);
@@ -328,7 +337,7 @@ def test_visible_only_backward_gets_none_of_the_backward_points(course, tmp_path
     result = grade(course, "conv_naive", nb, "empty", tmp_path)
     got = scores(result)
     assert got["test_conv_backward_naive"] == 0 and got["test_dilation"] == 0, got
-    assert result["score"] == MAX_SCORES["conv_naive"] - 12
+    assert result["score"] == AUTO_MAX["conv_naive"] - 12
     for gid in ("test_conv_backward_naive", "test_dilation"):
         evalue = result["tests"][gid]["failure"]["evalue"]
         assert "expected 3 gradients (dx, dw, db), got 0" in evalue, (gid, evalue)
@@ -340,7 +349,7 @@ def test_reference_solution_keeps_full_marks_and_hidden_tests_print_nothing(cour
     part's output only: the hidden checks said nothing."""
     name = "conv_naive"
     result = grade(course, name, solution_notebook(course, name), "honest", tmp_path)
-    assert result["score"] == MAX_SCORES[name], result["message"]
+    assert result["score"] == AUTO_MAX[name], result["message"]
     for gid, test in result["tests"].items():
         # Visible lines name the visible cases; hidden cases would say "float32, x (..."
         # or "a random setting": none of those may appear.

@@ -216,18 +216,27 @@ def _real_corpus(assignment, tmp_path_factory) -> dict:
     return _REAL[assignment]
 
 
+def _automatic_points(course: Path, assignment: str) -> float:
+    """The points the grader gives by itself: the test cells'. Full marks on a real
+    assignment are these; the written answers (the rest of max_score) wait for a person."""
+    cells = json.loads(course_mod.source_notebook(course, assignment).read_text())["cells"]
+    return float(sum(c["metadata"]["nbgrader"]["points"] for c in cells
+                     if c["cell_type"] == "code" and
+                     c["metadata"].get("nbgrader", {}).get("grade")))
+
+
 @pytest.mark.parametrize("assignment,case", REAL_CASES,
                          ids=[f"{a}-{c.student}" for a, c in REAL_CASES])
 def test_real_assignment_case(assignment, case, tmp_path_factory):
-    """The toy's expectations carried over: full marks where the toy gets 5, the
+    """The toy's expectations carried over: every automatic point where the toy gets 5, the
     control's score (first answer wrong) where it gets 3, nothing where it gets 0."""
     corpus = _real_corpus(assignment, tmp_path_factory)
     rows = corpus["rows"]
-    max_score = float(rows["victim"]["max_score"])
+    full = _automatic_points(corpus["course"], assignment)
     control = float(rows["control_first_wrong"]["score"])
     row = rows[case.student]
     statuses = case.status if isinstance(case.status, tuple) else (case.status,)
-    expected = hc.real_score(case.score, max_score, control)
+    expected = hc.real_score(case.score, full, control)
     assert (float(row["score"]), row["status"] in statuses) == (expected, True), \
         f"{case.what}: expected {expected} {statuses}, got {row}"
     assert case.words.lower() in row["message"].lower(), row["message"]
@@ -242,7 +251,9 @@ def test_real_assignment_class_survives(assignment, tmp_path_factory):
     rows, ctx = corpus["rows"], corpus["ctx"]
     assert set(rows) == {c.student for c in corpus["cases"]}
     victim, control = rows["victim"], rows["control_first_wrong"]
-    assert (float(victim["score"]), victim["status"]) == (float(victim["max_score"]), "graded")
+    full = _automatic_points(corpus["course"], assignment)
+    assert (float(victim["score"]), victim["status"]) == (full, "graded"), victim
+    assert victim["written"].startswith(pipeline.WRITTEN_PENDING), victim
     assert control["status"] == "graded"
     assert 0 <= float(control["score"]) < float(control["max_score"]), control
     for path, content in corpus["protected"].items():
