@@ -29,6 +29,7 @@ import re
 import shutil
 import sys
 import zipfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,36 +77,81 @@ class Submission:
 # 1. collect
 # ---------------------------------------------------------------------------------------
 
-def extract_zip(archive: Path, dest: Path, assignment: str) -> Path:
-    """Unpack an LMS download into ``<dest>/<student>/<assignment>/``.
+def extract_zip(archive: Path, dest: Path, assignment: str) -> tuple[Path, dict[str, str]]:
+    """Unpack an LMS download into ``<dest>/<student>/<assignment>/``; returns the folder
+    and, for every student whose entries could not be unpacked, why.
 
     Two layouts are understood: the folder layout zipped as it is
-    (``<student>/<assignment>/<nb>.ipynb``, optionally under one top folder), and the
-    flat layout of LMS downloads, where the student is the part of the file name before
-    the first underscore (``<student>_<anything>.ipynb``, as Canvas and Moodle name them).
+    (``<student>/<assignment>/<nb>.ipynb``, or ``<student>/<nb>.ipynb``, optionally under
+    one top folder), and the flat layout of LMS downloads, where the student is the part
+    of the file name before the first underscore (``<student>_<anything>.ipynb``, as
+    Canvas and Moodle name them). An entry that cannot be read (encrypted, corrupt, a
+    bomb, an owner that cannot name a folder) costs its owner only: they get a row with
+    the reason, the others are unpacked.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
+    rejected: dict[str, str] = {}
+    unpacked: set[str] = set()
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise course_mod.CourseError(f"{archive} cannot be read as a zip file: {err}") from None
+    with zf:
         for info in zf.infolist():
             if info.is_dir() or not info.filename.endswith(".ipynb"):
                 continue
-            if info.file_size > MAX_NOTEBOOK_BYTES:
-                continue            # a zip bomb, or a notebook grading would refuse anyway
-            parts = [p for p in Path(info.filename).parts if p not in ("", ".", "..")]
-            if len(parts) >= 3 and parts[-2] == assignment:
-                student, name = parts[-3], parts[-1]
-            elif len(parts) >= 1 and "_" in parts[-1]:
-                student, name = parts[-1].split("_", 1)[0], f"{assignment}.ipynb"
+            owner, name = _zip_owner(info.filename, assignment)
+            if owner is None:
+                continue
+            why = None
+            if not STUDENT_ID.match(owner):
+                why = f"the student id {owner!r} in the zip is not a valid id"
+            elif info.file_size > MAX_NOTEBOOK_BYTES:
+                why = (f"{info.filename!r} in the zip is larger than "
+                       f"{MAX_NOTEBOOK_BYTES // 2**20} MB unpacked")
             else:
-                continue
-            if not STUDENT_ID.match(student):
-                continue
-            target = dest / student / assignment
-            target.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target / Path(name).name, "wb") as out:
-                shutil.copyfileobj(src, out, length=1 << 20)
-            _zip_timestamp(target / "timestamp.txt", info)
-    return dest
+                target = dest / owner / assignment
+                target.mkdir(parents=True, exist_ok=True)
+                why = _unpack(zf, info, target / Path(name).name)
+                if why is None:
+                    _zip_timestamp(target / "timestamp.txt", info)
+                    unpacked.add(owner)
+            if why and owner not in unpacked:
+                rejected.setdefault(owner, why)
+    return dest, {k: v for k, v in rejected.items() if k not in unpacked}
+
+
+def _zip_owner(filename: str, assignment: str) -> tuple[str | None, str]:
+    """Whose entry this is, and the notebook's name (see :func:`extract_zip`)."""
+    parts = [p for p in filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return None, ""
+    name = parts[-1]
+    if len(parts) >= 3 and parts[-2] == assignment:
+        return parts[-3], name
+    if "_" in name and name != f"{assignment}.ipynb":
+        return name.split("_", 1)[0], f"{assignment}.ipynb"
+    if len(parts) >= 2:
+        return parts[-2], name
+    return None, name
+
+
+def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> str | None:
+    """Copy one entry, never more than the notebook limit whatever its header says;
+    None when done, else why not (the partial file is removed)."""
+    written = 0
+    try:
+        with zf.open(info) as src, open(path, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > MAX_NOTEBOOK_BYTES:
+                    raise ValueError(f"more than {MAX_NOTEBOOK_BYTES // 2**20} MB unpacked")
+                out.write(chunk)
+        return None
+    except (RuntimeError, ValueError, OSError, EOFError, zipfile.BadZipFile,
+            NotImplementedError, zlib.error) as err:
+        path.unlink(missing_ok=True)
+        return f"{info.filename!r} in the zip could not be unpacked: {err}"
 
 
 def _zip_timestamp(path: Path, info: zipfile.ZipInfo) -> None:
@@ -125,14 +171,17 @@ def _zip_timestamp(path: Path, info: zipfile.ZipInfo) -> None:
     path.write_text(when.strftime(TIMESTAMP_FORMAT))
 
 
-def find_submissions(submissions: Path, assignment: str) -> list[Submission]:
-    """One entry per student folder, with the notebook to grade or why there is none."""
+def find_submissions(submissions: Path, assignment: str,
+                     rejected: dict[str, str] | None = None) -> list[Submission]:
+    """One entry per student folder, with the notebook to grade or why there is none;
+    and one per student of ``rejected`` (the zip entries that could not be unpacked)."""
     if not submissions.is_dir():
         raise course_mod.CourseError(f"no submissions folder at {submissions}")
-    found = []
+    found = [Submission(student, None, INVALID, why)
+             for student, why in sorted((rejected or {}).items())]
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
         student = student_dir.name
-        if student.startswith("."):
+        if student.startswith(".") or student in (rejected or {}):
             continue
         if not STUDENT_ID.match(student):
             found.append(Submission(student, None, INVALID,
@@ -457,8 +506,10 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
         downloaded = course / "downloaded" / assignment
         if downloaded.exists():
             shutil.rmtree(downloaded)   # the zip is the record; this is its unpacked copy
-        submissions = extract_zip(submissions, downloaded, assignment)
-    subs = find_submissions(submissions, assignment)
+        submissions, rejected = extract_zip(submissions, downloaded, assignment)
+    else:
+        rejected = {}
+    subs = find_submissions(submissions, assignment, rejected)
     if students:
         subs = _only(subs, students, submissions)
     if not subs:
@@ -619,7 +670,7 @@ def gradebook_facts(course: Path, assignment: str) -> dict[str, dict]:
 
 
 def _row(student, assignment, score, max_score, status, message) -> dict:
-    return {"student_id": student, "assignment": assignment, "score": score,
+    return {"student_id": inert_line(student, 300), "assignment": assignment, "score": score,
             "max_score": max_score, "status": status, "message": inert_line(message, 4000)}
 
 
