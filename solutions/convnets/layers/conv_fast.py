@@ -10,6 +10,24 @@ backward pass is two more matrix multiplies and ``col2im``, the adjoint of
 exists in full (:mod:`convnets.layers.conv_strategies`); speed is measured by
 ``python -m convnets.bench``.
 
+Every way of computing the layer is also a named strategy, a public pair with the naive
+layer's signature, and ``conv_forward_fast(..., method=name)`` forces one:
+
+================  ==========================================  ==============================
+``method``        pair                                        applies to
+================  ==========================================  ==============================
+``'im2col'``      ``conv_forward_im2col`` / ``..._backward``  every layer
+``'im2col-grid'`` ``conv_forward_im2col_grid`` / ...          stride 1
+``'shifted-gemm'`` ``conv_forward_shifted_gemm`` / ...        stride 1, float32/float64
+``'winograd'``    ``conv_forward_winograd`` / ...             3x3, stride 1, dilation 1
+``'fft'``         ``conv_forward_fft`` / ...                  every layer (pays off for
+                                                              large filters at stride 1)
+================  ==========================================  ==============================
+
+``method='auto'`` (the default) chooses among the first three from the shapes, as
+before; Winograd (:mod:`convnets.layers.conv_winograd`) and the FFT
+(:mod:`convnets.layers.conv_fft`) run only when asked for by name.
+
 Shapes and conventions are those of :mod:`convnets.layers.conv_naive`: ``x (N, C, H, W)``,
 ``w (F, C, HH, WW)``, ``b (F,)``, ``out (N, F, H', W')``, cross-correlation,
 ``dilation=1`` contiguous.
@@ -21,6 +39,7 @@ import numpy as np
 
 from ..checks import check_dout
 from ..shapes import conv_output_shape
+from .conv_fft import conv_backward_fft, conv_forward_fft
 from .conv_strategies import (
     im2col_grid_backward,
     im2col_grid_forward,
@@ -28,9 +47,17 @@ from .conv_strategies import (
     shifted_gemm_backward,
     shifted_gemm_forward,
 )
+from .conv_winograd import conv_backward_winograd, conv_forward_winograd, winograd_applies
 from .im2col import check_conv_layer, col2im_padded, pad_channels_first, receptive_fields
 
-__all__ = ["conv_forward_fast", "conv_backward_fast"]
+__all__ = ["CONV_STRATEGIES", "conv_forward_fast", "conv_backward_fast",
+           "conv_forward_im2col", "conv_backward_im2col",
+           "conv_forward_im2col_grid", "conv_backward_im2col_grid",
+           "conv_forward_shifted_gemm", "conv_backward_shifted_gemm",
+           "conv_strategy_applies"]
+
+# The named strategies, in the order of the table in the module docstring.
+CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "fft")
 
 
 # Which of the three equivalent computations conv_forward_fast uses (see its docstring;
@@ -48,7 +75,35 @@ _MAX_GRID_WASTE = 1.5
 _SHIFTED_GEMM_MIN_CHANNELS = 16
 
 
-def conv_forward_fast(x, w, b, conv_param):
+def _check_method_name(method, auto: bool) -> None:
+    names = (("auto",) if auto else ()) + CONV_STRATEGIES
+    if not isinstance(method, str) or method not in names:
+        raise ValueError(f"method must be one of {', '.join(map(repr, names))}, "
+                         f"got {method!r}")
+
+
+def conv_strategy_applies(method: str, w_shape, conv_param, dtype=np.float64) -> str | None:
+    """None when strategy ``method`` computes a layer with filters of ``w_shape``
+    (F, C, HH, WW), ``conv_param`` and computation ``dtype``; otherwise the rule it
+    breaks, with the values.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`CONV_STRATEGIES`.
+    """
+    _check_method_name(method, auto=False)
+    S, D = conv_param.get("stride", 1), conv_param.get("dilation", 1)
+    if method in ("im2col-grid", "shifted-gemm") and S != 1:
+        return f"stride must be 1, got {S}"
+    if method == "shifted-gemm" and np.dtype(dtype) not in (np.float32, np.float64):
+        return f"dtype must be float32 or float64 (BLAS gemm), got {np.dtype(dtype).name}"
+    if method == "winograd":
+        return winograd_applies(w_shape, S, D)
+    return None
+
+
+def conv_forward_fast(x, w, b, conv_param, method="auto"):
     """Forward pass of a convolutional layer as matrix multiplies (im2col + GEMM).
 
     Fast: the receptive fields are stretched into the columns of
@@ -59,7 +114,8 @@ def conv_forward_fast(x, w, b, conv_param):
     stride-1 paths below avoid holding it). Same contract and results as the slow
     but straightforward :func:`conv_forward_naive`.
 
-    Three equivalent computations, chosen from the shapes (``cache['method']``):
+    Three equivalent computations, chosen from the shapes by ``method='auto'``
+(``cache['method']`` records which ran):
 
     * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
       padded input (see :func:`im2col`) and kept for the backward pass.
@@ -90,6 +146,10 @@ def conv_forward_fast(x, w, b, conv_param):
     conv_param : dict
         ``'stride'`` S, ``'pad'`` P and optionally ``'dilation'`` D (default 1 =
         contiguous; the notes' "dilation 1" is ``D = 2``).
+    method : str, default 'auto'
+        ``'auto'`` chooses from the shapes as above; a name of
+        :data:`CONV_STRATEGIES` forces that strategy (``'winograd'``:
+        :func:`conv_forward_winograd`, ``'fft'``: :func:`conv_forward_fft`).
 
     Returns
     -------
@@ -107,16 +167,29 @@ def conv_forward_fast(x, w, b, conv_param):
     Raises
     ------
     ValueError, TypeError
-        Exactly as :func:`conv_forward_naive`.
+        Exactly as :func:`conv_forward_naive`; and ValueError naming ``method`` when
+        it is not a strategy's name, or its strategy does not apply to the layer.
     """
+    _check_method_name(method, auto=True)
     x, w, b, S, P, D, H_out, W_out = check_conv_layer(x, w, b, conv_param)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dtype = np.result_type(x.dtype, w.dtype)
     Hp, Wp = H + 2 * P, W + 2 * P
     K = C * HH * WW
+    if method == "auto":
+        method = _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp)
+    else:
+        broken = conv_strategy_applies(method, w.shape, {"stride": S, "dilation": D}, dtype)
+        if broken:
+            raise ValueError(f"method={method!r} does not apply to this layer "
+                             f"(w shape {w.shape}, stride {S}, pad {P}, dilation {D}, "
+                             f"dtype {np.dtype(dtype).name}): {broken}")
+    if method == "winograd":
+        return conv_forward_winograd(x, w, b, conv_param)
+    if method == "fft":
+        return conv_forward_fft(x, w, b, conv_param)
     w = np.ascontiguousarray(w, dtype=dtype)
-    method = _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp)
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
     if method == "shifted-gemm":
@@ -141,6 +214,7 @@ def conv_forward_fast(x, w, b, conv_param):
 def conv_backward_fast(dout, cache, *, compute_dx=True):
     """Backward pass of a convolutional layer as matrix multiplies (GEMM + col2im).
 
+    Runs the backward pass of the strategy that ran forward (``cache['method']``).
     Fast: with ``dout_row = dout`` reshaped to (F, N*H'*W'),
 
     * ``dw = dout_row @ X_col.T`` (one GEMM), reshaped to (F, C, HH, WW);
@@ -183,6 +257,10 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     ValueError
         If ``dout`` does not have the shape of the forward output.
     """
+    if cache["method"] == "winograd":
+        return conv_backward_winograd(dout, cache, compute_dx=compute_dx)
+    if cache["method"] == "fft":
+        return conv_backward_fft(dout, cache, compute_dx=compute_dx)
     N, C, H, W = cache["x_shape"]
     w = cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
@@ -236,3 +314,49 @@ def _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp) -> str:
     if positions_per_image(H_out, W_out, Wp) <= limit:
         return "im2col-grid"
     return "im2col"
+
+
+# --- the named strategies: the naive layer's signature, one strategy each -------------
+
+def _backward_of(method, dout, cache, compute_dx):
+    if cache.get("method") != method:
+        raise ValueError(f"cache['method'] must be {method!r} (a cache of "
+                         f"conv_forward_{method.replace('-', '_')}), got {cache.get('method')!r}")
+    return conv_backward_fast(dout, cache, compute_dx=compute_dx)
+
+
+def conv_forward_im2col(x, w, b, conv_param):
+    """Strategy 'im2col' of :func:`conv_forward_fast`, for every layer: the full
+    ``X_col`` (C*HH*WW, N*H'*W') and one GEMM; same contract, error bound of the plain
+    GEMM (float32 within 1e-5 of the largest float64 value, tested)."""
+    return conv_forward_fast(x, w, b, conv_param, method="im2col")
+
+
+def conv_backward_im2col(dout, cache, *, compute_dx=True):
+    """Backward of :func:`conv_forward_im2col` (see :func:`conv_backward_fast`)."""
+    return _backward_of("im2col", dout, cache, compute_dx)
+
+
+def conv_forward_im2col_grid(x, w, b, conv_param):
+    """Strategy 'im2col-grid' of :func:`conv_forward_fast`, stride 1: ``X_col`` of
+    the padded grid in cached blocks; same contract, float32 within 1e-5 of the
+    largest float64 value (tested). ValueError naming ``method`` at stride > 1."""
+    return conv_forward_fast(x, w, b, conv_param, method="im2col-grid")
+
+
+def conv_backward_im2col_grid(dout, cache, *, compute_dx=True):
+    """Backward of :func:`conv_forward_im2col_grid` (see :func:`conv_backward_fast`)."""
+    return _backward_of("im2col-grid", dout, cache, compute_dx)
+
+
+def conv_forward_shifted_gemm(x, w, b, conv_param):
+    """Strategy 'shifted-gemm' of :func:`conv_forward_fast`, stride 1, float32 or
+    float64: one accumulated GEMM per filter tap on a channels-last grid; same
+    contract, float32 within 1e-5 of the largest float64 value (tested). ValueError
+    naming ``method`` at stride > 1 or another dtype."""
+    return conv_forward_fast(x, w, b, conv_param, method="shifted-gemm")
+
+
+def conv_backward_shifted_gemm(dout, cache, *, compute_dx=True):
+    """Backward of :func:`conv_forward_shifted_gemm` (see :func:`conv_backward_fast`)."""
+    return _backward_of("shifted-gemm", dout, cache, compute_dx)

@@ -10,8 +10,9 @@ of every receptive field is the same row shifted by ``kh*D*Wp + kw*D``:
   last, one GEMM per filter tap on shifted views of it, accumulated by BLAS itself.
 
 :mod:`convnets.layers.conv_fast` chooses between them and the ``im2col`` strategy
-from the shapes; the tests force each in turn (the block sizes below are module
-attributes for that reason).
+from the shapes (``method='auto'``), and exposes each as a named pair
+(``conv_forward_im2col_grid``, ``conv_forward_shifted_gemm``, ...); the tests force
+each in turn (the block sizes below are module attributes for that reason).
 """
 
 from __future__ import annotations

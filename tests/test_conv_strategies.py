@@ -1,0 +1,280 @@
+"""The named convolution strategies (im2col, im2col-grid, shifted-gemm, winograd, fft):
+each pair against the naive layer on one seeded sweep (float64 and float32), a
+numerical gradient check, each docstring's float32 error bound, hand-worked cases,
+the dispatcher's ``method`` argument and its errors. Strategies are chosen by name:
+nothing here monkeypatches a module constant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from convnets.gradcheck import assert_close, check_layer_gradients
+from convnets.layers.conv_fast import (
+    CONV_STRATEGIES,
+    conv_backward_fast,
+    conv_backward_im2col,
+    conv_backward_im2col_grid,
+    conv_backward_shifted_gemm,
+    conv_forward_fast,
+    conv_forward_im2col,
+    conv_forward_im2col_grid,
+    conv_forward_shifted_gemm,
+    conv_strategy_applies,
+)
+from convnets.layers.conv_fft import conv_backward_fft, conv_forward_fft
+from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
+from convnets.layers.conv_winograd import conv_backward_winograd, conv_forward_winograd
+from convnets.shapes import effective_filter_size
+from test_conv import BAD_INPUTS, good_inputs
+from twins import Case, Twins, check_twins, check_twins_raise_alike, check_twins_reject_bad_dout
+
+pytestmark = [pytest.mark.conv_fast]
+
+PAIRS = {
+    "im2col": (conv_forward_im2col, conv_backward_im2col),
+    "im2col-grid": (conv_forward_im2col_grid, conv_backward_im2col_grid),
+    "shifted-gemm": (conv_forward_shifted_gemm, conv_backward_shifted_gemm),
+    "winograd": (conv_forward_winograd, conv_backward_winograd),
+    "fft": (conv_forward_fft, conv_backward_fft),
+}
+
+
+def twins(method: str) -> Twins:
+    forward, backward = PAIRS[method]
+    return Twins(method, conv_forward_naive, conv_backward_naive, forward, backward,
+                 grad_names=("dx", "dw", "db"))
+
+
+def test_every_strategy_has_a_named_pair():
+    assert tuple(PAIRS) == CONV_STRATEGIES
+
+
+def geometry(rng, method):
+    """A random geometry the strategy applies to, built from the output size backwards."""
+    N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+    HH, WW = (int(v) for v in rng.integers(1, 6, size=2))
+    S, D = (int(v) for v in rng.integers(1, 4, size=2))
+    if method in ("im2col-grid", "shifted-gemm"):
+        S = 1
+    if method == "winograd":
+        HH, WW, S, D = 3, 3, 1, 1
+    P = int(rng.integers(0, 3))
+    H_out, W_out = (int(v) for v in rng.integers(1, 7, size=2))
+
+    def input_size(out, k):
+        size = (out - 1) * S + effective_filter_size(k, D) - 2 * P
+        while size < 1:
+            size += S
+        return size
+
+    return (N, C, input_size(H_out, HH), input_size(W_out, WW)), (F, C, HH, WW), S, P, D
+
+
+def sweep(method, dtype, count=25, seed=15):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        x_shape, w_shape, S, P, D = geometry(rng, method)
+        x = rng.standard_normal(x_shape).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        b = rng.standard_normal(w_shape[0]).astype(dtype)
+        yield Case({"x": x, "w": w, "b": b}, {"stride": S, "pad": P, "dilation": D},
+                   {"S": S, "P": P, "D": D, "dtype": np.dtype(dtype).name})
+
+
+# Outputs are sums of at most 3*5*5 products of unit normals (|out| up to ~30): float64
+# agrees to rounding, float32 (both layers in float32) to a few float32 ulps of that.
+TOLERANCES = {np.float64: {"rtol": 1e-9, "atol": 1e-10},
+              np.float32: {"rtol": 1e-4, "atol": 1e-4}}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+def test_strategy_matches_naive_on_the_seeded_sweep(method, dtype):
+    seen = check_twins(twins(method), sweep(method, dtype), seed=15, **TOLERANCES[dtype])
+    assert {cache["method"] for cache in seen["caches"]} == {method}
+    strides = {cache["stride"] for cache in seen["caches"]}
+    dilations = {cache["dilation"] for cache in seen["caches"]}
+    pads = {cache["pad"] for cache in seen["caches"]}
+    assert pads == {0, 1, 2}
+    if method in ("im2col", "fft"):
+        assert strides == {1, 2, 3}, strides
+    else:
+        assert strides == {1}
+    if method == "winograd":
+        assert dilations == {1}
+        assert {cache["w"].shape[2:] for cache in seen["caches"]} == {(3, 3)}
+    else:
+        assert dilations == {1, 2, 3}, dilations
+    assert len(seen["layouts"]) >= 4
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D", [
+    ((2, 3, 7, 6), (4, 3, 3, 3), 1, 1, 1),
+    ((1, 2, 6, 7), (3, 2, 3, 3), 1, 0, 1),
+    ((2, 2, 9, 9), (3, 2, 4, 2), 1, 2, 2),
+    ((1, 3, 9, 9), (2, 3, 3, 3), 2, 1, 1),
+])
+def test_strategy_gradients(method, x_shape, w_shape, S, P, D):
+    conv_param = {"stride": S, "pad": P, "dilation": D}
+    if conv_strategy_applies(method, w_shape, conv_param):
+        with pytest.raises(ValueError, match=f"method={method!r} does not apply"):
+            conv_forward_fast(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]),
+                              conv_param, method=method)
+        return
+    rng = np.random.default_rng(3)
+    inputs = {"x": rng.standard_normal(x_shape), "w": rng.standard_normal(w_shape),
+              "b": rng.standard_normal(w_shape[0])}
+    errors = check_layer_gradients(*PAIRS[method], inputs, conv_param)
+    # Elementwise relative error with centred differences (h = 1e-5): gradient entries
+    # near zero reach ~1e-7 for every strategy (im2col included) on these seeds.
+    assert errors["worst"] < 1e-6, errors
+
+
+# Every docstring states this float32 bound: the largest absolute error of out, dx and
+# dw against float64 is below 1e-5 of the largest float64 value (unit-normal inputs,
+# filters scaled by 1/sqrt(C*HH*WW)).
+FLOAT32_BOUND = 1e-5
+BOUND_LAYERS = [((2, 32, 12, 12), (16, 32, 3, 3), 1, 1),    # VGG-like 3x3
+                ((2, 8, 20, 20), (8, 8, 9, 9), 1, 0),       # convnet-benchmarks-like 9x9
+                ((2, 3, 24, 24), (8, 3, 11, 11), 1, 0)]     # AlexNet-like 11x11, stride 1
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+@pytest.mark.parametrize("layer", BOUND_LAYERS, ids=["3x3", "9x9", "11x11"])
+def test_float32_error_bound_of_the_docstring(method, layer):
+    x_shape, w_shape, S, P = layer
+    conv_param = {"stride": S, "pad": P}
+    if conv_strategy_applies(method, w_shape, conv_param):
+        assert method == "winograd" and w_shape[2] != 3
+        return
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))
+    b = rng.standard_normal(w_shape[0])
+    forward, backward = PAIRS[method]
+    out64, cache64 = conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(out64.shape)
+    expected = (out64, *conv_backward_naive(dout, cache64))
+    out32, cache32 = forward(*(a.astype(np.float32) for a in (x, w, b)), conv_param)
+    assert cache32["method"] == method
+    got = (out32, *backward(dout.astype(np.float32), cache32))
+    for name, a32, a64 in zip(("out", "dx", "dw", "db"), got, expected, strict=True):
+        assert a32.dtype == np.float32, name
+        scale = float(np.abs(a64).max())
+        assert_close(a32, a64, rtol=0.0, atol=FLOAT32_BOUND * scale, what=name,
+                     method=method, layer=layer)
+
+
+@pytest.mark.parametrize("method", ["winograd", "fft"])
+def test_hand_worked_case(method):
+    # A 3x3 box filter over 0..15 in a 4x4 image: the sums of the four 3x3 windows.
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.ones((1, 1, 3, 3))
+    forward, backward = PAIRS[method]
+    out, cache = forward(x, w, np.array([1.0]), {"stride": 1, "pad": 0})
+    np.testing.assert_allclose(out, [[[[46.0, 55.0], [82.0, 91.0]]]], atol=1e-12)
+    dx, dw, db = backward(np.ones_like(out), cache)
+    # Each pixel's gradient counts the windows it lies in; dw sums each tap's 4 pixels.
+    counts = np.array([[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]])
+    np.testing.assert_allclose(dx[0, 0], counts, atol=1e-12)
+    np.testing.assert_allclose(dw[0, 0], [[10, 14, 18], [26, 30, 34], [42, 46, 50]],
+                               atol=1e-12)
+    assert db.tolist() == [4.0]
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+def test_backward_without_dx_gives_the_same_dw_and_db(method):
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 8, 7)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1}, method=method)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv_backward_fast(dout, cache)
+    none, dw2, db2 = PAIRS[method][1](dout, cache, compute_dx=False)
+    assert none is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dw2, dw)
+    np.testing.assert_array_equal(db2, db)
+
+
+def test_auto_keeps_to_the_three_gemm_strategies():
+    rng = np.random.default_rng(6)
+    chosen = set()
+    for case in sweep("winograd", np.float64, count=10):
+        _, cache = conv_forward_fast(*case.arrays.values(), case.param)
+        chosen.add(cache["method"])
+    assert chosen and chosen <= {"im2col", "im2col-grid", "shifted-gemm"}
+    _, cache = conv_forward_fast(rng.standard_normal((1, 3, 8, 8)), np.ones((2, 3, 3, 3)),
+                                 np.zeros(2), {"stride": 1, "pad": 1}, method="auto")
+    assert cache["method"] in {"im2col", "im2col-grid", "shifted-gemm"}
+
+
+@pytest.mark.parametrize("method, w_shape, conv_param, dtype, message", [
+    ("winograd", (2, 3, 5, 5), {"stride": 1, "pad": 0}, np.float64,
+     r"method='winograd' does not apply to this layer \(w shape \(2, 3, 5, 5\), stride 1, "
+     r"pad 0, dilation 1, dtype float64\): filters must be 3x3, got HH x WW = 5x5"),
+    ("winograd", (2, 3, 3, 3), {"stride": 2, "pad": 0}, np.float64,
+     r"method='winograd' does not apply .*: stride must be 1, got 2"),
+    ("winograd", (2, 3, 3, 3), {"stride": 1, "pad": 0, "dilation": 2}, np.float64,
+     r"method='winograd' does not apply .*: dilation must be 1, got 2"),
+    ("im2col-grid", (2, 3, 3, 3), {"stride": 2, "pad": 0}, np.float64,
+     r"method='im2col-grid' does not apply .*: stride must be 1, got 2"),
+    ("shifted-gemm", (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float16,
+     r"method='shifted-gemm' does not apply .*dtype must be float32 or float64 "
+     r"\(BLAS gemm\), got float16"),
+    ("fast", (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
+     r"method must be one of 'auto', 'im2col', 'im2col-grid', 'shifted-gemm', "
+     r"'winograd', 'fft', got 'fast'"),
+    (None, (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
+     r"method must be one of .*, got None"),
+])
+def test_method_that_does_not_apply_is_refused(method, w_shape, conv_param, dtype, message):
+    x = np.zeros((1, 3, 9, 9), dtype=dtype)
+    w = np.zeros(w_shape, dtype=dtype)
+    with pytest.raises(ValueError, match=message):
+        conv_forward_fast(x, w, np.zeros(w_shape[0], dtype=dtype), conv_param, method=method)
+    if method in PAIRS:
+        with pytest.raises(ValueError, match=f"method={method!r}"):
+            PAIRS[method][0](x, w, np.zeros(w_shape[0], dtype=dtype), conv_param)
+
+
+def test_named_backward_refuses_another_strategys_cache():
+    x, w, b = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3)), np.zeros(3)
+    out, cache = conv_forward_winograd(x, w, b, {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match=r"cache\['method'\] must be 'im2col' .*"
+                                         r"got 'winograd'"):
+        conv_backward_im2col(out, cache)
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+@pytest.mark.parametrize("change, error, message", BAD_INPUTS)
+def test_strategy_refuses_bad_input_like_naive(method, change, error, message):
+    args = {**good_inputs(), **change}
+    check_twins_raise_alike(twins(method), (args["x"], args["w"], args["b"]),
+                            args["conv_param"], error, message)
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+def test_strategy_rejects_dout_of_the_wrong_shape_like_naive(method):
+    args = good_inputs()
+    check_twins_reject_bad_dout(twins(method), (args["x"], args["w"], args["b"]),
+                                args["conv_param"], (2, 4, 8, 7),
+                                r"dout must have the shape of the conv output")
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+def test_float16_and_mixed_dtypes_follow_the_fast_layer(method):
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), np.ones(3)
+    conv_param = {"stride": 1, "pad": 1}
+    out, cache = conv_forward_fast(x.astype(np.float32), w, b.astype(np.float32),
+                                   conv_param, method=method)
+    assert out.dtype == np.float64
+    grads = conv_backward_fast(np.ones_like(out), cache)
+    assert [g.dtype for g in grads] == [np.float32, np.float64, np.float32]
+    if method == "shifted-gemm":
+        return                                   # refused in float16 (tested above)
+    out16, cache16 = conv_forward_fast(*(a.astype(np.float16) for a in (x, w, b)),
+                                       conv_param, method=method)
+    assert out16.dtype == np.float16
+    expected, _ = conv_forward_naive(x, w, b, conv_param)
+    assert_close(out16, expected, rtol=1e-2, atol=1e-2 * float(np.abs(expected).max()))
