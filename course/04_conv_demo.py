@@ -22,14 +22,16 @@
 #
 # Each output is one dot product: the 3x3x3 block of the padded input under the filter,
 # multiplied elementwise by the filter's 27 weights, summed, plus the filter's bias.
-# Below you can step through the 18 of them with a slider (in a running notebook), or
-# read the static figures and the printed trace (anywhere).
+# Below you can step through the 18 of them with a slider (in a running notebook), watch
+# them play as an animation (anywhere, even in the HTML page without a kernel), or read
+# the static figures and the printed trace.
 
 # %%
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from convnets import conv_forward_fast, conv_forward_naive, conv_output_size
+from convnets.teach import Exercises, conv_demo_animation
 from IPython.display import display
 from matplotlib.patches import Rectangle
 
@@ -158,8 +160,8 @@ def draw_step(step):
 # %% [markdown]
 # ## 4. Step through it (interactive)
 #
-# Drag the slider, or press play. The widget needs a running kernel; the static
-# figures in the next section show the same content.
+# Drag the slider, or press play. The widget needs a running kernel; the animation
+# and the static figures in the next sections show the same content without one.
 
 # %%
 def show_step(step):
@@ -177,7 +179,24 @@ display(widgets.VBox([widgets.HBox([play, slider]),
 assert (slider.min, slider.max) == (1, 18)
 
 # %% [markdown]
-# ## 5. The same, as static figures
+# ## 5. The animation (plays without a kernel)
+#
+# The same 18 steps as a small player that runs in the page itself (it plays in the
+# exported HTML too): each padded input slice with the window in red, the filter, the
+# three sums of products, and the output volume filling up. Pause it, or step with the
+# arrows and the slider. Its numbers are the hand computation of section 2.
+
+# %%
+animation = conv_demo_animation(x_padded, w, b, stride=S, pad=P)
+display(animation)
+assert len(animation.steps) == 18
+for (k, i, j), shown in zip(steps, animation.steps, strict=True):
+    value, sums = output_by_hand(k, i, j)
+    assert (shown["k"], shown["i"], shown["j"]) == (k, i, j)
+    assert shown["value"] == value == out[0, k, i, j] and shown["sums"] == sums
+
+# %% [markdown]
+# ## 6. The same, as static figures
 #
 # First every window position at a glance: for each of the 18 steps, where the
 # window sits on the padded 7x7 input (the grey ring is padding) and the output it
@@ -217,3 +236,47 @@ assert all(out[0][steps[s]] == output_by_hand(*steps[s])[0] for s in (0, 13))
 # `F = 3`, `S = 2`, `P = 1` that is 18 dot products of length 27, and the layer's
 # answers equal the hand computation exactly. Lesson 5 computes all of them with a
 # single matrix multiplication.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Keep everything but make the stride `S = 1`. How many numbers does the output
+#    volume hold (both filters)?
+# 2. Still with `S = 1` (and `P = 1`): compute by hand the first filter's output at row
+#    0, column 1 (our `out[0, 0, 0, 1]`, the notes' `o[0, 1, 0]`) from the `x` and `w`
+#    printed above. Its window covers padded rows 0-2 and columns 1-3.
+# 3. In step 1 (the window over the top-left corner), how many of the 27 products
+#    multiply a padding zero?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions, so peek only when done).
+
+# %% jupyter={"source_hidden": true}
+out_s1, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
+window_s1 = x_padded[:, 0:3, 1:4]
+sums_s1 = (window_s1 * w[0]).sum(axis=(1, 2))
+exercises = Exercises("Lesson 4")
+exercises.add(1, "Outputs with stride 1", expected=out_s1.size,
+              hint="The output size is (W - F + 2P)/S + 1 per side; there are K = 2 slices.",
+              solution="(5 - 3 + 2)/1 + 1 = 5, so each filter gives 5 x 5 = 25 outputs, "
+                       "and two filters 50.")
+exercises.add(2, "out[0, 0, 0, 1] with stride 1, by hand", expected=out_s1[0, 0, 0, 1],
+              hint="Multiply x_padded[c, 0:3, 1:4] by w[0, c] entry by entry for each "
+                   "channel c, add everything up, then add the bias b[0] = 1.",
+              solution="Per-channel sums of products "
+                       + " + ".join(f"{v:g}" for v in sums_s1)
+                       + f", plus the bias {b[0]:g}: {out_s1[0, 0, 0, 1]:g}.")
+exercises.add(3, "Products with a padding zero in step 1", expected=15,
+              hint="Draw the 3x3 window at padded rows 0-2, columns 0-2: which of its 9 "
+                   "positions lie in the grey ring? Then count the channels.",
+              solution="Row 0 and column 0 of the window are padding: 3 + 3 - 1 = 5 of "
+                       "the 9 positions, in each of the 3 channels: 15 of 27 products.")
+assert sum(sums_s1) + b[0] == out_s1[0, 0, 0, 1]
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -97,3 +97,30 @@ def test_unknown_lesson_is_a_usage_error(tmp_path):
     proc = run_tool(str(tmp_path / "nope.py"), "--out", str(tmp_path / "html"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "no such lesson" in proc.stderr
+
+
+def test_lesson_4_page_plays_the_demo_and_hides_the_exercise_solutions(tmp_path):
+    # The convolution demo's animation is in the page with the numbers of all 18 steps
+    # (it needs no kernel), and the collapsed cell that sets the exercises up shows
+    # only its output: questions with hints and solutions folded in <details>.
+    import html
+    import json
+
+    lesson = sorted((ROOT / "course").glob("04_*.py"))[0]
+    out = tmp_path / "html"
+    proc = run_tool(str(lesson), "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = (out / f"{lesson.stem}.html").read_text(encoding="utf-8")
+    # (nbconvert may rewrite the attribute's quotes: either kind is read.)
+    found = re.findall(r"""class="conv-demo" data-steps=(?:"([^"]*)"|'([^']*)')""", page)
+    assert len(found) == 1, "the animation is not on the page"
+    data = json.loads(html.unescape("".join(found[0])))
+    steps = data["steps"]
+    assert len(steps) == 18
+    assert [(s["k"], s["i"], s["j"]) for s in steps] == [
+        (k, i, j) for k in range(2) for i in range(3) for j in range(3)]
+    assert all(sum(s["sums"]) + data["b"][s["k"]] == s["value"] for s in steps)
+    assert "setInterval" in page                      # it plays by itself
+    assert page.count("<details><summary>solution</summary>") == 3
+    assert "exercises.add(" not in page               # the set-up's source is hidden
+    assert page.count("not answered yet") == 3

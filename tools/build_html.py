@@ -100,6 +100,11 @@ def export_html(notebook, title: str) -> str:
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     notebook.metadata.pop("jupytext", None)
+    for cell in notebook.cells:
+        # A cell collapsed in JupyterLab (an exercise set-up, with its solutions) shows
+        # only its output on the page.
+        if cell.metadata.get("jupyter", {}).get("source_hidden"):
+            cell.metadata.setdefault("transient", {})["remove_source"] = True
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     return body
 
