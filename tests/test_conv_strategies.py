@@ -278,3 +278,34 @@ def test_float16_and_mixed_dtypes_follow_the_fast_layer(method):
     assert out16.dtype == np.float16
     expected, _ = conv_forward_naive(x, w, b, conv_param)
     assert_close(out16, expected, rtol=1e-2, atol=1e-2 * float(np.abs(expected).max()))
+
+
+# --------------------------------------------------------------------------------------
+# make bench's "convnet-benchmarks" section runs (timings printed, never asserted)
+# --------------------------------------------------------------------------------------
+
+def test_convnet_benchmarks_section_runs_on_tiny_layers(tmp_path):
+    import json
+
+    from convnets import bench
+    from convnets.bench.convnet_benchmarks import CONVNET_BENCHMARK_LAYERS, convnet_benchmarks
+
+    assert "convnet-benchmarks" in [name for name, _ in bench.SECTIONS]
+    assert CONVNET_BENCHMARK_LAYERS["L1"] == ((3, 128, 128), (96, 3, 11, 11))
+    assert CONVNET_BENCHMARK_LAYERS["L5"] == ((384, 13, 13), (384, 384, 3, 3))
+    tiny = {"L1": ((3, 12, 12), (4, 3, 5, 5)), "L5": ((4, 6, 6), (4, 4, 3, 3))}
+    records, table = convnet_benchmarks(tiny, batch=1, repeat=1, out_dir=tmp_path,
+                                        with_torch=False, gemm_size=32)
+    impls = {(r["layer"], r["implementation"]) for r in records}
+    assert ("L1", "fft") in impls and ("L1", "winograd") not in impls
+    assert ("L5", "winograd") in impls and ("L5", "fft") in impls
+    assert sum(r["auto"] for r in records) == 2           # one auto choice per layer
+    for r in records:
+        assert r["total_ms"] == pytest.approx(
+            r["forward_ms"] + r["backward_input_ms"] + r["backward_weights_ms"])
+        assert r["gflops"] > 0 and r["of_sgemm"] > 0
+    assert "batch 1" in table and "torch: not installed" in table
+    saved = json.loads((tmp_path / "convnet_benchmarks.json").read_text())
+    assert saved["batch"] == 1 and len(saved["rows"]) == len(records)
+    csv_lines = (tmp_path / "convnet_benchmarks.csv").read_text().splitlines()
+    assert len(csv_lines) == len(records) + 1 and csv_lines[0].startswith("layer,input")

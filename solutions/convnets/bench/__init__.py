@@ -4,6 +4,7 @@
 ``report``     the table row, the timers (best of turns), the BLAS description
 ``layers``     the conv layer: naive vs fast, vs the machine's GEMM, vs PyTorch,
                memory; FC->CONV against crops
+``convnet_benchmarks``  soumith/convnet-benchmarks' five layers, every strategy vs PyTorch
 ``training``   a whole training step, NumPy vs PyTorch (``python -m convnets.bench.training``)
 ``run``        ``SECTIONS`` and the command line (``make bench``)
 =============  ========================================================================
@@ -14,6 +15,7 @@
 
 # ruff: noqa: F401, F403  (this file re-exports the public names of its modules)
 
+from .convnet_benchmarks import *
 from .layers import *
 from .report import *
 from .run import *

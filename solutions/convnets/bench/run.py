@@ -15,6 +15,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+from .convnet_benchmarks import section_convnet_benchmarks
 from .layers import (
     section_fc_to_conv,
     section_gemm_fraction,
@@ -35,6 +36,7 @@ SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
     ("memory", section_memory),
     ("fc-to-conv", section_fc_to_conv),
     ("training", section_training),
+    ("convnet-benchmarks", section_convnet_benchmarks),
 ]
 
 
