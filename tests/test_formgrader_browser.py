@@ -206,6 +206,8 @@ def browser(request, built):
             playwright.stop()
         if any(shots.glob("*.png")):
             SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)
+            for old in SCREENSHOTS_OUT.glob("*.png"):      # this run's screenshots only
+                old.unlink()
             for png in shots.glob("*.png"):
                 shutil.copy2(png, SCREENSHOTS_OUT / png.name)
             say(request, f"screenshots copied to {SCREENSHOTS_OUT}")
@@ -268,6 +270,17 @@ class FormgraderPage(NotebookPage):
     def frame(self):
         return self.page.frame_locator("#formgrader-iframe iframe")
 
+    def wait_at(self, path: str, timeout: float = 60) -> None:
+        """Wait until the formgrader frame has navigated to ``/formgrader/<path>`` (a
+        regular expression), so that the next click is on the new page."""
+        pattern = re.compile(rf"/formgrader/{path}/?(\?.*)?$")
+        deadline = time.monotonic() + timeout
+        while not any(pattern.search(f.url) for f in self.page.frames):
+            if time.monotonic() > deadline:
+                raise self.fail(f"formgrader did not open /formgrader/{path}; frames: "
+                                f"{[f.url for f in self.page.frames]}", "not-navigated")
+            self.page.wait_for_timeout(200)     # (Playwright's sync API sees events only then)
+
     def text(self) -> str:
         return self.frame.locator("body").inner_text()
 
@@ -291,7 +304,7 @@ def wait_until(get, ok, timeout: float, what: str, page: NotebookPage, shot: str
             return value
         if time.monotonic() > deadline:
             raise page.fail(f"{what} (after {timeout:.0f} s: {value!r})", shot)
-        time.sleep(0.5)
+        page.page.wait_for_timeout(500)
 
 
 # ---------------------------------------------------------------------------- tests
@@ -308,9 +321,12 @@ def test_a_person_grades_a_written_answer_in_formgrader(built, browser, instruct
         with fg.guard("grading-error"):
             fg.open()
             fg.frame.get_by_role("link", name="Manual Grading").click()
+            fg.wait_at("gradebook")
             fg.frame.locator("#main-table a", has_text=re.compile(f"^{ASSIGNMENT}$")).click()
+            fg.wait_at(f"gradebook/{ASSIGNMENT}")
             # The assignment's notebooks, then the notebook's submissions.
             fg.frame.locator("#main-table a", has_text=re.compile(f"^{ASSIGNMENT}$")).click()
+            fg.wait_at(f"gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
             row = fg.table_row("reference")
             row.wait_for()
             fg.screenshot("a1-submissions-before")
@@ -321,6 +337,7 @@ def test_a_person_grades_a_written_answer_in_formgrader(built, browser, instruct
                       "a1-row-before")
             row.locator(".glyphicon-eye-open").click()        # show the student's id
             row.locator("a.name-shown").click()
+            fg.wait_at("submissions/[0-9a-f]+")
 
             score = fg.frame.locator(f"input.score#{WRITTEN_ID}")
             comment = fg.frame.locator(f"textarea#{WRITTEN_ID}-comment")
@@ -348,6 +365,7 @@ def test_a_person_grades_a_written_answer_in_formgrader(built, browser, instruct
 
             # Back to the list: the new totals.
             fg.frame.locator(".breadcrumb a").nth(2).click()
+            fg.wait_at(f"gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
             row = fg.table_row("reference")
             row.wait_for()
             total = shown_score(auto + POINTS, max_score)
@@ -411,6 +429,7 @@ def test_formgrader_autograde_on_hand_placed_submissions(built, browser, instruc
             # Manage Assignments > # Submissions of the assignment.
             fg.frame.locator("#main-table tr", has_text=ASSIGNMENT).locator(
                 "td.num-submissions a").click()
+            fg.wait_at(f"manage_submissions/{ASSIGNMENT}")
             for student in BY_HAND:
                 row = fg.table_row(student, link_class="")
                 row.wait_for()
@@ -422,17 +441,18 @@ def test_formgrader_autograde_on_hand_placed_submissions(built, browser, instruc
             for student, sample in BY_HAND.items():
                 row = fg.table_row(student, link_class="")
                 row.locator("td.autograde a").click()
-                modal = fg.frame.locator(".modal-dialog", has=fg.frame.locator(
-                    ".modal-title", has_text=re.compile("Success|Error")))
-                modal.wait_for(timeout=240_000)
-                message = modal.inner_text()
-                fg.screenshot(f"b2-autograde-{student}")
+                message = modal_text(fg, f"b2-autograde-{student}", 240)
                 fg.expect("Successfully autograded" in message,
                           f"formgrader's Autograde failed for {student}:\n{message}\n"
                           f"server log errors: {server_errors(instructor, since)}",
                           f"b2-autograde-{student}-failed")
-                modal.locator(".modal-footer button").click()
-                modal.wait_for(state="hidden")
+                # nbgrader recorded the sandbox's results: its own Execute step (student
+                # code in a kernel of nbgrader's) did not run.
+                fg.expect("Applying preprocessor: ReplayResults" in message
+                          and "Applying preprocessor: Execute" not in message
+                          and "Executing notebook with kernel" not in message,
+                          f"Autograde of {student} did not go through ReplayResults:\n"
+                          f"{message}", f"b2-autograde-{student}-executed")
                 expected = shown_score(rows[sample]["score"], rows[sample]["max_score"])
                 wait_until(row.inner_text, lambda text, e=expected: e in text, 30,
                            f"{student}'s row does not show the pipeline's {expected}", fg,
@@ -443,11 +463,7 @@ def test_formgrader_autograde_on_hand_placed_submissions(built, browser, instruc
             # Generate Feedback, from the same row.
             row = fg.table_row("late_ada", link_class="")
             row.locator("td.generate-feedback a").click()
-            modal = fg.frame.locator(".modal-dialog", has=fg.frame.locator(
-                ".modal-title", has_text=re.compile("Success|Error")))
-            modal.wait_for(timeout=120_000)
-            message = modal.inner_text()
-            fg.screenshot("b4-generate-feedback")
+            message = modal_text(fg, "b4-generate-feedback", 120)
             fg.expect("Successfully generated feedback" in message,
                       f"formgrader's Generate Feedback failed:\n{message}", "b4-feedback-failed")
             t_browser = time.monotonic()
@@ -459,7 +475,13 @@ def test_formgrader_autograde_on_hand_placed_submissions(built, browser, instruc
         assert scores[student] == rows[sample]["score"], (student, scores, rows[sample])
         assert shown[student] == shown_score(rows[sample]["score"], rows[sample]["max_score"])
         result = json.loads((course / "results" / ASSIGNMENT / f"{student}.json").read_text())
-        assert result["status"] == "graded" and result["sandbox"], result
+        batch = json.loads((course / "results" / ASSIGNMENT / f"{sample}.json").read_text())
+        # Graded as make grade graded the same notebook: same sandbox, same outcomes.
+        assert result["status"] == batch["status"] == "graded", result
+        assert result["sandbox"] == batch["sandbox"] and result["sandbox"], result
+        assert {t: r["passed"] for t, r in result["tests"].items()} == \
+            {t: r["passed"] for t, r in batch["tests"].items()}
+        assert result["score"] == batch["score"]
         assert result["notebook_sha256"] == pipeline.notebook_digest(
             course / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         assert (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
@@ -473,6 +495,21 @@ def test_formgrader_autograde_on_hand_placed_submissions(built, browser, instruc
                  f"gradebook {[scores[s] for s in BY_HAND]}, as the pipeline's "
                  f"{[rows[s]['score'] for s in BY_HAND.values()]}; "
                  f"{t_browser - t0:.1f} s in the browser")
+
+
+def modal_text(fg: FormgraderPage, shot: str, timeout: float) -> str:
+    """Wait for formgrader's Success/Error dialog; its text (with nbgrader's log), after
+    a screenshot; then close it with its OK button."""
+    modal = fg.frame.locator(".modal.in .modal-dialog", has=fg.frame.locator(
+        ".modal-title", has_text=re.compile("^(Success|Error)$")))
+    modal.wait_for(timeout=timeout * 1000)
+    fg.page.wait_for_timeout(400)                  # the fade-in, for the screenshot
+    text = modal.inner_text()
+    fg.screenshot(shot)
+    modal.locator(".modal-footer button").click()
+    fg.frame.locator(".modal").wait_for(state="detached")
+    fg.frame.locator(".modal-backdrop").wait_for(state="detached")
+    return text
 
 
 def validate(page: NotebookPage, shot: str) -> tuple[str, str]:
