@@ -31,6 +31,14 @@ def inert_text(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def shown_id(student: str) -> str:
+    """A student id as the CSV and the terminal show it: inert, on one line (a tab or a
+    newline in a folder name is shown as ``\t`` / ``\n``), so two folders never share
+    a row and nothing in a name acts on a terminal."""
+    text = inert_text(student.replace("\\", "\\\\"))
+    return text.replace("\n", "\\n").replace("\t", "\\t")
+
+
 def inert_line(text: str, limit: int = 500) -> str:
     """One line for a CSV cell or a terminal: inert, newlines as spaces, at most
     ``limit`` characters (the cut marked)."""

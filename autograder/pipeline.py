@@ -51,7 +51,7 @@ from .execute import (
     nbgrader_meta,
     trusted_notebook,
 )
-from .inert import inert_line, seal_html
+from .inert import inert_line, seal_html, shown_id
 from .replay import notebook_digest
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
@@ -123,7 +123,7 @@ def extract_zip(archive: Path, dest: Path, assignment: str) -> tuple[Path, dict[
 
 def _zip_owner(filename: str, assignment: str) -> tuple[str | None, str]:
     """Whose entry this is, and the notebook's name (see :func:`extract_zip`)."""
-    parts = [p for p in filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    parts = [p for p in filename.split("/") if p not in ("", ".", "..")]
     if not parts:
         return None, ""
     name = parts[-1]
@@ -670,7 +670,7 @@ def gradebook_facts(course: Path, assignment: str) -> dict[str, dict]:
 
 
 def _row(student, assignment, score, max_score, status, message) -> dict:
-    return {"student_id": inert_line(student, 300), "assignment": assignment, "score": score,
+    return {"student_id": shown_id(student), "assignment": assignment, "score": score,
             "max_score": max_score, "status": status, "message": inert_line(message, 4000)}
 
 

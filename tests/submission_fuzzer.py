@@ -66,6 +66,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hostile_corpus import leftover_processes  # noqa: E402
 
+from autograder.inert import shown_id  # noqa: E402
+
 ASSIGNMENTS = ["conv_naive", "conv_fast", "pooling_layers", "architectures",
                "fcconv_case_studies"]
 GRADED = "graded"
@@ -1400,6 +1402,10 @@ def check_class(gc, rows, baseline, course, course_before, subs, subs_before, wo
     for row in rows:
         by_id[row.get("student_id")].append(row)
     max_score = baseline["reference"]["max_score"]
+    by_id = defaultdict(list, by_id)
+    for s in gc.students:              # rows name students as the CSV shows ids (inert)
+        if shown_id(s.student_id) != s.student_id and shown_id(s.student_id) in by_id:
+            by_id[s.student_id] = by_id.pop(shown_id(s.student_id))
     # 1. one row per nameable student; known statuses; scores in range
     if have_csv:
         for s in gc.students:

@@ -278,3 +278,17 @@ def test_hidden_cases_follow_the_submitted_bytes():
     assert grading_seed("ana", "conv_naive", "salt", notebook + b"\n") != seed
     assert grading_seed("ben", "conv_naive", "salt", notebook) != seed
     assert grading_seed("ana", "conv_naive", "other salt", notebook) != seed
+
+
+def test_student_ids_and_text_are_shown_inert():
+    from autograder.inert import inert_line, inert_text, shown_id
+
+    assert inert_text("ok\tline\n\x1b[38m\x00\x9b\r\udce9") == \
+        "ok\tline\n\\x1b[38m\\x00\\x9b\\x0d\\udce9"
+    assert inert_line("a\nb\tc" + "x" * 600, 40).startswith("a b c") and \
+        inert_line("y" * 600, 40).endswith("[cut]")
+    ids = ["ana", "tab\tid", "new\nline", "back\\slash", "\x1b[38m", "caf\udce9", "back\\\\slash"]
+    shown = [shown_id(s) for s in ids]
+    assert len(set(shown)) == len(ids)                      # two folders never share a row
+    assert all(s.isprintable() for s in shown)
+    assert shown[:2] == ["ana", "tab\\tid"]
