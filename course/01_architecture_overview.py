@@ -248,3 +248,43 @@ assert parameters["FC"] == (16 * 16 * 12) * 10 + 10 == 30_730
 # `[32x32x3] -> CONV -> [32x32x12] -> RELU -> [32x32x12] -> POOL -> [16x16x12] -> FC ->
 # [1x1x10]`, with every shape above read from the arrays the layers returned. CONV and
 # FC have parameters; RELU and POOL do not. The next lessons open up the CONV layer.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. A fully-connected neuron looks at a whole `64x64x3` image. How many weights does it
+#    have (without the bias)?
+# 2. A CONV layer with 12 filters of `3x3`, stride 1 and zero-padding 1 reads a
+#    `32x32x3` volume. Give the output volume as `(width, height, depth)`.
+# 3. A `2x2` max pool with stride 2 follows that layer. How many numbers does its
+#    output volume hold?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 1")
+exercises.add(1, "Weights of a fully-connected neuron on 64x64x3", expected=64 * 64 * 3,
+              hint="One weight per number of the input volume.",
+              solution="64 * 64 * 3 = 12,288 weights, four times the 3,072 of a 32x32x3 "
+                       "image: the count grows with the image's area.")
+exercises.add(2, "Output volume of 12 filters 3x3, S=1, P=1 on 32x32x3",
+              expected=(32, 32, 12),
+              hint="(W - F + 2P)/S + 1 for width and height; the depth is the number of "
+                   "filters.",
+              solution="(32 - 3 + 2)/1 + 1 = 32 in width and height, and one depth slice "
+                       "per filter: 32 x 32 x 12.")
+exercises.add(3, "Numbers after a 2x2 stride-2 max pool", expected=16 * 16 * 12,
+              hint="Pooling halves width and height and keeps the depth.",
+              solution="16 x 16 x 12 = 3,072 numbers (a quarter of 12,288).")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -330,3 +330,40 @@ assert conv_output_size(224 + 3, 11, S=4) == 55 and out_padded.shape[1:] == (96,
 # **Summary.** AlexNet's first layer turns `[227x227x3]` into `[55x55x96]`, computed by
 # our layer. A 224x224 input gives 54.25, which no symmetric padding repairs; 3 extra
 # pixels (227) do. Lesson 3 counts this layer's parameters, with and without sharing.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. An input `63` pixels wide, filters `F = 5`, stride `S = 2`, zero-padding `P = 1`:
+#    how wide is the output? (Predict before you check with `conv_output_size`.)
+# 2. Which zero-padding `P` keeps a `32`-wide input at width `32` with `F = 7` and
+#    `S = 1`?
+# 3. A CONV layer with `5x5` filters reads a volume of depth `16`. How many weights
+#    does each of its neurons have (without the bias)?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 2")
+exercises.add(1, "Output width for W=63, F=5, S=2, P=1",
+              expected=conv_output_size(63, 5, S=2, P=1),
+              hint="(W - F + 2P)/S + 1, and it has to be a whole number.",
+              solution="(63 - 5 + 2)/2 + 1 = 60/2 + 1 = 31.")
+exercises.add(2, "Padding that keeps width 32 with F=7, S=1", expected=3,
+              hint="With S = 1 the output is W - F + 2P + 1; set it equal to W.",
+              solution="32 - 7 + 2P + 1 = 32 gives P = (F - 1)/2 = 3.")
+exercises.add(3, "Weights per neuron, 5x5 filters on depth 16", expected=5 * 5 * 16,
+              hint="Local in width and height, full along the depth.",
+              solution="5 * 5 * 16 = 400 weights (plus one bias).")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

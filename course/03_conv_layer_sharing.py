@@ -325,3 +325,39 @@ print("every depth slice = a valid correlation with its filter, stride", S, "+ i
 # `(F*F*D1)*K` weights and `K` biases (216 and 6 in the example), each depth slice a
 # strided correlation with one filter plus its bias. Lesson 4 steps through a
 # convolution one output at a time.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. A CONV layer has `K = 64` filters of `3x3` on an RGB input (depth 3). How many
+#    parameters does it have with parameter sharing, biases included?
+# 2. Its output is `32x32x64`. Without sharing (a locally-connected layer, one set of
+#    weights and a bias per output position), how many parameters?
+# 3. How many numbers does one depth slice of that `32x32x64` output hold?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 3")
+exercises.add(1, "Parameters of 64 filters 3x3x3 with sharing", expected=64 * (27 + 1),
+              hint="Each filter has F*F*D weights and one bias.",
+              solution="64 * (3*3*3 + 1) = 64 * 28 = 1,792.")
+exercises.add(2, "The same without sharing, output 32x32x64",
+              expected=32 * 32 * 64 * (27 + 1),
+              hint="Every one of the 32*32 positions gets its own copy of the 1,792.",
+              solution="32 * 32 * 1,792 = 1,835,008, 1,024 times more.")
+exercises.add(3, "Numbers in one depth slice of 32x32x64", expected=32 * 32,
+              hint="A depth slice fixes the depth index (one filter's outputs).",
+              solution="32 * 32 = 1,024 (a depth column, the other way, holds 64).")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -358,3 +358,42 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # **Summary.** Same numbers, computed many times faster by a single matrix multiply
 # (the ratio printed above depends on the machine and the sizes; `make bench` measures
 # it on larger layers). The cost is the memory for `X_col`.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. im2col on a `32x32x3` input with `F = 5`, `S = 1`, `P = 2`: what is the shape of
+#    `X_col` (rows, columns)?
+# 2. With `K = 16` such filters, what is the shape of `W_row`?
+# 3. Three `3x3` layers, stride 1, with our dilations `1`, `2` and `4` (the notes'
+#    0, 1 and 3): what is the receptive field of one output of the third layer?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 5")
+exercises.add(1, "X_col for 32x32x3, F=5, S=1, P=2", expected=(75, 1024),
+              hint="One row per filter weight (F*F*C), one column per output position.",
+              solution="5*5*3 = 75 rows; the output is (32 - 5 + 4)/1 + 1 = 32 wide and "
+                       "high, 32*32 = 1,024 columns.")
+exercises.add(2, "W_row for 16 such filters", expected=(16, 75),
+              hint="One row per filter, stretched out like a column of X_col.",
+              solution="16 rows of 75: W_row @ X_col is then 16 x 1,024.")
+exercises.add(3, "Receptive field of 3x3 layers with dilations 1, 2, 4",
+              expected=receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)])[-1],
+              hint="A 3x3 filter with dilation d spans 2d + 1 pixels and adds 2d to the "
+                   "receptive field.",
+              solution="1 + 2 + 4 + 8 = 15: the spans are 3, 5 and 9, and each layer adds "
+                       "its span minus one.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -333,3 +333,67 @@ plt.show()
 # averages at test time, and its backward pass passes the gradient check. LRN
 # normalizes across neighbouring channels at one pixel, batch norm across the batch
 # for one channel.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. AlexNet pools with overlapping windows, `F = 3` and `S = 2`. How wide is the output
+#    of such a pool on a `13`-wide input?
+# 2. A `2x2` average pool (stride 2) receives an upstream gradient of `1` for one of its
+#    outputs. What gradient does each of the four inputs of that window get?
+# 3. Find the bug: the max-pool backward pass in the next cell agrees with
+#    `max_pool_backward_naive` for `2x2` windows with stride 2, but not for `3x3` windows
+#    with stride 2. Which of its lines, `"a"`, `"b"`, `"c"` or `"d"`, is wrong?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %%
+def max_pool_backward_broken(dout, x, F, S):
+    """Route each upstream gradient to the maximum of its window (with a bug)."""
+    dx = np.zeros_like(x)                                              # (a)
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * S:i * S + F, j * S:j * S + F]             # (b)
+        r, s = np.unravel_index(np.argmax(window), window.shape)       # (c)
+        dx[n, c, i * S + r, j * S + s] = dout[n, c, i, j]              # (d)
+    return dx
+
+
+agreement = {}
+for F, S, size in ((2, 2, 8), (3, 2, 7)):              # sizes the windows tile
+    x_bug = np.random.default_rng(6).standard_normal((1, 1, size, size))
+    pooled, cache_bug = max_pool_forward_naive(x_bug, pool(F, S))
+    dout_bug = np.ones_like(pooled)
+    agreement[F, S] = np.allclose(max_pool_backward_broken(dout_bug, x_bug, F, S),
+                                  max_pool_backward_naive(dout_bug, cache_bug))
+    print(f"F = {F}, S = {S}: agrees with max_pool_backward_naive: {agreement[F, S]}")
+assert agreement == {(2, 2): True, (3, 2): False}
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 6")
+exercises.add(1, "Output width of a 3x3 stride-2 pool on 13", expected=pool_output_size(13, 3, 2),
+              hint="(W - F)/S + 1 (pooling uses no padding).",
+              solution="(13 - 3)/2 + 1 = 6.")
+exercises.add(2, "Gradient of each input of a 2x2 average", expected=0.25,
+              hint="The output is (a + b + c + d)/4: differentiate with respect to a.",
+              solution="Each input contributes 1/4 of the output, so each gets 1/4 of the "
+                       "upstream gradient: 0.25.")
+exercises.add(3, "The wrong line of max_pool_backward_broken", expected="d",
+              hint="With F = 3 and S = 2 neighbouring windows share a row or column, so "
+                   "one input can be the maximum of two windows. What happens to its "
+                   "gradient then?",
+              solution="Line (d) assigns with '=' and so keeps only the last window's "
+                       "gradient; an input that is the maximum of two overlapping windows "
+                       "must receive the sum of both: 'dx[...] += dout[...]'. With 2x2 "
+                       "windows and stride 2 no window overlaps, which hid the bug.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

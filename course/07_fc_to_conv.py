@@ -414,3 +414,43 @@ assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)              
 # its FC layers (now convs) still run at 36 positions. It runs about that much
 # faster. This is why it is common to enlarge an image, run the converted network once
 # and average the map of scores.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. On the `11x11` grid of stride-16 positions (offset `16*row` down, `16*column`
+#    across), how many positions does the single pass shifted by `(0, 16)` fill?
+# 2. Which of the notes' two passes, `"0,0"` or `"16,16"`, computes the crop at grid
+#    row 3, column 5? Answer `"neither"` if neither does.
+# 3. The converted VGG net (one score map entry per 32 pixels, a `7x7` filter in its
+#    first converted FC layer) reads a `416x416` image. How wide is its map of scores?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 7")
+exercises.add(1, "Positions filled by the (0, 16) pass", expected=6 * 5,
+              hint="A pass fills the positions whose two offsets are its shift plus a "
+                   "multiple of 32: count the even and the odd grid indices from 0 to 10.",
+              solution="One offset a multiple of 32 (indices 0, 2, ..., 10: 6 of them), the "
+                       "other 16 more than a multiple of 32 (indices 1, 3, ..., 9: 5): "
+                       "6 * 5 = 30 positions.")
+exercises.add(2, "The pass that computes row 3, column 5", expected="16,16",
+              hint="Row 3 is offset 48 = 16 + 32, column 5 is offset 80 = 16 + 64.",
+              solution="Both offsets are 16 more than a multiple of 32, so the pass "
+                       "shifted by (16, 16) computes it. Row 4, column 5 would be neither.")
+exercises.add(3, "Score map width of the converted VGG on 416x416", expected=416 // 32 - 7 + 1,
+              hint="Five 2x2 pools divide 416 by 32; then the 7x7 filter slides over it.",
+              solution="416 / 32 = 13, and (13 - 7)/1 + 1 = 7: a 7x7 map of scores.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -367,3 +367,39 @@ plt.show()
 # their gradients in float32 (the notes round to "72MB"). A larger filter with a larger
 # stride in the first layer, as in ZFNet (7x7, stride 2) and AlexNet (11x11, stride 4),
 # shrinks the first volume about 3 and 11 times.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Three stacked `3x3` CONV layers, each with `C = 32` channels in and out: how many
+#    weights do they have together (without biases)?
+# 2. What is the receptive field of five stacked `3x3` layers with stride 1?
+# 3. Which zero-padding keeps the size of the input with `F = 7` and `S = 1`?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 8")
+exercises.add(1, "Weights of three 3x3 layers with C = 32", expected=3 * 9 * 32 * 32,
+              hint="Each layer has C filters of 3x3xC.",
+              solution="3 * (3*3*32) * 32 = 27 * 32^2 = 27,648, against 49 * 32^2 = 50,176 "
+                       "for one 7x7 layer.")
+exercises.add(2, "Receptive field of five stacked 3x3 layers",
+              expected=receptive_field([3] * 5)[-1],
+              hint="Each 3x3 layer with stride 1 adds 2 to the receptive field.",
+              solution="1 + 5 * 2 = 11 pixels.")
+exercises.add(3, "Padding that keeps the size with F = 7", expected=3,
+              hint="P = (F - 1)/2.",
+              solution="(7 - 1)/2 = 3.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

@@ -485,3 +485,42 @@ plt.show()
 # their FC stacks, while GoogLeNet and the ResNets replace the stack with global average
 # pooling and one FC layer, and spend their budget on depth. The activations, which
 # decide the memory needed for training (lesson 10), grew steadily.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. VGG-16's first CONV layer gives a `224x224x64` volume. How much memory do these
+#    activations take in float32, in MiB (1 MiB = 1024^2 bytes)?
+# 2. VGG-16's second layer, `CONV3-64` on that `224x224x64` volume: how many parameters
+#    (biases included)?
+# 3. VGG-16's first FC layer maps the `7x7x512` volume to 4,096 neurons. How many
+#    parameters (biases included)?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 9")
+exercises.add(1, "Memory of a 224x224x64 activation volume, float32, MiB",
+              expected=224 * 224 * 64 * 4 / 1024**2,
+              hint="Count the numbers, multiply by 4 bytes, divide by 1024 twice.",
+              solution="224 * 224 * 64 = 3,211,264 numbers, * 4 bytes = 12,845,056 bytes "
+                       "= 12.25 MiB (for one image, forward pass only).")
+exercises.add(2, "Parameters of CONV3-64 on depth 64", expected=64 * (3 * 3 * 64 + 1),
+              hint="64 filters of 3x3x64, one bias each.",
+              solution="64 * (3*3*64 + 1) = 64 * 577 = 36,928.")
+exercises.add(3, "Parameters of VGG's first FC layer", expected=7 * 7 * 512 * 4096 + 4096,
+              hint="One weight per input number for each of the 4,096 neurons, plus biases.",
+              solution="7*7*512 = 25,088 inputs; 25,088 * 4,096 + 4,096 = 102,764,544, "
+                       "three quarters of VGG-16's 138 million parameters.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

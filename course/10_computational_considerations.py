@@ -238,3 +238,45 @@ assert peak == 2 * 224 * 224 * 64
 # needs 1.66 GB to train on one image and fits a batch of 92 on a 12 GB GPU, where the
 # activations take 87% of the memory: hence the advice to shrink the batch when a
 # network does not fit. At test time two consecutive volumes are enough.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. A network with 10 million parameters is trained with Adam in float32. How much
+#    memory do the parameters and their copies take, in MiB?
+# 2. VGG-16 (138,357,544 parameters) trained with SGD with momentum in float32: the
+#    parameters and their copies in MiB?
+# 3. Training VGG-16 in float32 (activations x2, parameters x3), what is the largest
+#    batch that fits in 2 GB (2 * 1024^3 bytes)?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 10")
+exercises.add(1, "Memory of 10M parameters with Adam, float32, MiB",
+              expected=10e6 * PARAM_COPIES["adam"] * 4 / 1024**2,
+              hint="Adam keeps the parameters, their gradients and two moving averages.",
+              solution="10,000,000 * 4 copies * 4 bytes = 160,000,000 bytes = 152.6 MiB.")
+exercises.add(2, "VGG-16's parameters with momentum, float32, MiB",
+              expected=138_357_544 * 3 * 4 / 1024**2,
+              hint="Momentum: parameters, gradients and velocity, 3 copies of 4 bytes.",
+              solution="138,357,544 * 3 * 4 = 1,660,290,528 bytes = 1,583.4 MiB.")
+exercises.add(3, "Largest VGG-16 batch in 2 GB", expected=s_vgg.max_batch_size("2GB", "float32"),
+              hint="Subtract the parameters' part (exercise 2) from 2 GB and divide by "
+                   "one image's activations x2 x 4 bytes.",
+              solution=f"One image: {s_vgg.total_activations:,} activations x2 x 4 bytes = "
+                       f"{s_vgg.total_activations * 8 / 1024**2:.1f} MiB; (2048 - 1583.4) / "
+                       f"{s_vgg.total_activations * 8 / 1024**2:.1f} rounded down is "
+                       f"{s_vgg.max_batch_size('2GB', 'float32')} images.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

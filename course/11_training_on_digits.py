@@ -352,3 +352,44 @@ plt.show()
 # activations show the digit being turned, layer by layer, into ten class scores. The
 # same code trains on MNIST or CIFAR-10 (`python -m convnets train --dataset ...`), only
 # longer.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Before training, a classifier for 100 classes with small random weights: what
+#    softmax loss do you expect?
+# 2. How many iterations does the `Solver` run per epoch with these 1,257 training
+#    images and batches of 32?
+# 3. With 32 filters instead of 16 (everything else as above), how many parameters
+#    does `ThreeLayerConvNet` have?
+#
+# Put your answers in place of `None` below and run the cell: `exercises.answer` says
+# right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
+# gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
+# below sets the exercises up (and holds the solutions: peek only when done).
+
+# %% jupyter={"source_hidden": true}
+from convnets.teach import Exercises  # noqa: E402
+from IPython.display import display  # noqa: E402
+
+exercises = Exercises("Lesson 11")
+exercises.add(1, "Initial loss with 100 classes", expected=np.log(100),
+              hint="Equal scores give every class probability 1/100; the loss is "
+                   "-log of the correct class's probability.",
+              solution="-ln(1/100) = ln(100) = 4.605.")
+exercises.add(2, "Iterations per epoch", expected=solver.iterations_per_epoch,
+              hint="Only full batches count.",
+              solution="1,257 // 32 = 39 iterations (8 epochs: 312).")
+exercises.add(3, "Parameters with 32 filters",
+              expected=sum(v.size for v in
+                           ThreeLayerConvNet(**dict(settings, num_filters=32)).params.values()),
+              hint="Count conv weights and biases, the FC layer on the pooled 4x4x32 "
+                   "volume, and the last FC layer.",
+              solution="32*9 + 32 + 32*4*4*100 + 100 + 100*10 + 10 = 288 + 32 + 51,200 + "
+                       "100 + 1,010 = 52,630.")
+display(exercises)
+
+# %%
+exercises.answer(1, None)   # your answer to exercise 1
+exercises.answer(2, None)   # your answer to exercise 2
+exercises.answer(3, None)   # your answer to exercise 3

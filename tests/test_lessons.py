@@ -24,6 +24,7 @@ import pytest
 
 jupytext = pytest.importorskip("jupytext", reason="the lessons need the 'course' extra")
 nbclient = pytest.importorskip("nbclient", reason="the lessons need the 'course' extra")
+nbformat = pytest.importorskip("nbformat", reason="the lessons need the 'course' extra")
 
 from nbclient.exceptions import CellExecutionError, CellTimeoutError  # noqa: E402
 from notebook_kernel import ANSI, execute  # noqa: E402
@@ -58,13 +59,16 @@ class LessonFailed(Exception):
     """A lesson raised in one of its cells, or a cell timed out."""
 
 
-def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT):
+def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT,
+                   extra_cells: tuple[str, ...] = ()):
     """Run a lesson from a fresh kernel in ``workdir``; return the executed notebook.
+    ``extra_cells`` (sources) run after the lesson's own cells, in the same kernel.
 
     Raises LessonFailed with the lesson's name, the failing cell's source and the
     error (traceback without terminal colours).
     """
     notebook = read_lesson(path)
+    notebook.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
     try:
         execute(notebook, workdir, allow_errors=False, timeout=timeout)
     except CellTimeoutError as err:
@@ -74,15 +78,66 @@ def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT):
     return notebook
 
 
+# Run after a lesson in its kernel: the lesson's exercises (one ``Exercises`` set, 2-4
+# exercises) accept the right answer, tell a wrong one, let an unanswered one pass, and
+# print no solution while checking. The last line is the solutions, for the test.
+EXERCISE_AUDIT = """\
+import contextlib as _contextlib, io as _io, json as _json, re as _re
+from convnets.teach import Exercises as _Exercises
+
+def _wrong(expected):
+    if isinstance(expected, str):
+        return expected + " not"
+    if isinstance(expected, (set, frozenset)):
+        return set(list(expected)[1:]) | {"not a member"}
+    if isinstance(expected, tuple):
+        return tuple(e * 2 + 1 for e in expected)
+    return expected * 2 + 1
+
+_sets = [v for k, v in list(globals().items())
+         if isinstance(v, _Exercises) and not k.startswith("_")]
+assert len(_sets) == 1, f"expected one set of exercises, found {len(_sets)}"
+_ex = _sets[0]
+assert 2 <= len(_ex) <= 4, f"{len(_ex)} exercises"
+assert all(v == "unanswered" for v in _ex.verdicts.values()) and len(_ex.verdicts) == len(_ex)
+for _n, _item in _ex.items.items():
+    _buffer = _io.StringIO()
+    with _contextlib.redirect_stdout(_buffer):
+        assert _ex.answer(_n, _item.expected) == "right", _n
+        assert _ex.answer(_n, _wrong(_item.expected)) == "wrong", _n
+        assert _ex.answer(_n, None) == "unanswered", _n
+    _said = _buffer.getvalue()
+    assert "right" in _said and "wrong" in _said and "not answered" in _said, _said
+    assert _item.solution not in _said, _said
+    if not isinstance(_item.expected, (set, frozenset)):
+        _told = _said.split("wrong", 1)[1].split("(hint:")[0]
+        assert not _re.search(r"(?<![\\d.])" + _re.escape(str(_item.expected)) + r"(?![\\d.])",
+                              _told), _told
+print(_json.dumps([_item.solution for _item in _ex.items.values()]))
+"""
+
+
+def stream_text(cell) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream")
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_runs_from_a_clean_kernel(path, clean_environment):
     before = sorted(COURSE.rglob("*"))
     start = time.perf_counter()
     try:
-        notebook = execute_lesson(path, clean_environment)
+        notebook = execute_lesson(path, clean_environment, extra_cells=(EXERCISE_AUDIT,))
     except LessonFailed as err:
         pytest.fail(str(err), pytrace=False)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s")
+    # The exercises: checked right and wrong answers in the audit cell; in the lesson,
+    # run unanswered, each said "not answered yet", and no solution was printed.
+    audit = notebook.cells.pop()
+    solutions = json.loads(stream_text(audit).strip().splitlines()[-1])
+    printed = "".join(stream_text(cell) for cell in notebook.cells)
+    assert printed.count("not answered yet") == len(solutions), path.name
+    assert not [s for s in solutions if s in printed], f"{path.name} prints a solution"
     # Every code cell ran, and the lesson wrote nothing into the course folder.
     code_cells = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
     assert code_cells, f"{path.name} has no code cells"
@@ -188,3 +243,21 @@ def test_readme_indexes_every_lesson():
     index = (COURSE / "README.md").read_text(encoding="utf-8")
     for path in LESSONS:
         assert path.name in index, f"course/README.md does not list {path.name}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_every_lesson_ends_with_two_to_four_exercises(path):
+    # Read from the source: a set-up cell (collapsed in JupyterLab) registers 2-4
+    # exercises, numbered 1, 2, ...; a later cell answers each with None.
+    notebook = read_lesson(path)
+    sources = [cell.source for cell in notebook.cells]
+    setup = [i for i, cell in enumerate(notebook.cells) if "exercises.add(" in cell.source]
+    assert len(setup) == 1, f"{path.name}: expected one cell setting up the exercises"
+    numbers = [int(n) for n in re.findall(r"exercises\.add\((\d+),", sources[setup[0]])]
+    assert 2 <= len(numbers) <= 4 and numbers == list(range(1, len(numbers) + 1)), numbers
+    assert notebook.cells[setup[0]].metadata.get("jupyter", {}).get("source_hidden"), \
+        f"{path.name}: the exercises' set-up cell (with the solutions) should be collapsed"
+    answered = re.findall(r"^exercises\.answer\((\d+), None\)", "\n".join(sources[setup[0]:]),
+                          flags=re.M)
+    assert [int(n) for n in answered] == numbers, f"{path.name}: answer cells {answered}"
+    assert "## Exercises" in "\n".join(sources[:setup[0]]), path.name
