@@ -89,7 +89,12 @@ TEMPLATE = """\
           padding: 0; font-size: 12px; }
 #UID td.pad { background: #e0e0e0; color: #777; }
 #UID td.in { background: #dbe8f7; }
-#UID td.win { outline: 2px solid #c0392b; outline-offset: -2px; }
+#UID td.win { background: #fbe3a6; }
+#UID td.pad.win { background: #e8dcc0; }
+#UID td.et { border-top: 3px solid #c0392b; }
+#UID td.eb { border-bottom: 3px solid #c0392b; }
+#UID td.el { border-left: 3px solid #c0392b; }
+#UID td.er { border-right: 3px solid #c0392b; }
 #UID td.wt { background: #f8d7d3; }
 #UID td.out { background: #d9ead3; }
 #UID td.cur { outline: 3px solid #c0392b; outline-offset: -3px; font-weight: bold; }
@@ -141,7 +146,10 @@ TEMPLATE = """\
         table(xin, function (r, q) {
           var pad = r < P || q < P || r >= size - P || q >= d.x[0][0].length - P;
           var win = r >= s.top && r < s.top + F && q >= s.left && q < s.left + F;
-          return (pad ? "pad" : "in") + (win ? " win" : "");
+          var edges = !win ? "" : " win" + (r === s.top ? " et" : "") +
+            (r === s.top + F - 1 ? " eb" : "") + (q === s.left ? " el" : "") +
+            (q === s.left + F - 1 ? " er" : "");
+          return (pad ? "pad" : "in") + edges;
         }) + "</div><div><p class=\\"cap\\">w" + s.k + "[:, :, " + c + "]</p>" +
         table(wk, function () { return "wt"; }) +
         "</div><div>channel " + c + ": sum of products = <b>" + fmt(s.sums[c]) +

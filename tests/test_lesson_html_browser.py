@@ -1,0 +1,102 @@
+"""Lesson 4's exported HTML in a real browser: the convolution demo plays without a
+kernel.
+
+``tools/build_html.py`` builds lesson 4's page (as ``make html`` does); headless Debian
+Chromium (driven with Playwright, see ``browser_support``) opens the file: the player
+draws step 1 of 18 with the window on the three padded input slices, advances by itself,
+stops when paused, and steps with the arrow buttons through all 18 steps, showing each
+step's value as the page's embedded data says. A screenshot is copied to
+``out/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+_missing = [m for m in ("nbconvert", "jupytext", "nbclient", "ipykernel")
+            if importlib.util.find_spec(m) is None]
+if _missing:
+    pytest.skip(f"the HTML build needs {', '.join(_missing)}", allow_module_level=True)
+
+from browser_support import ensure_chromium, ensure_playwright, launch_chromium  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = sorted((ROOT / "course").glob("04_*.py"))
+SCREENSHOTS_OUT = ROOT / "out" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def lesson_page(tmp_path_factory) -> Path:
+    assert LESSON, "no course/04_*.py lesson"
+    out = tmp_path_factory.mktemp("html")
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_html.py"),
+                           str(LESSON[0]), "--out", str(out)], cwd=out,
+                          env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / f"{LESSON[0].stem}.html"
+
+
+def test_the_demo_plays_in_the_exported_page(lesson_page, tmp_path):
+    ensure_chromium()
+    sync_api = ensure_playwright()
+    page_text = lesson_page.read_text(encoding="utf-8")
+    found = re.search(r"""class="conv-demo" data-steps=(?:"([^"]*)"|'([^']*)')""", page_text)
+    assert found, "no animation in the page"
+    steps = json.loads(html.unescape(found.group(1) or found.group(2)))["steps"]
+    with sync_api.sync_playwright() as playwright:
+        context = launch_chromium(playwright, tmp_path / "profile")
+        try:
+            page = context.new_page()
+            page.goto(lesson_page.as_uri(), wait_until="domcontentloaded", timeout=60_000)
+            demo = page.locator(".conv-demo")
+            demo.scroll_into_view_if_needed(timeout=30_000)
+            label = demo.locator(".label")
+
+            def current() -> int:
+                return int(demo.get_attribute("data-current"))
+
+            # It draws a step at once: 3 padded slices with a 3x3 window each, 2 filters'
+            # slices, the output grids; then it advances by itself.
+            first = current()
+            assert re.fullmatch(r"step \d+ of 18", label.inner_text())
+            assert demo.locator("td.win").count() == 3 * 9
+            assert demo.locator("td.cur").count() == 1
+            deadline = time.monotonic() + 15
+            while current() == first and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            assert current() != first, "the animation did not advance in 15 s"
+            shot = tmp_path / "lesson04_animation.png"
+            demo.screenshot(path=str(shot))
+
+            # Paused, it stays; the arrows then step through all 18 with their values.
+            demo.locator("button.play").click()
+            held = current()
+            page.wait_for_timeout(2500)
+            assert current() == held and demo.locator("button.play").inner_text() == "play"
+            seen = {}
+            for _ in range(18):
+                demo.locator("button.next").click()
+                shown = current()
+                value = demo.locator("td.cur").inner_text()
+                seen[shown] = value
+                assert label.inner_text() == f"step {shown} of 18"
+            assert sorted(seen) == list(range(1, 19))
+            for number, value in seen.items():
+                assert float(value) == steps[number - 1]["value"], (number, value)
+        finally:
+            context.close()
+    SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS_OUT / shot.name)
+    print(f"screenshot: {SCREENSHOTS_OUT / shot.name}")
