@@ -124,3 +124,5 @@ def test_lesson_4_page_plays_the_demo_and_hides_the_exercise_solutions(tmp_path)
     assert page.count("<details><summary>solution</summary>") == 3
     assert "exercises.add(" not in page               # the set-up's source is hidden
     assert page.count("not answered yet") == 3
+    # The slider needs a kernel: the page says so instead of leaving an empty space.
+    assert "widget-view+json" not in page and 'class="widget-note"' in page

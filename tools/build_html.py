@@ -3,8 +3,10 @@
 Each lesson (``course/NN_name.py``, jupytext's percent format) is executed from a clean
 kernel with nbclient, the way "Restart and run all" would, and exported with
 nbconvert's HTML exporter (JupyterLab's look). The figures are embedded in the page
-as base64 PNG, so every page is a single self-contained file. An ``index.html`` lists
-the lessons with their titles.
+as base64 PNG, so every page is a single self-contained file. A cell collapsed in
+JupyterLab (``jupyter.source_hidden``, e.g. the set-up of a lesson's exercises) shows
+only its output; a widget, which needs a kernel, is replaced by a note saying so. An
+``index.html`` lists the lessons with their titles.
 
     python tools/build_html.py                    # every lesson -> out/html/
     python tools/build_html.py course/01_*.py --out /tmp/html
@@ -33,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
 DEFAULT_OUT = ROOT / "out" / "html"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = ('<p class="widget-note"><em>An interactive widget goes here when the '
+               "lesson runs in JupyterLab (it needs a running kernel).</em></p>")
 
 
 class LessonFailed(Exception):
@@ -105,6 +110,11 @@ def export_html(notebook, title: str) -> str:
         # only its output on the page.
         if cell.metadata.get("jupyter", {}).get("source_hidden"):
             cell.metadata.setdefault("transient", {})["remove_source"] = True
+        # A widget needs a kernel: without one the page would show an empty space.
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/html": WIDGET_NOTE}
+    notebook.metadata.pop("widgets", None)
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     return body
 
