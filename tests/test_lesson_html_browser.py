@@ -100,3 +100,58 @@ def test_the_demo_plays_in_the_exported_page(lesson_page, tmp_path):
     SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SCREENSHOTS_OUT / shot.name)
     print(f"screenshot: {SCREENSHOTS_OUT / shot.name}")
+
+
+def test_the_demo_plays_and_the_slider_works_in_jupyterlab(tmp_path):
+    # The same lesson run in JupyterLab (Run All Cells): the animation plays in the
+    # notebook too, and the ipywidgets slider is drawn (it needs the kernel).
+    from browser_support import PROMPT_DONE, JupyterLab, NotebookPage
+
+    ensure_chromium()
+    sync_api = ensure_playwright()
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy2(LESSON[0], work / LESSON[0].name)
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    lab = JupyterLab(work, tmp_path / "jupyter")
+    playwright = context = None
+    try:
+        lab.start()
+        playwright = sync_api.sync_playwright().start()
+        context = launch_chromium(playwright, tmp_path / "profile")
+        page = NotebookPage(context, lab, LESSON[0].name, "lesson4", shots)
+        with page.guard("lesson4-error"):
+            page.open()
+            page.wait_kernel_idle()
+            page.run_all()
+            prompts = page.wait_executed("Run All Cells")
+            # (The collapsed cell that sets up the exercises shows no prompt; its output,
+            # the questions, shows it ran.)
+            page.expect(all(PROMPT_DONE.match(p) for p in prompts if p) and prompts.count("")
+                        == 1, f"not every cell ran: {prompts}", "lesson4-not-run")
+            page.expect(page.page.locator(".exercises li").count() == 3,
+                        "the exercises are not shown", "lesson4-exercises")
+            demo = page.page.locator(".conv-demo")
+            demo.scroll_into_view_if_needed(timeout=60_000)
+            first = int(demo.get_attribute("data-current"))
+            deadline = time.monotonic() + 15
+            while int(demo.get_attribute("data-current")) == first \
+                    and time.monotonic() < deadline:
+                page.page.wait_for_timeout(200)
+            page.expect(int(demo.get_attribute("data-current")) != first,
+                        "the animation does not advance in JupyterLab", "lesson4-still")
+            slider = page.page.locator(".widget-slider, .jupyter-widget-slider").first
+            slider.scroll_into_view_if_needed(timeout=60_000)
+            page.expect(slider.is_visible(), "the slider widget is not drawn",
+                        "lesson4-slider")
+            page.screenshot("lesson04_jupyterlab")
+    finally:
+        if context is not None:
+            context.close()
+        if playwright is not None:
+            playwright.stop()
+        lab.stop()
+    SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)
+    for png in shots.glob("*.png"):
+        shutil.copy2(png, SCREENSHOTS_OUT / png.name)
