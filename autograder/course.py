@@ -78,7 +78,7 @@ def write_config(course: Path) -> None:
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, GetGrades, LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from autograder.replay import ClearHiddenTestCode, ReplayResults
+from autograder.replay import ClearHiddenTestCode, ReplayResults, SealedHTMLExporter
 
 c = get_config()
 c.CourseDirectory.root = {str(course)!r}
@@ -95,6 +95,8 @@ c.AssignLatePenalties.plugin_class = "autograder.late.LatePenalty"
 # Hidden tests cleared from the test cells only: a student's text holding the marker
 # must not stop the feedback (nbgrader's ClearHiddenTests parses every cell).
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTestCode]
+# Every feedback page carries a Content-Security-Policy, formgrader's included.
+c.GenerateFeedback.exporter_class = SealedHTMLExporter
 ''')
 
 

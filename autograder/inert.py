@@ -81,7 +81,10 @@ FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 def seal_html(html: str) -> str:
     """``html`` with a Content-Security-Policy as the first element of its head."""
     meta = f'<meta http-equiv="Content-Security-Policy" content="{FEEDBACK_CSP}">'
-    match = re.search(r"<head[^>]*>", html, re.I)
+    head = re.search(r"<head[^>]*>", html, re.I)
+    if head is not None and html[head.end():head.end() + len(meta) + 1].strip() == meta:
+        return html                       # sealed already
+    match = head
     if match is None:
         return f"<!DOCTYPE html>\n<html><head>{meta}</head><body>{html}</body></html>"
     return html[:match.end()] + "\n" + meta + html[match.end():]

@@ -538,6 +538,7 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
         if sub.message:
             result["message"] = "; ".join(m for m in (sub.message, result["message"]) if m)
         result["notebook_sha256"] = notebook_digest(sub.notebook)
+        result["staged"] = True          # the notebook in submitted/ is stage()'s
         (results_dir / f"{sub.student_id}.json").write_text(json.dumps(result))
 
     # Record (nbgrader autograde: the gradebook) and feedback, one student at a time.

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .execute import format_failure, is_test_cell, nbgrader_meta
-from .inert import inert_text
+from .inert import inert_text, seal_html
 
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
@@ -32,6 +33,8 @@ class ReplayResults(NbGraderPreprocessor):
         info = resources["nbgrader"]
         results = results_for(Path(self.results_dir), info["assignment"], info["student"],
                               info.get("notebook") or info["assignment"])
+        if not results.get("staged"):
+            nb = _staged(nb, Path(self.results_dir).resolve().parent, info["assignment"])
         tests = results.get("tests", {})
         student_outputs = iter(results.get("cells", []))
         for cell in nb.cells:
@@ -44,6 +47,16 @@ class ReplayResults(NbGraderPreprocessor):
                 cell.outputs = _cell_outputs(next(student_outputs, None))
             cell.execution_count = None
         return nb, resources
+
+
+class SealedHTMLExporter(HTMLExporter):
+    """nbconvert's HTML exporter whose pages carry the feedback's Content-Security-Policy
+    (no script, no request to any host): every feedback page nbgrader writes, from
+    ``make grade`` or from formgrader's Generate Feedback button."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        return seal_html(html), resources
 
 
 class ClearHiddenTestCode(NbGraderPreprocessor):
@@ -60,6 +73,29 @@ class ClearHiddenTestCode(NbGraderPreprocessor):
         if is_test_cell(cell):
             cell.source = without_hidden_tests(cell.source)
         return cell, resources
+
+
+def _staged(nb, course: Path, assignment: str):
+    """A notebook nbgrader read as it was put in ``submitted/`` by hand (not staged by
+    ``make grade``), made what staging makes it: cell roles from the source, student
+    markdown inert, outputs, attachments and other metadata dropped
+    (:func:`autograder.execute.trusted_notebook`). Without it a student's HTML would run
+    as script in formgrader, on the instructor's Jupyter origin. The checksums nbgrader
+    just put on the answer cells (how it recognises an unanswered one) are kept."""
+    import nbformat
+
+    from .execute import load_notebook_json, trusted_notebook
+
+    source = load_notebook_json(course / "source" / assignment / f"{assignment}.ipynb",
+                                max_bytes=1 << 40)
+    checksums = {nbgrader_meta(c).get("grade_id"): nbgrader_meta(c).get("checksum")
+                 for c in nb.cells if nbgrader_meta(c).get("checksum")}
+    clean = nbformat.from_dict(trusted_notebook(json.loads(nbformat.writes(nb)), source))
+    for cell in clean.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade_id") in checksums:
+            meta["checksum"] = checksums[meta["grade_id"]]
+    return clean
 
 
 def results_for(results_dir: Path, assignment: str, student: str, notebook: str) -> dict:
@@ -84,6 +120,7 @@ def results_for(results_dir: Path, assignment: str, student: str, notebook: str)
     from .pipeline import grade_one
 
     results = grade_one(course, assignment, student, submitted)
+    results["staged"] = False            # graded as found: nbgrader must stage it too
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results))
     return results

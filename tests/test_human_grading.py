@@ -20,6 +20,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder import pipeline, samples
+from autograder.inert import FEEDBACK_CSP
 from autograder.late import ConfigError, LateRule, read_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,6 +179,35 @@ def test_formgrader_autograde_on_a_hand_placed_submission(tmp_path):
         rows = _rows(pipeline.export_all(course))
         assert float(rows["by_hand"]["score"]) == expected["reference"]
         assert rows["by_hand"]["message"] == "graded in formgrader"
+
+        # A hand-placed notebook is staged as make grade stages it: the student's HTML
+        # never reaches formgrader's view or the feedback as markup.
+        nb = nbformat.read(built["subs"] / "reference" / "written" / "written.ipynb",
+                           as_version=4)
+        answer = next(c for c in nb.cells
+                      if c.metadata.get("nbgrader", {}).get("grade_id") == "written_stack")
+        answer.source = "<img src=x onerror=alert(1)> [a](javascript&#58;alert(2))"
+        nb.cells.insert(1, nbformat.v4.new_raw_cell("<script>alert(3)</script>",
+                                                    metadata={"format": "text/html"}))
+        dest = course / "submitted" / "by_hand_evil" / "written"
+        dest.mkdir(parents=True)
+        nbformat.write(nb, dest / "written.ipynb")
+        nbgrader = course_mod.NbgraderInProcess(course)
+        assert nbgrader.autograde("written", "by_hand_evil") is None
+        assert nbgrader.feedback("written", "by_hand_evil") is None
+        autograded = (course / "autograded" / "by_hand_evil" / "written" / "written.ipynb")
+        page = course / "feedback" / "by_hand_evil" / "written" / "written.html"
+        for text in (autograded.read_text(), page.read_text()):
+            assert "<img" not in text
+            assert "javascript&#58;" not in text and 'href="javascript:' not in text
+        assert "<script>alert(3)" not in page.read_text()
+        raw = [c for c in json.loads(autograded.read_text())["cells"] if c["cell_type"] == "raw"]
+        assert raw and all(not c["metadata"] for c in raw)      # shown as text, never HTML
+        assert FEEDBACK_CSP in page.read_text()
+        assert pipeline.gradebook_scores(course, "written")["by_hand_evil"] == 2.0
+        # A second Autograde of the same notebook stages it again (results say so).
+        assert nbgrader.autograde("written", "by_hand_evil") is None
+        assert "<img" not in autograded.read_text()
 
 
 def test_roster_fills_names(tmp_path):
