@@ -73,6 +73,7 @@ def write_config(course: Path) -> None:
     """nbgrader_config.py: our ReplayResults in place of nbgrader's Execute, hidden
     tests removed from feedback, missing test cells put back."""
     course.mkdir(parents=True, exist_ok=True)
+    (course / "exchange").mkdir(exist_ok=True)
     (course / "nbgrader_config.py").write_text(f'''\
 # Written by autograder.course; edit autograder/course.py instead.
 from nbgrader.preprocessors import (
@@ -84,6 +85,9 @@ c = get_config()
 c.CourseDirectory.root = {str(course)!r}
 c.CourseDirectory.course_id = "convnets"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# No shared exchange: submissions arrive as folders or an LMS zip. A course-local one
+# keeps formgrader's pages free of "the exchange directory does not exist" errors.
+c.Exchange.root = {str(course / "exchange")!r}
 # Tests are run by autograder.execute, sandboxed; nbgrader only records the results.
 c.Autograde.autograde_preprocessors = [
     ReplayResults, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
