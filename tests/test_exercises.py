@@ -37,7 +37,8 @@ def exercises():
                                            (2, [55, 55, 96]), (3, [(1, 0), (0, 1)]),
                                            (4, " B "), (5, 0.25)])
 def test_right_answers_are_accepted(exercises, number, right, capsys):
-    assert exercises.answer(number, right) == "right"
+    exercises.answer(number, right)
+    assert exercises.verdicts[number] == "right"
     assert capsys.readouterr().out == f"Exercise {number}: right\n"
 
 
@@ -54,7 +55,8 @@ def test_right_answers_are_accepted(exercises, number, right, capsys):
 ])
 def test_wrong_answers_are_told_how_far_off_without_the_answer(exercises, number, wrong,
                                                                says, capsys):
-    assert exercises.answer(number, wrong) == "wrong"
+    exercises.answer(number, wrong)
+    assert exercises.verdicts[number] == "wrong"
     said = capsys.readouterr().out
     assert said.startswith(f"Exercise {number}: wrong") and says in said, said
     assert f"exercises.hint({number})" in said
@@ -66,7 +68,9 @@ def test_wrong_answers_are_told_how_far_off_without_the_answer(exercises, number
 
 def test_unanswered_does_not_fail_and_hint_and_solution_print_on_request(exercises,
                                                                          capsys):
-    assert [exercises.answer(n, None) for n in range(1, 6)] == ["unanswered"] * 5
+    for n in range(1, 6):
+        exercises.answer(n, None)
+    assert list(exercises.verdicts.values()) == ["unanswered"] * 5
     said = capsys.readouterr().out
     assert said.count("not answered yet") == 5 and "SOLUTION" not in said
     exercises.hint(2)
@@ -104,3 +108,17 @@ def test_the_animation_embeds_every_step_of_the_convolution():
         assert sum(step["sums"]) + b[step["k"]] == step["value"]
     assert np.array_equal(data["x"], x_padded) and np.array_equal(data["w"], w)
     assert "<script>" in page and "setInterval" in page
+
+
+def test_the_page_can_check_answers_without_a_kernel(exercises):
+    # Each question carries what the page's script needs to judge an answer like
+    # ``answer`` does (kind, expected, tolerance); ``answer`` itself returns nothing, so a
+    # notebook cell ending with it shows no Out[] value.
+    page = exercises._repr_html_()
+    checks = [json.loads(html.unescape(found))
+              for found in re.findall(r'data-check="([^"]*)"', page)]
+    assert [c["kind"] for c in checks] == ["number", "tuple", "set", "text", "number"]
+    assert checks[0] == {"kind": "number", "expected": 55, "rel_tol": 1e-3}
+    assert checks[1]["expected"] == [55, 55, 96]
+    assert page.count('class="exercise-check"') == 5 and "<script>" in page
+    assert exercises.answer(1, 55) is None

@@ -5,8 +5,9 @@ kernel.
 Chromium (driven with Playwright, see ``browser_support``) opens the file: the player
 draws step 1 of 18 with the window on the three padded input slices, advances by itself,
 stops when paused, and steps with the arrow buttons through all 18 steps, showing each
-step's value as the page's embedded data says. A screenshot is copied to
-``out/screenshots/``.
+step's value as the page's embedded data says; the exercises' boxes check answers in the
+page (right, wrong, how far off) with their solutions still folded. A screenshot is
+copied to ``out/screenshots/``.
 """
 
 from __future__ import annotations
@@ -95,6 +96,25 @@ def test_the_demo_plays_in_the_exported_page(lesson_page, tmp_path):
             assert sorted(seen) == list(range(1, 19))
             for number, value in seen.items():
                 assert float(value) == steps[number - 1]["value"], (number, value)
+
+            # The exercises check answers in the page too (no kernel): exercise 3's
+            # answer is 15 products; exercise 1's is 50 outputs.
+            items = page.locator(".exercises li")
+            assert items.count() == 3
+
+            def check(index: int, text: str) -> str:
+                item = items.nth(index)
+                item.locator(".exercise-answer").fill(text)
+                item.locator(".exercise-check").click()
+                return item.locator(".exercise-verdict").inner_text()
+
+            assert check(2, "15") == "right"
+            assert check(2, "30") == "wrong: too large by a factor of about 2.0"
+            assert check(2, "14") == "wrong: too small by 7%"
+            assert check(2, "") == "not answered yet"
+            assert check(0, "50") == "right"
+            assert check(0, "2 x 25") == "wrong: expected one number"
+            assert not items.nth(0).locator("details").nth(1).evaluate("d => d.open")
         finally:
             context.close()
     SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)

@@ -103,9 +103,11 @@ assert all(v == "unanswered" for v in _ex.verdicts.values()) and len(_ex.verdict
 for _n, _item in _ex.items.items():
     _buffer = _io.StringIO()
     with _contextlib.redirect_stdout(_buffer):
-        assert _ex.answer(_n, _item.expected) == "right", _n
-        assert _ex.answer(_n, _wrong(_item.expected)) == "wrong", _n
-        assert _ex.answer(_n, None) == "unanswered", _n
+        _verdicts = []
+        for _given in (_item.expected, _wrong(_item.expected), None):
+            _ex.answer(_n, _given)
+            _verdicts.append(_ex.verdicts[_n])
+        assert _verdicts == ["right", "wrong", "unanswered"], (_n, _verdicts)
     _said = _buffer.getvalue()
     assert "right" in _said and "wrong" in _said and "not answered" in _said, _said
     assert _item.solution not in _said, _said

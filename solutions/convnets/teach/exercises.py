@@ -14,8 +14,8 @@ and the reader answers in the cells after the questions::
 
 ``answer`` prints whether the answer is right, wrong, or how far off it is; it never
 prints the expected value or the solution, and an unanswered exercise (``None``) only
-says so: a lesson run top to bottom does not fail on its exercises. ``answer`` also
-returns the verdict (``"right"``, ``"wrong"`` or ``"unanswered"``).
+says so: a lesson run top to bottom does not fail on its exercises. ``answer`` records
+the verdict (``"right"``, ``"wrong"`` or ``"unanswered"``) in ``exercises.verdicts``.
 
 Kinds of expected answers: a number (compared with a relative tolerance, default
 ``1e-3``; the message says how far off), a tuple of numbers such as a shape (same
@@ -27,6 +27,7 @@ a few choices, compared without case and surrounding spaces).
 from __future__ import annotations
 
 import html
+import json
 import math
 import numbers
 from dataclasses import dataclass
@@ -135,14 +136,14 @@ class Exercises:
                              f"not {number}")
         return self.items[number]
 
-    def answer(self, number: int, given, quiet: bool = False) -> str:
-        """Check an answer; print and return the verdict (never the solution)."""
+    def answer(self, number: int, given) -> None:
+        """Check an answer and print the verdict (never the solution); the verdict is
+        kept in ``verdicts[number]`` (nothing is returned, so a notebook cell ending
+        with ``answer`` shows only the printed line)."""
         verdict, message = self.exercise(number).judge(given)
         self.verdicts[number] = verdict
-        if not quiet:
-            tail = "" if verdict == RIGHT else f"   (hint: exercises.hint({number}))"
-            print(f"Exercise {number}: {message}{tail}")
-        return verdict
+        tail = "" if verdict == RIGHT else f"   (hint: exercises.hint({number}))"
+        print(f"Exercise {number}: {message}{tail}")
 
     def hint(self, number: int) -> None:
         print(f"Hint for exercise {number}: {self.exercise(number).hint}")
@@ -157,20 +158,89 @@ class Exercises:
                 f"exercises.answer(n, value)")
 
     def _repr_html_(self) -> str:
-        """The questions, each with its hint and its solution folded away (a reader of
-        the exported HTML opens them with a click; no kernel needed)."""
+        """The questions, each with a box to check an answer in the page itself (the
+        same verdicts as ``answer``, in JavaScript, so the exported HTML checks answers
+        without a kernel), and its hint and solution folded away."""
         rows = []
         for item in self.items.values():
+            expected = (sorted(item.expected) if isinstance(item.expected, (set, frozenset))
+                        else item.expected)
+            kind = ("set" if isinstance(item.expected, (set, frozenset)) else
+                    "text" if isinstance(item.expected, str) else
+                    "tuple" if isinstance(item.expected, tuple) else "number")
+            check = html.escape(json.dumps({"kind": kind, "expected": expected,
+                                            "rel_tol": item.rel_tol}, default=float))
             rows.append(
-                f"<li><b>{html.escape(item.question)}</b>"
+                f'<li data-check="{check}"><b>{html.escape(item.question)}</b><br>'
+                f'<input class="exercise-answer" size="16" placeholder="your answer"> '
+                f'<button class="exercise-check">check</button> '
+                f'<span class="exercise-verdict"></span>'
                 f"<details><summary>hint</summary>{html.escape(item.hint)}</details>"
                 f"<details><summary>solution</summary>"
                 f"{html.escape(item.solution)}</details></li>")
-        return (f'<div class="exercises"><p>{html.escape(self.title)}: check an answer '
-                f"with <code>exercises.answer(n, value)</code>.</p><ol>"
-                + "".join(rows) + "</ol></div>")
+        return (f'<div class="exercises"><p>{html.escape(self.title)}: type an answer and '
+                f"press <i>check</i>, or run <code>exercises.answer(n, value)</code>.</p>"
+                f"<ol>" + "".join(rows) + "</ol></div>" + CHECK_SCRIPT)
 
     def summary(self) -> None:
         """One line per exercise: right, wrong or not answered yet."""
         for number, item in self.items.items():
             print(f"{number}. {self.verdicts.get(number, UNANSWERED):10s} {item.question}")
+
+
+# The checks of Exercise.judge in JavaScript, for pages without a kernel; wired once per
+# page (a click anywhere on a "check" button of an exercises list).
+CHECK_SCRIPT = """<script>
+(function () {
+  if (window.convnetsExercises) { return; }
+  window.convnetsExercises = true;
+  function close(g, e, tol) {
+    return Math.abs(g - e) <= (e === 0 ? tol : tol * Math.max(Math.abs(g), Math.abs(e)));
+  }
+  function farOff(g, e) {
+    if (e === 0) { return "off by " + Math.abs(g).toPrecision(3) + " (absolute)"; }
+    if (g === 0) { return "zero is not it"; }
+    if ((g > 0) !== (e > 0)) { return "the wrong sign, or zero"; }
+    var ratio = g / e, dir = ratio > 1 ? "too large" : "too small";
+    var factor = ratio > 1 ? ratio : 1 / ratio;
+    if (factor >= 1.5) { return dir + " by a factor of about " + factor.toFixed(1); }
+    return dir + " by " + Math.round(Math.abs(ratio - 1) * 100) + "%";
+  }
+  function numbers(text) {
+    return (text.match(/-?[0-9]*[.]?[0-9]+(?:e-?[0-9]+)?/gi) || []).map(Number);
+  }
+  function judge(c, text) {
+    text = text.trim();
+    if (!text) { return "not answered yet"; }
+    if (c.kind === "text") {
+      return text.toLowerCase() === c.expected.trim().toLowerCase() ? "right" : "wrong";
+    }
+    var got = numbers(text.replace(/,(?=[0-9]{3}(?![0-9]))/g, ""));
+    if (c.kind === "set") { return "check this one with exercises.answer in a notebook"; }
+    if (c.kind === "number") {
+      if (got.length !== 1) { return "wrong: expected one number"; }
+      if (close(got[0], c.expected, c.rel_tol)) { return "right"; }
+      return "wrong: " + farOff(got[0], c.expected);
+    }
+    if (got.length !== c.expected.length) {
+      return "wrong: expected " + c.expected.length + " numbers, got " + got.length;
+    }
+    var bad = [];
+    for (var i = 0; i < got.length; i++) {
+      if (!close(got[i], c.expected[i], c.rel_tol)) { bad.push(i); }
+    }
+    return bad.length ? "wrong: entries [" + bad.join(", ") + "] (counting from 0) are off"
+                      : "right";
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".exercise-check");
+    if (!button) { return; }
+    var li = button.closest("li");
+    var verdict = judge(JSON.parse(li.getAttribute("data-check")),
+                        li.querySelector(".exercise-answer").value);
+    var span = li.querySelector(".exercise-verdict");
+    span.textContent = verdict;
+    span.style.color = verdict === "right" ? "#1a7f37" : "#b42318";
+  });
+})();
+</script>"""
