@@ -252,6 +252,8 @@ assert all(out[0][steps[s]] == output_by_hand(*steps[s])[0] for s in (0, 13))
 # right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
 # gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
 # below sets the exercises up (and holds the solutions, so peek only when done).
+# On the HTML pages, type an answer into the box under a question and press
+# *check* instead.
 
 # %% jupyter={"source_hidden": true}
 out_s1, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})

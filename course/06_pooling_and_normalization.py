@@ -349,6 +349,8 @@ plt.show()
 # right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
 # gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
 # below sets the exercises up (and holds the solutions: peek only when done).
+# On the HTML pages, type an answer into the box under a question and press
+# *check* instead.
 
 # %%
 def max_pool_backward_broken(dout, x, F, S):

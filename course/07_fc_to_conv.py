@@ -429,6 +429,8 @@ assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)              
 # right, wrong, or how far off, without giving the answer away. `exercises.hint(n)`
 # gives a hint and `exercises.show_solution(n)` the worked solution; the collapsed cell
 # below sets the exercises up (and holds the solutions: peek only when done).
+# On the HTML pages, type an answer into the box under a question and press
+# *check* instead.
 
 # %% jupyter={"source_hidden": true}
 from convnets.teach import Exercises  # noqa: E402
