@@ -517,14 +517,17 @@ def test_bool_reply_through_the_grader_costs_little(course, tmp_path):
     path.write_text(json.dumps(nb))
     source = course_mod.source_notebook(course, "conv_naive")
     script = textwrap.dedent(f"""
-        import json, resource
+        import json
         from autograder.execute import grade_submission
         from autograder.sandbox import Limits, SandboxConfig, default_hidden_paths
         config = SandboxConfig(limits=Limits(call_timeout=30.0, submission_timeout=300.0),
                                hide=default_hidden_paths({str(course)!r}, {str(tmp_path)!r}))
         result = grade_submission({str(source)!r}, {str(path)!r}, {str(source.parent)!r},
                                   student_id="bool", assignment="conv_naive", config=config)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across
+        # exec, which in a long pytest run is the test process's size).
+        with open("/proc/self/status") as f:
+            peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
         print(json.dumps({{"peak": peak, "result": result}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
