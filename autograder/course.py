@@ -208,13 +208,51 @@ class NbgraderInProcess:
         config.CourseDirectory.root = str(course)
         self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
+    # Seconds one student's record or feedback may take (a few hundred milliseconds is
+    # usual): nbconvert's markdown parser is quadratic on some texts, and one student's
+    # notebook must not hold the class.
+    stage_seconds = 120.0
+
     def autograde(self, assignment: str, student: str) -> str | None:
-        with _quiet_sqlalchemy():
-            return _failure(self.api.autograde(assignment, student, force=True, create=True))
+        return self._bounded(lambda: self.api.autograde(assignment, student, force=True,
+                                                        create=True))
 
     def feedback(self, assignment: str, student: str) -> str | None:
-        with _quiet_sqlalchemy():
-            return _failure(self.api.generate_feedback(assignment, student, force=True))
+        return self._bounded(lambda: self.api.generate_feedback(assignment, student,
+                                                                force=True))
+
+    def _bounded(self, call) -> str | None:
+        """Run one nbgrader call for one student, at most ``stage_seconds`` (in the main
+        thread; elsewhere, e.g. in a server's worker thread, without a bound)."""
+        import signal
+        import threading
+
+        expired = []
+        if threading.current_thread() is not threading.main_thread():
+            with _quiet_sqlalchemy():
+                return _failure(call())
+
+        def expire(_signum, _frame):
+            expired.append(True)
+            raise StageTimeout(f"took longer than {self.stage_seconds:g} s")
+
+        old = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.stage_seconds)
+        try:
+            with _quiet_sqlalchemy():
+                outcome = call()
+        except StageTimeout:
+            outcome = {"success": False}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        if expired:
+            return f"nbgrader took longer than {self.stage_seconds:g} s on this notebook"
+        return _failure(outcome)
+
+
+class StageTimeout(Exception):
+    """One student's nbgrader stage ran out of time."""
 
 
 @contextlib.contextmanager

@@ -223,8 +223,14 @@ def inert_markdown(text: str) -> str:
     return inert(text)
 
 
+MAX_MARKDOWN_CHARS = 100_000     # of one student markdown cell kept for nbgrader's pages
+
+
 def _plain_cell(kind: str, source: str) -> dict:
     if kind == "markdown":
+        if len(source) > MAX_MARKDOWN_CHARS:   # rendering time grows faster than the size
+            source = source[:MAX_MARKDOWN_CHARS] + (
+                f"\n\n... [cut: this cell holds more than {MAX_MARKDOWN_CHARS:,} characters]")
         source = inert_markdown(source)
     cell = {"cell_type": kind, "id": "", "metadata": {}, "source": source}
     if kind == "code":

@@ -54,6 +54,11 @@ _IMAGE = re.compile(r"!(?=\s*\[)")
 # markdown renderer decodes them in link targets, more than once.
 _REFERENCE = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
 FULLWIDTH_AMPERSAND = "\uff06"
+# nbconvert's markdown parser takes quadratic time on long runs of blanks inside a line
+# (20,000 spaces after a heading's first word: 4.5 s; 40,000: 20 s); markdown shows
+# a run of blanks as one space anyway.
+MAX_BLANK_RUN = 64
+_LONG_BLANK = re.compile(rf"[ \t]{{{MAX_BLANK_RUN + 1},}}")
 
 
 def inert_markdown(text: str) -> str:
@@ -65,9 +70,11 @@ def inert_markdown(text: str) -> str:
     * no ``javascript:``, ``vbscript:`` or ``data:`` URL, however spelt;
     * no image: ``![alt](url)`` becomes ``!\\[alt](url)``, a link that loads nothing
       until it is clicked (an image would be fetched by whoever opens the page);
-    * control characters shown as escapes (:func:`inert_text`).
+    * control characters shown as escapes (:func:`inert_text`), runs of more than 64
+      blanks cut to 64 (they render as one space; the renderer is quadratic on them).
     """
-    text = _REFERENCE.sub(FULLWIDTH_AMPERSAND, inert_text(text)).replace("<", "&lt;")
+    text = _LONG_BLANK.sub(lambda m: m.group()[:MAX_BLANK_RUN], inert_text(text))
+    text = _REFERENCE.sub(FULLWIDTH_AMPERSAND, text).replace("<", "&lt;")
     text = _IMAGE.sub("!\\\\", text)
     return _SCHEME.sub(lambda m: m.group(0) + "-blocked", text)
 

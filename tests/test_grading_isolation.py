@@ -292,3 +292,32 @@ def test_student_ids_and_text_are_shown_inert():
     assert len(set(shown)) == len(ids)                      # two folders never share a row
     assert all(s.isprintable() for s in shown)
     assert shown[:2] == ["ana", "tab\\tid"]
+
+
+def test_markdown_that_would_stall_the_renderer_is_cut():
+    # nbconvert's markdown parser is quadratic on long runs of blanks (a heading, 40,000
+    # spaces, a word: 20 s) and slow on 10 MB cells: staging cuts both, and says so.
+    from autograder.execute import MAX_MARKDOWN_CHARS, _plain_cell
+    from autograder.inert import MAX_BLANK_RUN, inert_markdown
+
+    text = inert_markdown("# heading" + " " * 40_000 + "word\tand" + "\t" * 500 + "tab")
+    assert "heading" + " " * MAX_BLANK_RUN + "word" in text
+    assert " " * (MAX_BLANK_RUN + 1) not in text and "\t" * (MAX_BLANK_RUN + 1) not in text
+    source = _plain_cell("markdown", "### BEGIN HIDDEN TESTS" + "x" * 10_000_000)["source"]
+    assert len(source) < MAX_MARKDOWN_CHARS + 200 and "[cut:" in source
+
+
+def test_one_students_nbgrader_stage_is_bounded_in_time(tmp_path, monkeypatch):
+    # A notebook nbgrader would work on forever costs that student a status, not the
+    # class its results: the stage is stopped after stage_seconds.
+    import time
+
+    with toy_course(tmp_path) as built:
+        nbgrader = course_mod.NbgraderInProcess(built["course"])
+        nbgrader.stage_seconds = 0.5
+        monkeypatch.setattr(nbgrader.api, "generate_feedback",
+                            lambda *a, **k: time.sleep(30) or {"success": True})
+        started = time.monotonic()
+        why = nbgrader.feedback("toy", "reference")
+        assert time.monotonic() - started < 5
+        assert why == "nbgrader took longer than 0.5 s on this notebook"
