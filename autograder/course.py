@@ -49,13 +49,10 @@ def course_config() -> Path:
 def set_due_dates(course: Path, names: list[str]) -> None:
     """Write each assignment's due date from the course configuration into the gradebook
     (nbgrader computes how late a submission is from it)."""
-    from nbgrader.api import Gradebook
-
     from .late import read_rules
 
     rules = read_rules(course_config())
-    with _quiet_sqlalchemy(), Gradebook(f"sqlite:///{course / 'gradebook.db'}",
-                                        course_id="convnets") as gb:
+    with open_gradebook(course) as gb:
         for name in names:
             rule = rules.get(name)
             gb.update_or_create_assignment(name, duedate=rule.due if rule else None)
@@ -253,6 +250,16 @@ class NbgraderInProcess:
 
 class StageTimeout(Exception):
     """One student's nbgrader stage ran out of time."""
+
+
+@contextlib.contextmanager
+def open_gradebook(course: Path):
+    """The course's nbgrader gradebook (created when missing), SQLAlchemy's noise off."""
+    from nbgrader.api import Gradebook
+
+    with _quiet_sqlalchemy(), Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}",
+                                        course_id="convnets") as gb:
+        yield gb
 
 
 @contextlib.contextmanager

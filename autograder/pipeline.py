@@ -559,7 +559,7 @@ def grade_batch(course: Path, assignment: str, submissions: Path, *,
                     failures[sub.student_id] = (FEEDBACK_FAILED,
                                                 f"no feedback page could be made: {why}")
     facts = gradebook_facts(course, assignment)
-    max_score = _max_score(source)
+    max_score = _max_score(source_nb)
     result_of = {id(s): r for s, r in zip(graded, results, strict=True)}
     rows = []
     for sub in subs:
@@ -628,14 +628,13 @@ def gradebook_facts(course: Path, assignment: str) -> dict[str, dict]:
     minus the late penalty), ``max_score``, ``auto_score`` (the autograded cells, as
     graded), ``manual_score`` (points a person gave), ``written`` (the state of the
     part a person grades), names, the submission time and how late it was."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     facts: dict[str, dict] = {}
     db = course / "gradebook.db"
     if not db.exists():
         return facts
-    with course_mod._quiet_sqlalchemy(), Gradebook(f"sqlite:///{db}",
-                                                   course_id="convnets") as gb:
+    with course_mod.open_gradebook(course) as gb:
         try:
             found = gb.find_assignment(assignment)
         except MissingEntry:
@@ -708,11 +707,9 @@ def _keep_reviews(course: Path, assignment: str, student: str,
     """
     if not before:
         return
-    from nbgrader.api import Gradebook
 
     now = _graded_answers(course, assignment, student)
-    with course_mod._quiet_sqlalchemy(), Gradebook(
-            f"sqlite:///{course / 'gradebook.db'}", course_id="convnets") as gb:
+    with course_mod.open_gradebook(course) as gb:
         sub = gb.find_submission(assignment, student)
         for nb in sub.notebooks:
             for grade in nb.grades:
@@ -761,21 +758,21 @@ def _merge(path: Path, rows: list[dict]) -> list[dict]:
     return [kept[s] for s in sorted(kept)]
 
 
-def _max_score(source: Path) -> float:
+def _max_score(source_nb: dict) -> float:
     """Every graded cell's points: the tests and the answers a person grades."""
-    cells = load_notebook_json(source, max_bytes=1 << 40)["cells"]
+    cells = source_nb["cells"]
     return float(sum(float(nbgrader_meta(c).get("points") or 0) for c in cells
                      if nbgrader_meta(c).get("grade")))
 
 
 def gradebook_scores(course: Path, assignment: str) -> dict[str, float]:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     scores = {}
     db = course / "gradebook.db"
     if not db.exists():
         return scores
-    with Gradebook(f"sqlite:///{db}", course_id="convnets") as gb:
+    with course_mod.open_gradebook(course) as gb:
         try:
             assignment_row = gb.find_assignment(assignment)
         except MissingEntry:
@@ -830,7 +827,7 @@ def export_all(course: Path) -> Path:
 def refresh_late_penalties(course: Path, assignment: str) -> None:
     """Each late submission's penalty from the course's rule and its current points
     (nbgrader sets it once, at autograde, before a person's points are in)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     from .late import rule_for
 
@@ -838,8 +835,7 @@ def refresh_late_penalties(course: Path, assignment: str) -> None:
     if not db.exists():
         return
     rule = rule_for(assignment)
-    with course_mod._quiet_sqlalchemy(), Gradebook(f"sqlite:///{db}",
-                                                   course_id="convnets") as gb:
+    with course_mod.open_gradebook(course) as gb:
         try:
             found = gb.find_assignment(assignment)
         except MissingEntry:

@@ -78,12 +78,9 @@ def read_roster(path: Path) -> tuple[list[dict], list[str]]:
 def load_roster(course: Path, path: Path) -> tuple[int, list[str]]:
     """Add or update every student of the roster in the gradebook; returns how many,
     and the lines skipped (ids that cannot name a student folder)."""
-    from nbgrader.api import Gradebook
-
     students, skipped = read_roster(path)
     course.mkdir(parents=True, exist_ok=True)
-    with course_mod._quiet_sqlalchemy(), Gradebook(
-            f"sqlite:///{course / 'gradebook.db'}", course_id="convnets") as gb:
+    with course_mod.open_gradebook(course) as gb:
         for s in students:
             gb.update_or_create_student(s["id"], first_name=s["first_name"] or None,
                                         last_name=s["last_name"] or None,
