@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.signal
 from convnets.gradcheck import assert_close, check_layer_gradients
-from convnets.layers import conv_fast, conv_strategies
+from convnets.layers import conv_strategies
 from convnets.layers.conv_fast import conv_backward_fast, conv_forward_fast
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.im2col import col2im, im2col
@@ -27,42 +27,43 @@ from twins import (
 # The assignments whose functions these tests cover (pyproject.toml lists the markers).
 pytestmark = [pytest.mark.conv_naive, pytest.mark.conv_fast]
 
-# The fast layer picks one of three equivalent computations from the shapes; the tests
-# force each in turn: "im2col", "im2col-grid" and "shifted-gemm" (the last two only
-# exist for stride 1; stride > 1 is always im2col), and "tiny-..." the same with blocks
-# of 5 columns (many blocks, most of them partial at some boundary).
+# The fast layer's strategies, chosen by name (``method=``): "auto" (chosen by the cost
+# model), "im2col", "im2col-grid" and "shifted-gemm" (the last two exist for stride 1
+# only: at stride > 1 these tests ask for "im2col"), and "tiny-..." the same with blocks
+# of 5 columns (``block_columns=5``: many blocks, most of them partial at some boundary).
+# Nothing is monkeypatched.
 PATHS = ["auto", "im2col", "im2col-grid", "shifted-gemm", "tiny-im2col-grid",
          "tiny-shifted-gemm"]
 
 
-@pytest.fixture
-def fast_path(request, monkeypatch):
-    """Force one of the fast layer's code paths."""
-    path = request.param
-    method = path.removeprefix("tiny-")
-    if method == "im2col":
-        monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", 0.0)
-    elif method != "auto":
-        monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", float("inf"))
-        monkeypatch.setattr(conv_fast, "_SHIFTED_GEMM_MIN_CHANNELS",
-                            1 if method == "shifted-gemm" else 10**9)
-    if path.startswith("tiny"):
-        monkeypatch.setattr(conv_strategies, "BLOCK_BYTES", 1)
-        monkeypatch.setattr(conv_strategies, "MIN_BLOCK_COLUMNS", 5)
-    return path
-
-
 def expected_method(path: str, stride: int) -> str | None:
-    if stride > 1 or path == "im2col":
+    """The strategy a path runs at this stride; None for 'auto' (chosen by the model)."""
+    if path == "auto":
+        return None
+    if stride > 1:
         return "im2col"
-    if path != "auto":
-        return path.removeprefix("tiny-")
-    return None  # chosen from the shapes
+    return path.removeprefix("tiny-")
+
+
+def fast_forward(path: str):
+    """conv_forward_fast with the path's strategy asked for by name."""
+    columns = 5 if path.startswith("tiny-") else None
+
+    def forward(x, w, b, conv_param):
+        method = expected_method(path, conv_param.get("stride", 1)) or "auto"
+        return conv_forward_fast(x, w, b, conv_param, method=method, block_columns=columns)
+
+    return forward
 
 
 # The two versions, compared by tests/twins.py.
 CONV = Twins("conv", conv_forward_naive, conv_backward_naive, conv_forward_fast,
              conv_backward_fast, grad_names=("dx", "dw", "db"))
+
+
+def conv_twins(path: str) -> Twins:
+    return Twins(f"conv[{path}]", conv_forward_naive, conv_backward_naive, fast_forward(path),
+                 conv_backward_fast, grad_names=("dx", "dw", "db"))
 
 
 def make_arrays(rng, x_shape, w_shape, dtype=np.float64):
@@ -97,27 +98,28 @@ def test_naive_gradients(x_shape, w_shape, S, P, D):
     assert errors["worst"] < 1e-7, errors
 
 
-@pytest.mark.parametrize("fast_path", PATHS[1:], indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS[1:])
 @pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
 def test_fast_gradients(x_shape, w_shape, S, P, D, fast_path):
     rng = np.random.default_rng(2)
     x, w, b = make_arrays(rng, x_shape, w_shape)
     conv_param = {"stride": S, "pad": P, "dilation": D}
-    _, cache = conv_forward_fast(x, w, b, conv_param)
+    forward = fast_forward(fast_path)
+    _, cache = forward(x, w, b, conv_param)
     assert cache["method"] == expected_method(fast_path, S)
-    errors = check_layer_gradients(conv_forward_fast, conv_backward_fast,
+    errors = check_layer_gradients(forward, conv_backward_fast,
                                    {"x": x, "w": w, "b": b}, conv_param)
     assert errors["worst"] < 1e-7, errors
 
 
-@pytest.mark.parametrize("fast_path", PATHS[1:], indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS[1:])
 @pytest.mark.parametrize("x_shape, w_shape, S, P, D", GRAD_CASES)
 def test_backward_without_dx_gives_the_same_dw_and_db(x_shape, w_shape, S, P, D, fast_path):
     # compute_dx=False (a network's first layer) skips dx only: dw and db are the
     # very same numbers as with dx.
     rng = np.random.default_rng(3)
     x, w, b = make_arrays(rng, x_shape, w_shape)
-    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P, "dilation": D})
+    out, cache = fast_forward(fast_path)(x, w, b, {"stride": S, "pad": P, "dilation": D})
     dout = rng.standard_normal(out.shape)
     dx, dw, db = conv_backward_fast(dout, cache)
     no_dx, dw2, db2 = conv_backward_fast(dout, cache, compute_dx=False)
@@ -127,7 +129,7 @@ def test_backward_without_dx_gives_the_same_dw_and_db(x_shape, w_shape, S, P, D,
 
 
 @pytest.mark.parametrize("images_per_block", [0.5, 1, 2, 2.5])
-def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkeypatch):
+def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block):
     # 'im2col-grid' processes whole images per block when one fits, otherwise pieces
     # of one image; 3 images in blocks of 2 leave a last, smaller group.
     x_shape, w_shape, P, D = (3, 2, 6, 5), (3, 2, 3, 2), 1, 2
@@ -135,13 +137,14 @@ def test_im2col_grid_blocks_of_whole_and_partial_images(images_per_block, monkey
     W_out = conv_output_size(5, 2, 1, P, D)
     positions = conv_strategies.positions_per_image(H_out, W_out, 5 + 2 * P)
     block = max(1, int(images_per_block * positions))
-    monkeypatch.setattr(conv_fast, "_MAX_GRID_WASTE", float("inf"))
-    monkeypatch.setattr(conv_fast, "_SHIFTED_GEMM_MIN_CHANNELS", 10**9)
-    monkeypatch.setattr(conv_strategies, "block_columns",
-                        lambda rows, dtype, total, factor=1: min(block, total))
     x, w, b = make_arrays(np.random.default_rng(8), x_shape, w_shape)
     case = Case({"x": x, "w": w, "b": b}, {"stride": 1, "pad": P, "dilation": D})
-    seen = check_twins(CONV, [case], seed=8, rtol=1e-12, atol=1e-12, views=False)
+    twins = Twins("conv[im2col-grid]", conv_forward_naive, conv_backward_naive,
+                  lambda *args: conv_forward_fast(*args, method="im2col-grid",
+                                                  block_columns=block),
+                  conv_backward_fast, grad_names=("dx", "dw", "db"))
+    seen = check_twins(twins, [case], seed=8, rtol=1e-12, atol=1e-12, views=False)
+    assert seen["caches"][0]["block_columns"] == block
     assert seen["caches"][0]["method"] == "im2col-grid"
 
 
@@ -179,11 +182,14 @@ def sweep_cases(rng, count):
                    {"S": S, "P": P, "D": D})
 
 
-@pytest.mark.parametrize("fast_path", PATHS, indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS)
 def test_fast_matches_naive_random_sweep(fast_path):
-    seen = check_twins(CONV, sweep_cases(np.random.default_rng(231), SWEEP), seed=231)
+    seen = check_twins(conv_twins(fast_path), sweep_cases(np.random.default_rng(231), SWEEP),
+                       seed=231)
     methods = [cache["method"] for cache in seen["caches"]]
     strides = [cache["stride"] for cache in seen["caches"]]
+    if fast_path.startswith("tiny-"):
+        assert {cache["block_columns"] for cache in seen["caches"]} == {5}
     for method, S in zip(methods, strides, strict=True):
         if expected_method(fast_path, S) is not None:
             assert method == expected_method(fast_path, S), (fast_path, S)
@@ -282,18 +288,20 @@ def test_stride_one_equals_scipy_correlate(x_shape, w_shape, P, D, layer):
 # Dtypes
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fast_path", PATHS[1:4], indirect=True)
+@pytest.mark.parametrize("fast_path", PATHS[1:4])
 @pytest.mark.parametrize("S", [1, 2])
 def test_float32_stays_float32_and_matches_float64(fast_path, S):
     rng = np.random.default_rng(7)
     x, w, b = make_arrays(rng, (2, 4, 9, 9), (5, 4, 3, 3))
     conv_param = {"stride": S, "pad": 1}
-    out64, cache64 = conv_forward_fast(x, w, b, conv_param)
+    forward = fast_forward(fast_path)
+    out64, cache64 = forward(x, w, b, conv_param)
     dout = rng.standard_normal(out64.shape)
     grads64 = conv_backward_fast(dout, cache64)
 
     x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
-    out32, cache32 = conv_forward_fast(x32, w32, b32, conv_param)
+    out32, cache32 = forward(x32, w32, b32, conv_param)
+    assert cache32["method"] == cache64["method"] == expected_method(fast_path, S)
     grads32 = conv_backward_fast(dout32, cache32)
     assert out32.dtype == np.float32
     assert [g.dtype for g in grads32] == [np.float32] * 3

@@ -6,6 +6,8 @@ nothing here monkeypatches a module constant."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
@@ -309,3 +311,12 @@ def test_convnet_benchmarks_section_runs_on_tiny_layers(tmp_path):
     assert saved["batch"] == 1 and len(saved["rows"]) == len(records)
     csv_lines = (tmp_path / "convnet_benchmarks.csv").read_text().splitlines()
     assert len(csv_lines) == len(records) + 1 and csv_lines[0].startswith("layer,input")
+
+
+@pytest.mark.parametrize("columns", [0, -3, 2.5, True, "5"])
+def test_block_columns_must_be_a_positive_integer(columns):
+    x, w, b = np.zeros((1, 2, 6, 6)), np.zeros((3, 2, 3, 3)), np.zeros(3)
+    with pytest.raises(ValueError, match=r"block_columns must be a positive integer or "
+                                         r"None, got " + re.escape(repr(columns))):
+        conv_forward_fast(x, w, b, {"stride": 1, "pad": 1}, method="im2col-grid",
+                          block_columns=columns)

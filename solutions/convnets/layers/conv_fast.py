@@ -103,7 +103,7 @@ def conv_strategy_applies(method: str, w_shape, conv_param, dtype=np.float64) ->
     return None
 
 
-def conv_forward_fast(x, w, b, conv_param, method="auto"):
+def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None):
     """Forward pass of a convolutional layer as matrix multiplies (im2col + GEMM).
 
     Fast: the receptive fields are stretched into the columns of
@@ -150,6 +150,11 @@ def conv_forward_fast(x, w, b, conv_param, method="auto"):
         ``'auto'`` chooses from the shapes as above; a name of
         :data:`CONV_STRATEGIES` forces that strategy (``'winograd'``:
         :func:`conv_forward_winograd`, ``'fft'``: :func:`conv_forward_fft`).
+    block_columns : int, keyword-only, optional
+        Columns per cached block of 'im2col-grid' and 'shifted-gemm' (forward and
+        backward); default: as many as fit in
+        :data:`convnets.layers.conv_strategies.BLOCK_BYTES`. Results do not depend on
+        it; tests pass a small count to exercise many partial blocks.
 
     Returns
     -------
@@ -162,15 +167,20 @@ def conv_forward_fast(x, w, b, conv_param, method="auto"):
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
         needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
         padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
-        'shifted-gemm'.
+        'shifted-gemm', and ``'block_columns'``.
 
     Raises
     ------
     ValueError, TypeError
         Exactly as :func:`conv_forward_naive`; and ValueError naming ``method`` when
-        it is not a strategy's name, or its strategy does not apply to the layer.
+        it is not a strategy's name, or its strategy does not apply to the layer, or
+        naming ``block_columns`` when it is not a positive integer.
     """
     _check_method_name(method, auto=True)
+    if block_columns is not None and (isinstance(block_columns, bool) or not isinstance(
+            block_columns, (int, np.integer)) or block_columns < 1):
+        raise ValueError(f"block_columns must be a positive integer or None, "
+                         f"got {block_columns!r}")
     x, w, b, S, P, D, H_out, W_out = check_conv_layer(x, w, b, conv_param)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
@@ -191,12 +201,15 @@ def conv_forward_fast(x, w, b, conv_param, method="auto"):
         return conv_forward_fft(x, w, b, conv_param)
     w = np.ascontiguousarray(w, dtype=dtype)
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
-             "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D}
+             "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D,
+             "block_columns": block_columns}
     if method == "shifted-gemm":
-        out_nhwc, cache["x_grid"] = shifted_gemm_forward(x, w, P, D, H_out, W_out)
+        out_nhwc, cache["x_grid"] = shifted_gemm_forward(x, w, P, D, H_out, W_out,
+                                                         block_columns)
         out_nchw = out_nhwc.transpose(0, 3, 1, 2)
     elif method == "im2col-grid":
-        out_fnhw, cache["x_grid"] = im2col_grid_forward(x, w, P, D, H_out, W_out)
+        out_fnhw, cache["x_grid"] = im2col_grid_forward(x, w, P, D, H_out, W_out,
+                                                        block_columns)
         out_nchw = out_fnhw.transpose(1, 0, 2, 3)
     else:
         padded = pad_channels_first(x, P, dtype)
@@ -274,13 +287,14 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     db = dout.sum(axis=(0, 2, 3))
 
     if cache["method"] == "shifted-gemm":
-        dx_grid, dw = shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx)
+        dx_grid, dw = shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx,
+                                            cache["block_columns"])
         if compute_dx:
             dx_nchw = (dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :]
                        .transpose(0, 3, 1, 2))
     elif cache["method"] == "im2col-grid":
         dx_grid, dw_row = im2col_grid_backward(dout, cache["x_grid"], w, Wp, D,
-                                                compute_dx)
+                                               compute_dx, cache["block_columns"])
         dw = dw_row.reshape(F, C, HH, WW)
         if compute_dx:
             dx_nchw = (dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W]

@@ -11,8 +11,9 @@ of every receptive field is the same row shifted by ``kh*D*Wp + kw*D``:
 
 :mod:`convnets.layers.conv_fast` chooses between them and the ``im2col`` strategy
 from the shapes (``method='auto'``), and exposes each as a named pair
-(``conv_forward_im2col_grid``, ``conv_forward_shifted_gemm``, ...); the tests force
-each in turn (the block sizes below are module attributes for that reason).
+(``conv_forward_im2col_grid``, ``conv_forward_shifted_gemm``, ...). The tests choose
+each by name, and make many small blocks with ``conv_forward_fast(...,
+block_columns=5)`` (every function below takes that count as ``columns``).
 """
 
 from __future__ import annotations
@@ -38,9 +39,14 @@ def tap_offsets(HH: int, WW: int, D: int, Wp: int) -> list[int]:
     return [kh * D * Wp + kw * D for kh in range(HH) for kw in range(WW)]
 
 
-def block_columns(rows: int, dtype, total: int, factor: int = 1) -> int:
+def block_columns(rows: int, dtype, total: int, factor: int = 1,
+                  columns: int | None = None) -> int:
     """How many columns of a (rows, total) matrix to process at once: a block of
-    ``factor * BLOCK_BYTES`` bytes (in cache for factor 1)."""
+    ``factor * BLOCK_BYTES`` bytes (in cache for factor 1), or exactly ``columns``
+    when given (the ``block_columns`` argument of ``conv_forward_fast``, with which
+    tests make many small, partial blocks)."""
+    if columns is not None:
+        return min(columns, total)
     budget = factor * BLOCK_BYTES
     block = max(MIN_BLOCK_COLUMNS, budget // (rows * np.dtype(dtype).itemsize))
     return min(block, total)
@@ -109,7 +115,7 @@ def _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer):
 
 # --- "im2col-grid": X_col of the padded grid, in blocks ------------------------------
 
-def im2col_grid_forward(x, w, P, D, H_out, W_out):
+def im2col_grid_forward(x, w, P, D, H_out, W_out, columns=None):
     """Forward of 'im2col-grid': returns ``(out (F, N, H', W') view, grid (C, N, Hp*Wp))``."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
@@ -119,7 +125,7 @@ def im2col_grid_forward(x, w, P, D, H_out, W_out):
     L = positions_per_image(H_out, W_out, Wp)
     out_grid = np.empty((F, N * L), dtype=w.dtype)
     w_row = w.reshape(F, K)
-    block = block_columns(K, w.dtype, N * L)
+    block = block_columns(K, w.dtype, N * L, columns=columns)
     buffer = np.empty(K * block, dtype=w.dtype)
     for n0, g, r0, m in _grid_blocks(N, L, block):
         x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer)
@@ -128,7 +134,7 @@ def im2col_grid_forward(x, w, P, D, H_out, W_out):
     return _real_outputs(out_grid, N, L, H_out, W_out, Wp), grid
 
 
-def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True):
+def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True, columns=None):
     """dx on the padded grid (C, N, Hp*Wp) and dw_row (F, C*HH*WW), in blocks of
     columns: ``dw_row.T += X_col_block @ dout_block.T`` with the block of X_col rebuilt
     from shifted slices (the forward's blocks), then, in larger blocks,
@@ -143,7 +149,7 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True):
     dout_grid = np.zeros((F, N * L), dtype=dtype)    # zero where there is no real output
     _real_outputs(dout_grid, N, L, H_out, W_out, Wp)[...] = dout.transpose(1, 0, 2, 3)
     dw_col = np.zeros((K, F), dtype=dtype)         # dw_row.T
-    block = block_columns(K, dtype, N * L)
+    block = block_columns(K, dtype, N * L, columns=columns)
     x_buffer = np.empty(K * block, dtype=dtype)
     for n0, g, r0, m in _grid_blocks(N, L, block):
         x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, x_buffer)
@@ -156,7 +162,7 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True):
 
     w_col = np.ascontiguousarray(w.reshape(F, K).T)
     dx_grid = np.zeros(grid.shape, dtype=dtype)
-    block = block_columns(K, dtype, N * L, factor=DX_BLOCK_FACTOR)
+    block = block_columns(K, dtype, N * L, factor=DX_BLOCK_FACTOR, columns=columns)
     d_buffer = np.empty(K * block, dtype=dtype)
     for n0, g, r0, m in _grid_blocks(N, L, block):
         start = n0 * L + r0
@@ -170,7 +176,7 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True):
 
 # --- "shifted-gemm": one GEMM per tap on a channels-last grid -------------------------
 
-def shifted_gemm_forward(x, w, P, D, H_out, W_out):
+def shifted_gemm_forward(x, w, P, D, H_out, W_out, columns=None):
     """Forward of 'shifted-gemm': returns ``(out (N, Hp, Wp, F) cut to (N, H', W', F),
     grid (N*Hp*Wp, C))``."""
     N, C, H, W = x.shape
@@ -181,7 +187,7 @@ def shifted_gemm_forward(x, w, P, D, H_out, W_out):
     grid = _pad_channels_last(x, P, w.dtype).reshape(N * Hp * Wp, C)
     taps = [np.asfortranarray(w[:, :, kh, kw]) for kh in range(HH) for kw in range(WW)]
     out_grid = np.empty((N * Hp * Wp, F), dtype=w.dtype)
-    _sum_of_shifted_products(grid, taps, offsets, out_grid[:n_valid])
+    _sum_of_shifted_products(grid, taps, offsets, out_grid[:n_valid], columns)
     return out_grid.reshape(N, Hp, Wp, F)[:, :H_out, :W_out, :], grid
 
 
@@ -197,7 +203,7 @@ def _gemm_into(gemm, a, b, c, beta, trans_b=False):
         raise RuntimeError("BLAS gemm did not accumulate in place (non-contiguous operand)")
 
 
-def _sum_of_shifted_products(grid, mats, offsets, out):
+def _sum_of_shifted_products(grid, mats, offsets, out, columns=None):
     """``out[q] = sum_t mats[t] @ grid[q + offsets[t]]`` for every row q of ``out``.
 
     ``grid`` is (L, Cin), C-contiguous, so ``grid[a + o:b + o]`` is a contiguous
@@ -209,7 +215,7 @@ def _sum_of_shifted_products(grid, mats, offsets, out):
     """
     gemm = get_blas_funcs("gemm", dtype=grid.dtype)
     n, cout = out.shape
-    block = block_columns(cout, grid.dtype, n)
+    block = block_columns(cout, grid.dtype, n, columns=columns)
     for start in range(0, n, block):
         stop = min(start + block, n)
         acc = out[start:stop].T                   # (Cout, m), Fortran-contiguous view
@@ -218,7 +224,7 @@ def _sum_of_shifted_products(grid, mats, offsets, out):
                        beta=0.0 if t == 0 else 1.0)
 
 
-def shifted_gemm_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
+def shifted_gemm_backward(dout, grid, w, Hp, Wp, D, compute_dx=True, columns=None):
     """dx on the channels-last padded grid (N*Hp*Wp, C) (None when ``compute_dx`` is
     False) and dw (F, C, HH, WW)."""
     N, F, H_out, W_out = dout.shape
@@ -244,7 +250,7 @@ def shifted_gemm_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
     gemm = get_blas_funcs("gemm", dtype=dtype)
     T = HH * WW
     dw_rows = np.zeros((T * C, F), dtype=dtype, order="F")
-    block = block_columns(T * C, dtype, n_valid)
+    block = block_columns(T * C, dtype, n_valid, columns=columns)
     buffer = np.empty(block * T * C, dtype=dtype)
     s = grid.strides[1]
     for start in range(0, n_valid, block):
@@ -266,5 +272,5 @@ def shifted_gemm_backward(dout, grid, w, Hp, Wp, D, compute_dx=True):
     flipped = [np.asfortranarray(w[:, :, HH - 1 - kh, WW - 1 - kw].T)
                for kh in range(HH) for kw in range(WW)]
     dx_grid = np.empty((size, C), dtype=dtype)
-    _sum_of_shifted_products(dout_grid, flipped, offsets, dx_grid)
+    _sum_of_shifted_products(dout_grid, flipped, offsets, dx_grid, columns)
     return dx_grid, dw
