@@ -72,9 +72,9 @@ def test_show_activations_one_row_per_layer(tmp_path, input_dim):
     assert distinct_colours(image) > 50
     labels = [ax.get_ylabel().split("\n")[0] for ax in fig.axes if ax.get_ylabel()]
     assert labels == ["input", "conv1", "relu1", "pool1", "fc2", "relu2", "fc3"]
-    # four depth slices per volume: conv1, relu1, pool1
-    assert sum(ax.get_title().startswith("d=") for ax in fig.axes) == 3 * 4 + (
-        0 if input_dim[0] == 3 else 1)
+    # four depth slices per volume: conv1, relu1, pool1 (the input is one picture,
+    # in colour or in grey)
+    assert sum(ax.get_title().startswith("d=") for ax in fig.axes) == 3 * 4
     bars = fig.axes[-1]
     assert [t.get_text() for t in bars.get_xticklabels()] == list("abcdefghij")
 

@@ -7,6 +7,16 @@
   volume out as a column of depth slices; here the rows play that part).
 - :func:`plot_history`: the training loss and accuracies of a :class:`convnets.Solver`.
 
+The house style of every figure in the course, and its mechanical check:
+
+- :func:`signed_map`: a map whose sign matters (weights, scores, gradients) in a
+  diverging colour map centred at 0 (blue negative, white 0, red positive), with a
+  colour bar; panels that are compared share one ``limit``.
+- :func:`grey_image`: a grey image in grey, on a fixed scale (0 black, 1 white).
+- :func:`figure_problems`: what breaks the style in a figure: text under
+  ``MIN_FONT_PT``, a size over ``MAX_FIGURE_INCHES``, a map with values of both signs
+  drawn without a diverging colour map centred at 0 or without a colour bar.
+
 Figures are drawn with matplotlib's Agg canvas, without pyplot, so nothing changes the
 global backend (they still display in Jupyter). Each function returns the figure and,
 when given a path, saves it as PNG. matplotlib is imported inside the functions.
@@ -21,10 +31,139 @@ import numpy as np
 
 from ..checks import check_array, check_int
 
-__all__ = ["filter_grid", "show_filters", "show_activations", "plot_history"]
+__all__ = ["filter_grid", "show_filters", "show_activations", "plot_history", "signed_map",
+           "grey_image", "figure_problems", "MIN_FONT_PT", "MAX_FIGURE_INCHES",
+           "SIGNED_CMAP"]
 
 
 _SEPARATOR = (0.6, 0.68, 0.85)
+_SIGNED_SEPARATOR = (0.35, 0.35, 0.35)     # dark grey: no value of the diverging map
+
+MIN_FONT_PT = 8.0
+"""The smallest text a figure may hold, in points (tick labels and legends included)."""
+MAX_FIGURE_INCHES = (12.0, 8.0)
+"""The largest figure, width x height in inches: 1200 x 800 pixels at 100 dpi, which fits
+a laptop screen next to the notebook's margins."""
+SIGNED_CMAP = "RdBu_r"
+"""Blue for negative, white for 0, red for positive."""
+_DIVERGING = {"RdBu", "RdBu_r", "bwr", "bwr_r", "coolwarm", "coolwarm_r", "seismic",
+              "seismic_r", "PiYG", "PiYG_r", "PRGn", "PRGn_r", "BrBG", "BrBG_r", "PuOr",
+              "PuOr_r", "RdGy", "RdGy_r", "RdYlBu", "RdYlBu_r", "Spectral", "Spectral_r"}
+
+
+def signed_map(ax, values, limit: float | None = None, colorbar: bool = True,
+               label: str | None = None, missing=None, **imshow_options):
+    """Draw a 2-D map whose sign matters, centred at 0, with a colour bar.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    values : ndarray, shape (H, W)
+    limit : float or None
+        The colour scale runs from ``-limit`` (blue) to ``+limit`` (red). Give panels
+        that are compared the same limit; default ``max |values|`` (1 if all are 0).
+    colorbar : bool
+        Draw a colour bar next to the axes (a figure with several panels on one
+        ``limit`` may draw a single bar for all of them instead, with
+        ``fig.colorbar(image, ax=axes)``).
+    label : str or None
+        The colour bar's label.
+    missing : colour or None
+        The colour of NaN cells (default: left blank).
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+    """
+    from matplotlib import colormaps
+
+    values = np.asarray(values, dtype=np.float64)
+    if limit is None:
+        finite = values[np.isfinite(values)]
+        limit = float(np.abs(finite).max()) if finite.size else 1.0
+    limit = float(limit) if limit and limit > 0 else 1.0
+    imshow_options.setdefault("interpolation", "nearest")
+    cmap = colormaps[SIGNED_CMAP]
+    if missing is not None:
+        cmap = cmap.with_extremes(bad=missing)
+    image = ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit, **imshow_options)
+    if colorbar:
+        bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        if label:
+            bar.set_label(label)
+    return image
+
+
+def grey_image(ax, image, vmin: float = 0.0, vmax: float = 1.0, axis_off: bool = True):
+    """Draw a grey image in grey (``vmin`` black, ``vmax`` white) on a fixed scale."""
+    shown = ax.imshow(np.asarray(image), cmap="gray", vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+    if axis_off:
+        ax.set_axis_off()
+    return shown
+
+
+def figure_problems(fig) -> list[str]:
+    """What in ``fig`` breaks the house style, one sentence per problem ([] if none).
+
+    Checked: the figure fits ``MAX_FIGURE_INCHES``; every visible text (titles, labels,
+    tick labels, legends, annotations) is at least ``MIN_FONT_PT``; every image drawn
+    through a colour map whose data has negative and positive values uses a diverging
+    colour map, centred at 0 (``vmin == -vmax``), and has a colour bar.
+    """
+    from matplotlib.image import AxesImage
+    from matplotlib.text import Text
+
+    problems = []
+    width, height = fig.get_size_inches()
+    if width > MAX_FIGURE_INCHES[0] + 1e-9 or height > MAX_FIGURE_INCHES[1] + 1e-9:
+        problems.append(f"figure is {width:g} x {height:g} in, over "
+                        f"{MAX_FIGURE_INCHES[0]:g} x {MAX_FIGURE_INCHES[1]:g}")
+    fig.canvas.draw()                        # lays out ticks, so their labels exist
+    small = {}
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_figure() is not None:
+            size = text.get_fontsize()
+            if size < MIN_FONT_PT - 1e-9:
+                small.setdefault(size, []).append(text.get_text().strip().replace("\n", " "))
+    for size, texts in sorted(small.items()):
+        shown = ", ".join(repr(t[:30]) for t in texts[:3])
+        more = f" and {len(texts) - 3} more" if len(texts) > 3 else ""
+        problems.append(f"{len(texts)} text(s) at {size:g} pt (< {MIN_FONT_PT:g}): "
+                        f"{shown}{more}")
+    for ax in fig.axes:
+        for image in ax.get_images():
+            if not isinstance(image, AxesImage):
+                continue
+            data = np.ma.masked_invalid(np.ma.asarray(image.get_array(), dtype=np.float64))
+            if data.ndim != 2 or data.count() == 0:
+                continue                     # RGB(A) pictures carry their own colours
+            if not (data.min() < 0 < data.max()):
+                continue
+            title = ax.get_title() or ax.get_ylabel() or f"axes {fig.axes.index(ax)}"
+            name = image.get_cmap().name
+            lo, hi = image.get_clim()
+            if name not in _DIVERGING:
+                problems.append(f"signed map {title!r} drawn in {name!r}, not a diverging "
+                                f"colour map")
+            elif abs(lo + hi) > 1e-9 * max(abs(lo), abs(hi), 1e-300):
+                problems.append(f"signed map {title!r} is not centred at 0 "
+                                f"(colours from {lo:g} to {hi:g})")
+            if image.colorbar is None and not _shares_a_colorbar(fig, image):
+                problems.append(f"signed map {title!r} has no colour bar")
+    return problems
+
+
+def _shares_a_colorbar(fig, image) -> bool:
+    """True if another image of ``fig`` with the same colour map and limits has a colour
+    bar (one bar for panels drawn on one scale)."""
+    for ax in fig.axes:
+        for other in ax.get_images():
+            if (other is not image and other.colorbar is not None
+                    and other.get_cmap().name == image.get_cmap().name
+                    and other.get_clim() == image.get_clim()):
+                return True
+    return False
 
 
 def _normalize(a: np.ndarray) -> np.ndarray:
@@ -52,7 +191,8 @@ def _save(fig, path) -> None:
         fig.savefig(path, format="png")
 
 
-def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
+def filter_grid(w, padding: int = 1, ncols: int | None = None,
+                normalize: bool = True) -> np.ndarray:
     """Tile filters into one image, each filter normalized to [0, 1] on its own.
 
     Parameters
@@ -64,6 +204,9 @@ def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
         mistaken for the separator (:func:`show_filters` draws them in one color).
     ncols : int or None
         Tiles per row; default ``ceil(sqrt(F))`` (a square-ish grid).
+    normalize : bool
+        Scale each filter to [0, 1] on its own (default). With ``False`` the tiles hold
+        the weights as they are, so that one colour scale compares all of them.
 
     Returns
     -------
@@ -75,14 +218,15 @@ def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
     w = check_array(w, "w", 4, "(F, C, HH, WW)")
     padding = check_int(padding, "padding", minimum=0)
     F, C, HH, WW = w.shape
+    scale = _normalize if normalize else (lambda a: np.asarray(a, dtype=np.float64))
     if C == 3:
-        tiles = [_normalize(f).transpose(1, 2, 0) for f in w]       # (HH, WW, 3)
+        tiles = [scale(f).transpose(1, 2, 0) for f in w]       # (HH, WW, 3)
         cols = ncols or math.ceil(math.sqrt(F))
     elif C == 1:
-        tiles = [_normalize(f[0]) for f in w]
+        tiles = [scale(f[0]) for f in w]
         cols = ncols or math.ceil(math.sqrt(F))
     else:
-        tiles = [_normalize(f)[c] for f in w for c in range(C)]    # per filter, C tiles
+        tiles = [scale(f)[c] for f in w for c in range(C)]    # per filter, C tiles
         cols = ncols or C
     cols = check_int(cols, "ncols", minimum=1)
     rows = math.ceil(len(tiles) / cols)
@@ -97,41 +241,49 @@ def filter_grid(w, padding: int = 1, ncols: int | None = None) -> np.ndarray:
     return grid
 
 
-def show_filters(w, path=None, padding: int = 1, ncols: int | None = None, title=None):
+def show_filters(w, path=None, padding: int = 1, ncols: int | None = None, title=None,
+                 limit: float | None = None):
     """Show a bank of (first-layer) filters as a grid of small images.
 
     Parameters
     ----------
     w : ndarray, shape (F, C, HH, WW)
-        Filters; C == 3 is shown in color (the channels read as R, G, B), C == 1 in gray,
-        other depths one gray tile per channel. Each filter is normalized on its own so
-        that its pattern is visible whatever its scale.
+        Filters. C == 3 is shown in colour (the channels read as R, G, B), each filter
+        normalized on its own so that its pattern shows whatever its scale. Other depths
+        (one tile per filter when C == 1, one row of C tiles per filter otherwise) show
+        the weights themselves on one diverging scale centred at 0 with a colour bar
+        (blue negative, white 0, red positive), so that tiles compare.
     path : str or Path or None
         Where to save the PNG.
     padding, ncols
         See :func:`filter_grid`.
     title : str or None
         Default ``'<F> filters, <HH>x<WW>x<C>'``.
+    limit : float or None
+        The colour scale for C != 3, ``-limit`` to ``+limit``; give two banks that are
+        compared (before and after training) the same limit. Default ``max |w|``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    grid = filter_grid(w, padding=padding, ncols=ncols)
-    F, C, HH, WW = np.shape(w)
-    # Draw in RGB: gray tiles as equal channels, the separators in one bluish gray that a
-    # gray filter never takes.
-    gap = np.isnan(grid if grid.ndim == 2 else grid[..., 0])
-    rgb = np.repeat(grid[..., None], 3, axis=-1) if grid.ndim == 2 else grid.copy()
-    rgb[gap] = _SEPARATOR
-    side = 6.0
+    F, C, HH, WW = np.shape(w) if np.ndim(w) == 4 else (0, 0, 0, 0)
+    colour = C == 3
+    grid = filter_grid(w, padding=padding, ncols=ncols, normalize=colour)
     aspect = grid.shape[0] / grid.shape[1]
-    fig = _new_figure(side, max(2.0, side * aspect) + 0.5)
+    width = float(np.clip(0.3 * grid.shape[1], 2.5, 6.0))
+    fig = _new_figure(width + (0 if colour else 1.0),
+                      float(np.clip(width * aspect, 1.5, 6.5)) + 0.6)
     ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(rgb, interpolation="nearest")
+    if colour:
+        # The separators in one bluish gray that a colour filter never takes exactly.
+        rgb = grid.copy()
+        rgb[np.isnan(grid[..., 0])] = _SEPARATOR
+        ax.imshow(rgb, interpolation="nearest")
+    else:
+        signed_map(ax, grid, limit=limit, label="weight", missing=_SIGNED_SEPARATOR)
     ax.set_axis_off()
     ax.set_title(title or f"{F} filters, {HH}x{WW}x{C}")
-    fig.tight_layout()
     _save(fig, path)
     return fig
 
@@ -139,13 +291,16 @@ def show_filters(w, path=None, padding: int = 1, ncols: int | None = None, title
 def show_activations(model, x, path=None, max_maps: int = 8, class_names=None):
     """The activations of every layer of ``model`` for one image, one row per layer.
 
-    The first row is the input image; then, for each ``(name, output)`` of
-    ``model.activations(x)``:
+    The first row is the input image (in colour for 3 channels, grey for 1); then, for
+    each ``(name, output)`` of ``model.activations(x)``:
 
     * a volume (1, D, H, W): its first ``max_maps`` depth slices (activation maps),
-      side by side, on one color scale per layer (so that the slices compare);
-    * a vector (1, M) (an FC layer): a strip of M cells;
-    * the last layer (the class scores): a bar chart, the top-scoring class in red.
+      side by side, on one colour scale per layer with a colour bar (so that the slices
+      compare): diverging and centred at 0 when the layer has negative values (a conv
+      before its ReLU), grey from 0 (black) when it has none (after a ReLU or a pool);
+    * a vector (1, M) (an FC layer): a strip of M cells, on the same rule;
+    * the last layer (the class scores): a bar chart with the class names, the
+      top-scoring class in red.
 
     Parameters
     ----------
@@ -176,25 +331,29 @@ def show_activations(model, x, path=None, max_maps: int = 8, class_names=None):
     if len(layers) < 2:
         raise ValueError("model.activations(x) returned no layers")
 
-    fig = _new_figure(1.3 * max_maps + 1.5, 1.35 * len(layers) + 0.4)
+    row_height = min(1.1, (MAX_FIGURE_INCHES[1] - 0.5) / len(layers))
+    fig = _new_figure(min(MAX_FIGURE_INCHES[0], 1.2 * max_maps + 2.4),
+                      row_height * len(layers) + 0.5)
+    fig.set_layout_engine("constrained")
     grid = fig.add_gridspec(len(layers), max_maps)
     for row, (name, act) in enumerate(layers):
         a = act[0] if act.shape[:1] == (1,) else act
         label = f"{name}\n{' x '.join(map(str, a.shape))}"
         last = row == len(layers) - 1
-        if row == 0 and a.ndim == 3 and a.shape[0] == 3:
+        if row == 0 and a.ndim == 3 and a.shape[0] in (1, 3):
             ax = fig.add_subplot(grid[row, 0])
-            ax.imshow(_normalize(a).transpose(1, 2, 0), interpolation="nearest")
+            if a.shape[0] == 3:
+                ax.imshow(_normalize(a).transpose(1, 2, 0), interpolation="nearest")
+            else:
+                grey_image(ax, _normalize(a[0]), axis_off=False)
             _label_axis(ax, label)
         elif a.ndim == 3 and not last:
-            lo, hi = float(a.min()), float(a.max())
-            if hi <= lo:
-                hi = lo + 1.0
-            for k in range(min(max_maps, a.shape[0])):
-                ax = fig.add_subplot(grid[row, k])
-                ax.imshow(a[k], cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest")
+            axes = [fig.add_subplot(grid[row, k]) for k in range(min(max_maps, a.shape[0]))]
+            images = [_activation_map(ax, a[k], a) for k, ax in enumerate(axes)]
+            for k, ax in enumerate(axes):
                 _label_axis(ax, label if k == 0 else None)
-                ax.set_title(f"d={k}", fontsize=7)
+                ax.set_title(f"d={k}", fontsize=MIN_FONT_PT)
+            fig.colorbar(images[0], ax=axes, fraction=0.02, pad=0.01, aspect=8)
         elif last:
             scores = a.reshape(-1)
             ax = fig.add_subplot(grid[row, :])
@@ -203,25 +362,36 @@ def show_activations(model, x, path=None, max_maps: int = 8, class_names=None):
             ax.bar(np.arange(len(scores)), scores, color=colors)
             if len(scores) <= 20:
                 names = class_names or [str(i) for i in range(len(scores))]
-                ax.set_xticks(np.arange(len(scores)), [str(n) for n in names], fontsize=7)
-            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-            ax.tick_params(axis="y", labelsize=7)
+                ax.set_xticks(np.arange(len(scores)), [str(n) for n in names],
+                              fontsize=MIN_FONT_PT)
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=MIN_FONT_PT)
+            ax.tick_params(axis="y", labelsize=MIN_FONT_PT)
         else:
             ax = fig.add_subplot(grid[row, :])
-            ax.imshow(a.reshape(1, -1), cmap="viridis", aspect="auto",
-                      interpolation="nearest")
+            strip = a.reshape(1, -1)
+            image = _activation_map(ax, strip, strip, aspect="auto")
             _label_axis(ax, label)
+            fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, aspect=8)
     fig.suptitle("Activations, layer by layer", fontsize=10)
-    fig.tight_layout()
     _save(fig, path)
     return fig
+
+
+def _activation_map(ax, values, layer, **options):
+    """One activation map on its layer's scale: diverging around 0 if the layer has
+    negative values, else grey from 0."""
+    lo, hi = float(np.min(layer)), float(np.max(layer))
+    if lo < 0:
+        return signed_map(ax, values, limit=max(-lo, hi), colorbar=False, **options)
+    return ax.imshow(values, cmap="gray", vmin=0, vmax=hi if hi > 0 else 1.0,
+                     interpolation="nearest", **options)
 
 
 def _label_axis(ax, label) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     if label is not None:
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=MIN_FONT_PT)
 
 
 def plot_history(solver, path=None):
