@@ -119,9 +119,52 @@ def source_notebook(course: Path, name: str) -> Path:
     return course / "source" / name / f"{name}.ipynb"
 
 
+# An assignment's instructor-only build step: ``assignments/<a>/build.py`` defining
+# ``write_files(dest)``, run by the build with the reference package importable, writes
+# generated files (expected outputs as arrays, data) into the source folder, from where
+# they reach the release, the self-study solutions and the grader. The script itself is
+# never copied.
+BUILD_SCRIPT = "build.py"
+
+
+def copy_assignment_files(name: str, dest: Path) -> list[Path]:
+    """The files an assignment ships next to its notebook, in ``dest``: its folder's files
+    (not the jupytext source, not the build script), ``checks.py``, and what its build
+    script writes. Returns the paths written."""
+    src_dir = ASSIGNMENTS_DIR / name
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for item in src_dir.iterdir():
+        if item.name in (f"{name}.py", BUILD_SCRIPT) or item.name.startswith((".", "__pycache__")):
+            continue
+        if item.is_file():
+            written.append(Path(shutil.copy2(item, dest / item.name)))
+    written.append(Path(shutil.copy2(CHECKS, dest / "checks.py")))
+    written += run_build_script(name, dest)
+    return written
+
+
+def run_build_script(name: str, dest: Path) -> list[Path]:
+    """Run ``assignments/<name>/build.py``'s ``write_files(dest)`` when there is one; the
+    files it wrote."""
+    import runpy
+
+    script = ASSIGNMENTS_DIR / name / BUILD_SCRIPT
+    if not script.is_file():
+        return []
+    functions = runpy.run_path(str(script), run_name=f"build_{name}")
+    if "write_files" not in functions:
+        raise CourseError(f"{script} defines no write_files(dest)")
+    try:
+        files = functions["write_files"](dest)
+    except Exception as err:  # noqa: BLE001 - reported as a build error with its cause
+        raise CourseError(f"{script}: write_files failed: {type(err).__name__}: {err}") from err
+    return [Path(f) for f in files]
+
+
 def build_source(course: Path, name: str) -> Path:
-    """source/<a>/: the notebook converted from jupytext, plus checks.py and the
-    assignment's other files."""
+    """source/<a>/: the notebook converted from jupytext, plus checks.py, the
+    assignment's other files and the files its build script generates."""
     import jupytext
 
     check_assignment(name)
@@ -130,12 +173,7 @@ def build_source(course: Path, name: str) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for item in src_dir.iterdir():
-        if item.name == f"{name}.py" or item.name.startswith((".", "__pycache__")):
-            continue
-        if item.is_file():
-            shutil.copy2(item, dest / item.name)
-    shutil.copy2(CHECKS, dest / "checks.py")
+    copy_assignment_files(name, dest)
     notebook = jupytext.read(src_dir / f"{name}.py")
     notebook.metadata.pop("jupytext", None)
     jupytext.write(notebook, dest / f"{name}.ipynb", fmt="ipynb")

@@ -54,11 +54,13 @@ import nbformat
 from notebook_kernel import ANSI, execute
 from text_notebooks import in_jupytext_form
 
-from autograder.course import HIDDEN  # the hidden blocks, as the course build strips them
+from autograder.course import (
+    HIDDEN,  # the hidden blocks, as the course build strips them
+    copy_assignment_files,  # the files shipped next to a notebook
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
-CHECKS = ASSIGNMENTS / "checks.py"
 CELL_TIMEOUT = 60
 WRITTEN_QUESTIONS = (2, 4)      # written questions per assignment, at least and at most
 WRITTEN_POINTS = (2, 4)         # points of one written question, at least and at most
@@ -264,17 +266,10 @@ def structure_problems(name: str) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 def copy_assignment_folder(name: str, dest: Path) -> Path:
-    """The assignment folder without its ``.py`` source, plus ``checks.py``, in ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    src = ASSIGNMENTS / name
-    for path in src.iterdir():
-        if path.name == f"{name}.py" or path.name.startswith(".") or path.name == "__pycache__":
-            continue
-        if path.is_dir():
-            shutil.copytree(path, dest / path.name)
-        else:
-            shutil.copy2(path, dest / path.name)
-    shutil.copy2(CHECKS, dest / "checks.py")
+    """The files the course build puts next to the notebook, in ``dest``: the assignment
+    folder's files without its ``.py`` source and build script, ``checks.py``, and what
+    the build script generates (conv_fast's expected arrays)."""
+    copy_assignment_files(name, dest)
     return dest
 
 

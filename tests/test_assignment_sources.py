@@ -33,7 +33,9 @@ EXPECTED = {
     "conv_fast": (
         {"test_im2col", "test_col2im", "test_conv_forward_fast", "test_conv_backward_fast",
          "test_fast_invalid_sizes", "test_conv_1x1"},
-        {"im2col", "col2im", "conv_forward_fast", "conv_backward_fast", "conv_1x1"},
+        # conv_output_size is the student's own from assignment 1 (copied, not given)
+        {"conv_output_size", "im2col", "col2im", "conv_forward_fast", "conv_backward_fast",
+         "conv_1x1"},
     ),
     "pooling_layers": (
         {"test_pool_output_size", "test_max_pool_forward", "test_max_pool_backward",

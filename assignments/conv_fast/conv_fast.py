@@ -24,8 +24,8 @@
 #    the output volume.
 #
 # The backward pass is two more matrix multiplies and **col2im**, which adds each column
-# back onto the pixels it was copied from. At the end you compare the speed with the
-# naive layer and look at 1x1 convolutions.
+# back onto the pixels it was copied from. At the end you time the matrix multiply
+# against the same dot products done one by one in Python, and look at 1x1 convolutions.
 #
 # Conventions as in assignment 1: NCHW arrays (`x` is `(N, C, H, W)`, `w` is
 # `(F, C, HH, WW)`, `b` is `(F,)`), cross-correlation, `conv_param = {'stride': S,
@@ -51,20 +51,52 @@ from checks import (
 
 np.set_printoptions(precision=4, suppress=True)
 
+# What a correct convolution gives on a few fixed inputs: arrays stored in
+# conv_fast_expected.npz (next to this notebook) when the course was built. The tests
+# compare your fast layer with them.
+with np.load("conv_fast_expected.npz") as stored:
+    stored_arrays = {key: stored[key] for key in stored.files}
+
+
+def stored_case(case):
+    """One stored case as a dict: its inputs `x`, `w`, `b`, its `conv_param`, and the
+    expected `out` (plus `dout` and the expected `dx`, `dw`, `db` for backward cases)."""
+    found = {key[len(case) + 1:]: value for key, value in stored_arrays.items()
+             if key.startswith(case + "_")}
+    S, P, D = (int(v) for v in found.pop("param"))
+    found["conv_param"] = {"stride": S, "pad": P}
+    if D != 1:
+        found["conv_param"]["dilation"] = D
+    return found
+
+
 # %% [markdown]
-# ## Given: the naive layer from assignment 1
+# ## 0. The output size, from assignment 1
 #
-# This cell is given (read-only): an output-size function and a slow but straightforward
-# convolution with four nested loops. You may call `conv_output_size` in your code; the
-# tests use the naive layer to check your fast one.
+# im2col needs the rule of assignment 1: along one axis, a filter of `F` taps with
+# dilation `D` spans `D*(F - 1) + 1` pixels, and fits at `(W - F + 2P)/S + 1` positions
+# of an input of size `W` padded with `P` zeros, where `F` is that span; a setting where
+# this is not a whole number, or where the filter is wider than the padded input, raises
+# `ValueError` (the first message ending in `is not an integer`). Copy your
+# `conv_output_size` from assignment 1 into the cell below (or write it again); the
+# functions of this assignment call it.
+#
+# Nothing here uses assignment 1's layer: the tests check yours against outputs and
+# gradients stored by the course (the setup cell above loads them; `stored_case` picks
+# one case).
 
-# %% nbgrader={"grade": false, "grade_id": "given_naive_layer", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "answer_conv_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_size(W, F, S, P, dilation=1):
-    """Number of filter positions along one axis, `(W - F + 2P)/S + 1`, F the filter span.
+    """Number of filter positions along one axis, `(W - F + 2P)/S + 1`, F the filter span
+    `dilation*(F - 1) + 1`.
 
-    Raises ValueError when the filter is larger than the padded input or when the result
-    is not a whole number.
+    Raises
+    ------
+    ValueError
+        If the filter is larger than the padded input, or if the result is not a whole
+        number (the message then ends with `is not an integer`).
     """
+    ### BEGIN SOLUTION
     span = dilation * (F - 1) + 1
     if span > W + 2 * P:
         raise ValueError(f"the filter spans F = {span} pixels, more than the padded input "
@@ -74,44 +106,7 @@ def conv_output_size(W, F, S, P, dilation=1):
         raise ValueError(f"(W - F + 2P)/S + 1 = ({W} - {span} + {2 * P})/{S} + 1 = "
                          f"{room / S + 1:.4g} is not an integer")
     return room // S + 1
-
-
-def conv_forward_naive(x, w, b, conv_param):
-    """Convolution with four loops: (image, filter, output row, output column)."""
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    S, P = conv_param["stride"], conv_param["pad"]
-    D = conv_param.get("dilation", 1)
-    H_out, W_out = conv_output_size(H, HH, S, P, D), conv_output_size(W, WW, S, P, D)
-    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
-    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w))
-    for n in range(N):
-        for f in range(F):
-            for i in range(H_out):
-                for j in range(W_out):
-                    field = xp[n, :, i * S:i * S + D * (HH - 1) + 1:D,
-                               j * S:j * S + D * (WW - 1) + 1:D]
-                    out[n, f, i, j] = np.sum(field * w[f]) + b[f]
-    return out, (x, w, b, {"stride": S, "pad": P, "dilation": D})
-
-
-def conv_backward_naive(dout, cache):
-    """Backward pass of conv_forward_naive, with the same four loops."""
-    x, w, b, conv_param = cache
-    S, P, D = conv_param["stride"], conv_param["pad"], conv_param["dilation"]
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
-    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
-    for n in range(N):
-        for f in range(F):
-            for i in range(dout.shape[2]):
-                for j in range(dout.shape[3]):
-                    rows = slice(i * S, i * S + D * (HH - 1) + 1, D)
-                    cols = slice(j * S, j * S + D * (WW - 1) + 1, D)
-                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
-                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
-    return dxp[:, :, P:P + H, P:P + W], dw, dout.sum(axis=(0, 2, 3)).astype(b.dtype)
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -401,16 +396,11 @@ def conv_forward_fast(x, w, b, conv_param):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_fast", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
-rng_visible = np.random.default_rng(4)
-for x_shape, w_shape, p in [((2, 3, 5, 5), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
-                            ((1, 2, 7, 6), (3, 2, 3, 2), {"stride": 2, "pad": 1}),
-                            ((2, 2, 8, 7), (2, 2, 2, 3), {"stride": 1, "pad": 0, "dilation": 2}),
-                            ((3, 1, 4, 4), (2, 1, 4, 4), {"stride": 1, "pad": 0})]:
-    x = rng_visible.standard_normal(x_shape)
-    w = rng_visible.standard_normal(w_shape)
-    b = rng_visible.standard_normal(w_shape[0])
-    check_close(conv_forward_fast(x, w, b, p)[0], conv_forward_naive(x, w, b, p)[0],
-                f"conv_forward_fast vs the naive layer, x {x_shape}, w {w_shape}, {p}")
+for case in ("forward0", "forward1", "forward2", "forward3"):
+    c = stored_case(case)
+    check_close(conv_forward_fast(c["x"], c["w"], c["b"], c["conv_param"])[0], c["out"],
+                f"conv_forward_fast vs the expected output, x {c['x'].shape}, "
+                f"w {c['w'].shape}, {c['conv_param']}")
 # The notes' AlexNet layer: [227x227x3] -> 96 filters 11x11, stride 4 -> [55x55x96].
 out, _ = conv_forward_fast(np.zeros((1, 3, 227, 227)), np.zeros((96, 3, 11, 11)), np.ones(96),
                            {"stride": 4, "pad": 0})
@@ -491,11 +481,12 @@ def conv_backward_fast(dout, cache):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_backward_fast", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-def gradient_check_conv_fast(x, w, b, conv_param, seed=0):
+def gradient_check_conv_fast(case):
+    """Numerical gradients and the stored expected ones against conv_backward_fast."""
+    c = stored_case(case)
+    x, w, b, conv_param, dout = c["x"], c["w"], c["b"], c["conv_param"], c["dout"]
     out, cache = conv_forward_fast(x, w, b, conv_param)
-    check_shape(out, conv_forward_naive(x, w, b, conv_param)[0].shape,
-                f"output for x {x.shape}, w {w.shape}, {conv_param}")
-    dout = np.random.default_rng(seed).standard_normal(out.shape)
+    check_shape(out, c["out"].shape, f"output for x {x.shape}, w {w.shape}, {conv_param}")
     dx, dw, db = conv_backward_fast(dout, cache)
     label = f"x {x.shape}, w {w.shape}, {conv_param}"
     dx_num = eval_numerical_gradient_array(
@@ -507,22 +498,13 @@ def gradient_check_conv_fast(x, w, b, conv_param, seed=0):
     check_gradient(dx_num, dx, f"dx ({label})")
     check_gradient(dw_num, dw, f"dw ({label})")
     check_gradient(db_num, db, f"db ({label})")
-    # and the same numbers as the naive layer's backward pass
-    naive = conv_backward_naive(dout, conv_forward_naive(x, w, b, conv_param)[1])
-    for name, got, want in zip(("dx", "dw", "db"), (dx, dw, db), naive):
-        check_close(got, want, f"{name} vs the naive layer ({label})")
+    # and the same numbers as the expected gradients
+    for name, got in zip(("dx", "dw", "db"), (dx, dw, db)):
+        check_close(got, c[name], f"{name} vs the expected gradient ({label})")
 
 
-rng_visible = np.random.default_rng(5)
-gradient_check_conv_fast(rng_visible.standard_normal((2, 3, 5, 5)),
-                         rng_visible.standard_normal((3, 3, 3, 3)),
-                         rng_visible.standard_normal(3), {"stride": 1, "pad": 1})
-gradient_check_conv_fast(rng_visible.standard_normal((1, 2, 7, 6)),
-                         rng_visible.standard_normal((2, 2, 3, 2)),
-                         rng_visible.standard_normal(2), {"stride": 2, "pad": 1})
-gradient_check_conv_fast(rng_visible.standard_normal((1, 2, 7, 7)),
-                         rng_visible.standard_normal((2, 2, 3, 3)),
-                         rng_visible.standard_normal(2), {"stride": 1, "pad": 0, "dilation": 2})
+for case in ("backward0", "backward1", "backward2"):
+    gradient_check_conv_fast(case)
 # Each gradient has the dtype of its array.
 _, cache = conv_forward_fast(np.ones((1, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32),
                              np.zeros(3, np.float32), {"stride": 1, "pad": 1})
@@ -561,7 +543,7 @@ with hidden_checks("test_conv_backward_fast") as rng:
 # ## 5. Settings that do not fit
 #
 # im2col, col2im and the fast layer share the output-size rule, so a geometry that does
-# not tile the padded input raises the same `ValueError` as the naive layer, with a
+# not tile the padded input raises the same `ValueError` as assignment 1's layer, with a
 # message ending in `is not an integer` (use `conv_output_size` and it does).
 
 # %% nbgrader={"grade": true, "grade_id": "test_fast_invalid_sizes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -601,10 +583,15 @@ with hidden_checks("test_fast_invalid_sizes") as rng:
 # %% [markdown]
 # ## 6. How much faster?
 #
-# The cell below times the naive layer (four Python loops) and yours on the same input.
-# It is not graded (timings depend on the machine); expect the fast layer to win by a
-# factor of tens to hundreds, more for larger inputs, because the loops move from
-# Python into BLAS. It also shows the price: `X_col` is several times larger than `x`.
+# Assignment 1's layer computed one dot product per (image, filter, output position), in
+# Python loops. The cell below does exactly those dot products, one per loop iteration,
+# on the columns of your `X_col`, and times them against your fast layer, which does
+# them all in one matrix multiply. It is not graded (timings depend on the machine);
+# expect the matrix multiply to win by a factor of tens to hundreds, more for larger
+# inputs, because the loops move from Python into BLAS. (Your assignment-1 layer also
+# slices a receptive field out of the input at every step, so it is slower still: paste
+# it into a scratch cell and time it too, if you like.) The cell also shows the price:
+# `X_col` is several times larger than `x`.
 
 # %% nbgrader={"grade": false, "grade_id": "demo_speed", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def best_time(func, *args, repeat=3):
@@ -617,17 +604,30 @@ def best_time(func, *args, repeat=3):
     return min(times)
 
 
+def dot_products_one_by_one(X_col, w, b):
+    """Every filter times every column of X_col, one dot product per loop iteration."""
+    W_row = w.reshape(w.shape[0], -1)
+    scores = np.empty((W_row.shape[0], X_col.shape[1]))
+    for f in range(W_row.shape[0]):
+        for k in range(X_col.shape[1]):
+            scores[f, k] = W_row[f] @ X_col[:, k] + b[f]
+    return scores
+
+
 rng_demo = np.random.default_rng(0)
 x = rng_demo.standard_normal((4, 3, 16, 16))
 w = rng_demo.standard_normal((8, 3, 3, 3))
 b = rng_demo.standard_normal(8)
 p = {"stride": 1, "pad": 1}
-t_naive = best_time(conv_forward_naive, x, w, b, p)
-t_fast = best_time(conv_forward_fast, x, w, b, p)
-print(f"x {x.shape}, w {w.shape}, {p}")
-print(f"naive forward: {1e3 * t_naive:8.2f} ms")
-print(f"fast forward:  {1e3 * t_fast:8.2f} ms   ({t_naive / t_fast:.0f}x faster)")
 X_col = im2col(x, 3, 3, 1, 1)
+t_loops = best_time(dot_products_one_by_one, X_col, w, b)
+t_fast = best_time(conv_forward_fast, x, w, b, p)
+print(f"x {x.shape}, w {w.shape}, {p}: {X_col.shape[1] * w.shape[0]} dot products")
+print(f"one by one, in Python:    {1e3 * t_loops:8.2f} ms")
+print(f"conv_forward_fast (BLAS): {1e3 * t_fast:8.2f} ms   ({t_loops / t_fast:.0f}x faster)")
+scores = dot_products_one_by_one(X_col, w, b)
+check_close(scores.reshape(8, 4, 16, 16).transpose(1, 0, 2, 3), conv_forward_fast(x, w, b, p)[0],
+            "the same numbers, one by one and in one product")
 print(f"x holds {x.size} numbers, X_col {X_col.size} ({X_col.size / x.size:.1f}x)")
 
 # %% [markdown]
@@ -728,9 +728,9 @@ for n, f, i, j in [(0, 0, 0, 0), (1, 4, 31, 0), (0, 2, 17, 9)]:
                 f"output ({n}, {f}, {i}, {j}) is a 3-d dot product")
 check_close(out, conv_forward_fast(x, w, b, {"stride": 1, "pad": 0})[0],
             "conv_1x1 vs conv_forward_fast with 1x1 filters")
-check_close(conv_1x1(x[:, :, :3, :5], w, b),
-            conv_forward_naive(x[:, :, :3, :5], w, b, {"stride": 1, "pad": 0})[0],
-            "conv_1x1 vs the naive layer on a 3x5 crop")
+c = stored_case("conv1x1")
+check_close(conv_1x1(c["x"], c["w"], c["b"]), c["out"],
+            f"conv_1x1 vs the expected output on x {c['x'].shape}, w {c['w'].shape}")
 ### BEGIN HIDDEN TESTS
 import convnets as ref
 
