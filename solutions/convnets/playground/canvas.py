@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DrawingCanvas", "drawing_to_input", "canvas_grid", "HAVE_ANYWIDGET"]
+__all__ = ["DrawingCanvas", "drawing_to_input", "fit_to_box", "canvas_grid", "HAVE_ANYWIDGET"]
 
 try:
     import anywidget
@@ -108,8 +108,31 @@ def canvas_grid(input_shape) -> tuple[int, int]:
     return max(H, W) * k, k
 
 
-def drawing_to_input(pixels, input_shape, mean_image=None) -> np.ndarray:
+def fit_to_box(cells: np.ndarray, margin: int = 0) -> np.ndarray:
+    """The ink of a square grid of cells, cropped to its bounding box and scaled (nearest
+    cell) to fill the grid less ``margin`` cells on each side, centred, aspect kept: a
+    digit drawn small or off-centre then looks like the size-normalized training digits."""
+    n = cells.shape[0]
+    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+    if rows.size == 0:
+        return cells
+    ink = cells[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = ink.shape
+    scale = (n - 2 * margin) / max(h, w)
+    out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
+    r = np.minimum((np.arange(out_h) / scale).astype(int), h - 1)
+    c = np.minimum((np.arange(out_w) / scale).astype(int), w - 1)
+    fitted = np.zeros_like(cells)
+    top, left = (n - out_h) // 2, (n - out_w) // 2
+    fitted[top:top + out_h, left:left + out_w] = ink[np.ix_(r, c)]
+    return fitted
+
+
+def drawing_to_input(pixels, input_shape, mean_image=None, fit: bool = True) -> np.ndarray:
     """The canvas cells as one input image ``(C, H, W)`` (float32), mean subtracted.
+
+    With ``fit`` (the default) the ink is first scaled to fill the grid
+    (:func:`fit_to_box`), as the digits of the training set were.
 
     Raises
     ------
@@ -122,7 +145,10 @@ def drawing_to_input(pixels, input_shape, mean_image=None) -> np.ndarray:
     if cells.size != grid * grid:
         raise ValueError(f"pixels must hold grid * grid = {grid} * {grid} = {grid * grid} "
                          f"values for an input of {H}x{W}, got {cells.size}")
-    cells = cells.reshape(grid, grid)[:H * k, :W * k]
+    cells = cells.reshape(grid, grid)
+    if fit:
+        cells = fit_to_box(cells)
+    cells = cells[:H * k, :W * k]
     image = cells.reshape(H, k, W, k).mean(axis=(1, 3))
     x = np.repeat(image[None], C, axis=0)
     if mean_image is not None:

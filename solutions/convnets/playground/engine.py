@@ -323,8 +323,10 @@ class LiveTrainer:
         before = dict(params), {k: dict(c) for k, c in self.configs.items()}
         forward_ms, backward_ms = [], []
         try:
-            loss, grads, outputs, output_grads = timed_loss(
-                self.model, X, y, forward_ms, backward_ms, keep=record_stats)
+            # overflow on the way to a NaN is reported below (StepFailed), not warned about
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, grads, outputs, output_grads = timed_loss(
+                    self.model, X, y, forward_ms, backward_ms, keep=record_stats)
         except Exception as err:
             self._restore(*before)
             raise StepFailed(f"step {self.steps + 1} raised {type(err).__name__}: {err}; "
