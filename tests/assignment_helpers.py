@@ -275,12 +275,13 @@ def copy_assignment_folder(name: str, dest: Path) -> Path:
 
 @contextlib.contextmanager
 def _environment(runtime: Path):
-    """Environment for kernels and nbgrader: runtime dir, Agg, the venv's bin on PATH."""
+    """Environment for kernels and nbgrader: runtime dir, matplotlib's inline backend (the
+    picture cells' figures become outputs, as in Jupyter), the venv's bin on PATH."""
     saved = {k: os.environ.get(k) for k in
              ("JUPYTER_RUNTIME_DIR", "MPLBACKEND", "PATH", "PYDEVD_DISABLE_FILE_VALIDATION")}
     runtime.mkdir(parents=True, exist_ok=True)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     # nbgrader runs `alembic` (installed next to this interpreter) when it opens a gradebook.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + (saved["PATH"] or "")
@@ -311,6 +312,14 @@ def printed_by_grade_id(notebook) -> dict[str, str]:
     """The text every code cell of an executed notebook printed, by grade_id."""
     return {grade_id(c): "".join(o.get("text", "") for o in c.get("outputs", []))
             for c in notebook.cells if c.cell_type == "code"}
+
+
+def figures_by_grade_id(notebook) -> dict[str, int]:
+    """How many images (PNG outputs) each code cell of an executed notebook drew, for the
+    cells that drew any, by grade_id."""
+    counts = {grade_id(c): sum("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+              for c in notebook.cells if c.cell_type == "code"}
+    return {gid: n for gid, n in counts.items() if n}
 
 
 def run_quietly(code: str, namespace: dict) -> None:

@@ -29,6 +29,7 @@ from assignment_helpers import (  # noqa: E402
     assert_release_is_stubbed,
     cell_kind,
     cells_by_kind,
+    figures_by_grade_id,
     grade_id,
     points,
     printed_by_grade_id,
@@ -195,6 +196,12 @@ def test_instructor_version_shows_the_notes_figures(run):
     assert "[3, 5, 7]" in outputs["test_receptive_fields"]
     accuracy = re.search(r"ok: validation accuracy (0\.\d+)", outputs["test_digits_accuracy"])
     assert accuracy and float(accuracy.group(1)) >= 0.9
+
+
+def test_instructor_version_shows_the_learned_filters(run):
+    # the first-layer filters of the network the notebook trained, and their responses
+    # to one digit: two figures, and no error
+    assert figures_by_grade_id(run.source) == {"demo_learned_filters": 2}
 
 
 def test_release_fails_every_test(run):

@@ -97,6 +97,21 @@ def test_nbgrader_validate(run):
     ah.assert_nbgrader_validates(run)
 
 
+# name -> {grade_id: images drawn in the instructor run}: the ungraded picture cells
+FIGURES = {"conv_naive": {"demo_photo": 1}, "conv_fast": {}, "pooling_layers": {}}
+
+
+def test_instructor_version_draws_its_pictures(run):
+    assert ah.figures_by_grade_id(run.source) == FIGURES[run.name]
+    if run.name == "conv_naive":
+        # the student's own layer on the bundled photo: grey (1x1), blur (5x5, no
+        # padding), two Sobel edge maps in one bank (3x3, no padding)
+        printed = ah.printed_by_grade_id(run.source)["demo_photo"]
+        for line in ("photo    (1, 3, 150, 128)", "grey     (1, 1, 150, 128)",
+                     "blurred  (1, 1, 146, 124)", "edges    (1, 2, 148, 126)"):
+            assert line in printed, printed
+
+
 @pytest.mark.parametrize("name", sorted(WRITTEN))
 def test_written_questions_and_maximum(name):
     """Every assignment asks its written questions (the structure rules hold for them)

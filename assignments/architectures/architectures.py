@@ -1332,3 +1332,56 @@ with hidden_checks("test_digits_accuracy"):
         raise AssertionError(f"accuracy on the held-out test digits: expected at least 0.85, "
                              f"got {test_acc:.3f}")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### What the first layer learned
+#
+# The cell below (not graded) shows the first-layer filters of the network you just
+# trained, `digits_model.params["W1"]`, as little images: red weights add the pixel
+# under them, blue ones subtract it, on one colour scale for all filters. Below them,
+# what each filter makes of one validation digit, after the ReLU (the volume the pooling
+# layer receives), again on one scale. The filters started as random noise of standard
+# deviation `weight_scale`; training turned several of them into detectors of strokes
+# of one direction or of their ends (each lights up where the digit has that pattern),
+# while others may have stayed close to noise, or died (no response at all). Rerun
+# `train_digits_model` with another seed or more filters and compare.
+
+# %% nbgrader={"grade": false, "grade_id": "demo_learned_filters", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+
+
+def show_grid(images, title, cmap, vmin, vmax, label, first=None):
+    """Images in rows of 8 on one colour scale with a colour bar; `first`, a grey image
+    shown in a column of its own on the left."""
+    cols, rows = 8, -(-len(images) // 8)
+    lead = first is not None
+    fig, axes = plt.subplots(rows, cols + lead, figsize=(9, 1.2 * rows + 0.8),
+                             squeeze=False, constrained_layout=True)
+    for ax in axes.ravel():
+        ax.axis("off")
+    if lead:
+        axes[0, 0].imshow(first, cmap="gray_r")
+        axes[0, 0].set_title("input", fontsize=9)
+    for k, image in enumerate(images):
+        ax = axes[k // cols, k % cols + lead]
+        shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(f"filter {k}", fontsize=8)
+    fig.colorbar(shown, ax=axes[:, lead:], shrink=0.9).set_label(label, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    plt.show()
+
+
+if "digits_model" not in globals():
+    print("Run the test cell above first: it trains digits_model with your train_digits_model.")
+else:
+    W1 = np.asarray(digits_model.params["W1"], dtype=np.float64)   # (F, 1, size, size)
+    b1 = np.asarray(digits_model.params["b1"], dtype=np.float64)
+    limit = np.abs(W1).max()
+    show_grid(W1[:, 0], f"the {len(W1)} first-layer filters of digits_model "
+              f"({W1.shape[2]}x{W1.shape[3]})", "RdBu_r", -limit, limit, "weight")
+    digit = digits["X_val"][:1].astype(np.float64)                 # (1, 1, 8, 8)
+    pad = (W1.shape[2] - 1) // 2
+    responses = relu_forward(conv_forward(digit, W1, b1, {"stride": 1, "pad": pad})[0])[0]
+    show_grid(responses[0], f"their responses to a validation {digits['y_val'][0]}, after "
+              "the ReLU", "Reds", 0, max(responses.max(), 1e-12), "response",
+              first=digit[0, 0] + digits["mean_image"][0])

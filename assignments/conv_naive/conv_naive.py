@@ -370,18 +370,21 @@ with hidden_checks("test_conv_forward_naive_shapes") as rng:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_naive_values", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-# The notes' 1-D example: W=5, F=3, P=1, weights [1, 0, -1], bias 0. As a 2-D layer the
+# The notes' 1-D example (their figure of the spatial arrangement): the input
+# [1, 2, -1, 1, -3], W=5, F=3, P=1, weights [1, 0, -1], bias 0. As a 2-D layer the
 # padding applies to both axes, so the row becomes 3 rows (zeros above and below) and the
 # filter is 3x3 with [1, 0, -1] in its middle row.
-x = np.array([1.0, 2.0, 3.0, 4.0, 5.0]).reshape(1, 1, 1, 5)
+x = np.array([1.0, 2.0, -1.0, 1.0, -3.0]).reshape(1, 1, 1, 5)
 w = np.zeros((1, 1, 3, 3))
 w[0, 0, 1] = [1.0, 0.0, -1.0]
 zero_bias = np.zeros(1)
-# padded row 0 1 2 3 4 5 0: each output is (left neighbour) - (right neighbour)
+# padded row 0 1 2 -1 1 -3 0: each output is (left neighbour) - (right neighbour):
+# 0 - 2, 1 - (-1), 2 - 1, -1 - (-3), 1 - 0; the figure's outputs.
 out, _ = conv_forward_naive(x, w, zero_bias, {"stride": 1, "pad": 1})
-check_close(out.ravel(), [-2.0, -2.0, -2.0, -2.0, 4.0], "the notes' 1-D example, S=1")
+check_close(out.ravel(), [-2.0, 2.0, 1.0, 2.0, 1.0], "the notes' 1-D example, S=1")
+# Stride 2 keeps every other one of those (positions 0, 2, 4).
 out, _ = conv_forward_naive(x, w, zero_bias, {"stride": 2, "pad": 1})
-check_close(out.ravel(), [-2.0, -2.0, 4.0], "the notes' 1-D example, S=2")
+check_close(out.ravel(), [-2.0, 1.0, 1.0], "the notes' 1-D example, S=2")
 
 # 2x2 filter of ones, stride 2 on a 4x4 image: sums of the 2x2 blocks, plus the bias 1.
 x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -440,6 +443,66 @@ with hidden_checks("test_conv_forward_naive_values") as rng:
     check_equal(str(out.dtype), "float32", "dtype of the output for float32 inputs")
     check_close(out, ref.conv_forward_naive(x, w, b, p)[0], "float32 output", rtol=1e-4, atol=1e-5)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your layer on a photo
+#
+# The cell below (not graded) runs your `conv_forward_naive` on a real picture, the photo
+# of Grace Hopper that ships with matplotlib (every fourth pixel, so 150x128), with
+# filters chosen by hand:
+#
+# - **grey**: a 1x1 convolution whose single filter weighs the red, green and blue values
+#   of each pixel (0.299, 0.587, 0.114): a conv layer mixes channels;
+# - **blur**: a 5x5 Gaussian whose weights are positive and add up to 1, so every output
+#   is a weighted average of its neighbourhood;
+# - **edges**: two 3x3 Sobel filters in one bank (two output channels). The layer does
+#   not flip its filters, so `[-1, 0, 1]` along a row gives *right minus left*: red
+#   where the picture gets brighter to the right, blue where it gets darker, white where
+#   it does not change (one colour scale for both maps; the strongest responses are
+#   clipped to it). The second filter is the first one transposed: top to bottom.
+#
+# No padding is used, so each output is smaller than its input by the filter size minus
+# one (the printed shapes), and no frame of zeros shows up as a false edge. The figure
+# needs only your forward pass: it appears once the tests above pass.
+
+# %% nbgrader={"grade": false, "grade_id": "demo_photo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+from matplotlib import cbook
+
+photo = plt.imread(cbook.get_sample_data("grace_hopper.jpg"))[::4, ::4] / 255.0
+x_rgb = photo.transpose(2, 0, 1)[None]                 # NCHW: (1, 3, 150, 128)
+no_pad = {"stride": 1, "pad": 0}
+
+w_grey = np.array([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
+grey, _ = conv_forward_naive(x_rgb, w_grey, np.zeros(1), no_pad)
+
+taps = np.exp(-0.5 * np.arange(-2.0, 3.0) ** 2)
+w_blur = np.outer(taps, taps) / np.outer(taps, taps).sum()
+blurred, _ = conv_forward_naive(grey, w_blur.reshape(1, 1, 5, 5), np.zeros(1), no_pad)
+
+sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+w_edges = np.stack([sobel, sobel.T])[:, None]          # (2, 1, 3, 3)
+edges, _ = conv_forward_naive(grey, w_edges, np.zeros(2), no_pad)
+for name, volume in (("photo", x_rgb), ("grey", grey), ("blurred", blurred), ("edges", edges)):
+    print(f"{name:8s} {volume.shape}")
+
+fig, axes = plt.subplots(1, 5, figsize=(12, 3.2), constrained_layout=True)
+axes[0].imshow(photo)
+axes[0].set_title("photo (3 channels)", fontsize=10)
+for ax, image, title in ((axes[1], grey, "1x1 filter: grey"),
+                         (axes[2], blurred, "5x5 Gaussian: blur")):
+    ax.imshow(image[0, 0], cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=10)
+limit = np.percentile(np.abs(edges), 99.5)             # one scale for both edge maps
+for ax, k, title in ((axes[3], 0, "Sobel: right minus left"),
+                     (axes[4], 1, "Sobel: below minus above")):
+    shown = ax.imshow(edges[0, k], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.set_title(title, fontsize=10)
+fig.colorbar(shown, ax=axes[3:], shrink=0.8, extend="both").set_label("filter response",
+                                                                      fontsize=10)
+for ax in axes:
+    ax.axis("off")
+plt.show()
 
 # %% [markdown]
 # ## 4. The backward pass
