@@ -1,0 +1,147 @@
+"""Playground training speed against the Solver: ``python -m convnets.playground.bench``.
+
+The same network, data, batch size and update rule are trained three ways, in turns
+(each measured several times, the best kept, so that other work on the machine disturbs
+all three alike):
+
+* ``Solver``: :class:`convnets.Solver` (``verbose=False``, no progress bar), examples per
+  second over whole epochs, its per-epoch accuracy checks included;
+* ``engine``: the playground's :class:`~.engine.LiveTrainer` stepping in a plain loop
+  (per-layer timing, no views);
+* ``playground``: the :class:`~.widget.Playground` itself, its *train* button pressed, the
+  worker thread training and refreshing every view on the default budget (figures every
+  0.25 s, pictures every second), until as many examples were seen.
+
+The issue's target: the playground trains at no less than 0.9 of the Solver's speed.
+Speed is printed here, never asserted in tests. ``--quick`` trains fewer examples.
+:func:`section_playground` gives the same figures as rows of :mod:`convnets.bench.report`
+(it is not in ``make bench``'s sections: tests/test_conv.py pins their list).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ..train.solver import Solver
+from .datasets import resolve_data
+from .definition import DEFAULT_DEFINITION, build_network
+from .engine import LiveTrainer
+
+__all__ = ["measure", "section_playground", "main", "CASES", "TARGET_RATIO"]
+
+TARGET_RATIO = 0.9
+CASES = {
+    "notes' INPUT-CONV-RELU-POOL-FC": DEFAULT_DEFINITION,
+    "[CONV-RELU-POOL]*2-FC-RELU-FC, 16/32 filters":
+        "INPUT -> [CONV -> RELU -> POOL]*2 -> FC -> RELU -> FC\nfilters = 16, 32\nhidden = 64",
+}
+SETTINGS = dict(learning_rate=0.02, momentum=0.9, batch_size=32)
+
+
+def _solver_rate(text, data, epochs: int) -> float:
+    model = build_network(text, data["X_train"].shape[1:], 10, seed=0).model
+    model.reg = 1e-4
+    solver = Solver(model, data, update_rule="sgd_momentum",
+                    optim_config={"learning_rate": SETTINGS["learning_rate"],
+                                  "momentum": SETTINGS["momentum"]},
+                    batch_size=SETTINGS["batch_size"], num_epochs=epochs, verbose=False,
+                    progress=False, seed=0)
+    start = time.perf_counter()
+    solver.train()
+    took = time.perf_counter() - start
+    return epochs * solver.iterations_per_epoch * SETTINGS["batch_size"] / took
+
+
+def _engine_rate(text, data, examples: int) -> float:
+    model = build_network(text, data["X_train"].shape[1:], 10, seed=0).model
+    trainer = LiveTrainer(model, data, weight_decay=1e-4, **SETTINGS)
+    start = time.perf_counter()
+    while trainer.examples_seen < examples:
+        trainer.step()
+    return trainer.examples_seen / (time.perf_counter() - start)
+
+
+def _playground_rate(text, data, examples: int) -> tuple[float, int]:
+    from .widget import Playground
+    pg = Playground(data=data, net=text, weight_decay=1e-4, **SETTINGS)
+    try:
+        pg.wait_idle(60)
+        refreshes = []
+        pg.loss_view.observe(lambda change: refreshes.append(1), names="value")
+        start = time.perf_counter()
+        pg.train_button.click()
+        while pg.trainer.examples_seen < examples:
+            time.sleep(0.002)
+        took = time.perf_counter() - start
+        seen = pg.trainer.examples_seen
+        pg.pause_button.click()
+        pg.wait_idle(60)
+        return seen / took, len(refreshes)
+    finally:
+        pg.close()
+
+
+def measure(text: str = DEFAULT_DEFINITION, epochs: int = 8, turns: int = 3,
+            data=None) -> dict:
+    """Best examples per second of the three ways (see the module docstring) on the
+    digits, each over ``epochs`` passes of the training set; the ratios to the Solver."""
+    data = data or resolve_data("digits")
+    iterations = len(data["X_train"]) // SETTINGS["batch_size"]
+    examples = epochs * iterations * SETTINGS["batch_size"]
+    best = {"Solver": 0.0, "engine": 0.0, "playground": 0.0}
+    refreshes = 0
+    for _ in range(turns):
+        best["Solver"] = max(best["Solver"], _solver_rate(text, data, epochs))
+        best["engine"] = max(best["engine"], _engine_rate(text, data, examples))
+        rate, count = _playground_rate(text, data, examples)
+        if rate > best["playground"]:
+            best["playground"], refreshes = rate, count
+    return {**best, "examples": examples, "loss view refreshes": refreshes,
+            "engine / Solver": best["engine"] / best["Solver"],
+            "playground / Solver": best["playground"] / best["Solver"]}
+
+
+def section_playground(quick: bool = False):
+    """The figures as rows of :mod:`convnets.bench.report` (``Row``)."""
+    from ..bench.report import Row
+    try:
+        import ipywidgets  # noqa: F401
+        data = resolve_data("digits")
+    except ImportError as err:
+        return [Row("playground", "needs the course extra", "float32", "skipped", str(err))]
+    rows = []
+    for case, text in CASES.items():
+        result = measure(text, epochs=3 if quick else 8, turns=1 if quick else 3, data=data)
+        rows.append(Row("playground", case, "float32", "Solver examples/s",
+                        f"{result['Solver']:,.0f}"))
+        rows.append(Row("playground", case, "float32", "playground / Solver",
+                        f"{result['playground / Solver']:.2f} ({result['playground']:,.0f}/s)",
+                        f">= {TARGET_RATIO}", result["playground / Solver"] >= TARGET_RATIO))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m convnets.playground.bench",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 epochs, one turn")
+    args = parser.parse_args(argv)
+    from ..bench.report import blas_info
+    print(blas_info())
+    data = resolve_data("digits")
+    for case, text in CASES.items():
+        r = measure(text, epochs=3 if args.quick else 8, turns=1 if args.quick else 3,
+                    data=data)
+        print(f"\n{case}: {r['examples']:,} examples of 1x8x8 digits, batch "
+              f"{SETTINGS['batch_size']}, SGD+momentum, float32")
+        for name in ("Solver", "engine", "playground"):
+            print(f"  {name:<11} {r[name]:>9,.0f} examples/s")
+        print(f"  engine / Solver     {r['engine / Solver']:.2f}")
+        print(f"  playground / Solver {r['playground / Solver']:.2f}  (target >= "
+              f"{TARGET_RATIO}; {r['loss view refreshes']} refreshes of the loss view)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
