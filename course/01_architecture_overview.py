@@ -39,6 +39,8 @@ from convnets import (
     max_pool_forward_fast,
     relu_forward,
 )
+from convnets.data import CIFAR10_CLASSES
+from convnets.visualize import signed_map
 from sklearn.datasets import load_sample_image
 
 
@@ -204,26 +206,44 @@ assert np.all(relu_out >= 0) and np.array_equal(relu_out, np.maximum(conv_out, 0
 
 # %% [markdown]
 # The activations, laid out as in the notes' figure of an example ConvNet: each row
-# is one volume, shown as its depth slices.
+# is one volume, shown as its depth slices. One colour scale per row, so that the
+# slices of a row compare: the CONV outputs have both signs (blue negative, red
+# positive, white 0); after the ReLU only the positive part is left, shown in grey
+# from black (0) to white, on the same scale for RELU and POOL. The frame that many
+# CONV maps have is the zero padding: at the border a filter sees zeros next to real
+# pixels, which it reads as an edge or a darker patch. The class scores are
+# meaningless (the FC weights are random); they are there to show the shape.
 
 # %%
-fig, axes = plt.subplots(4, 12, figsize=(14, 5.4))
-for ax in axes.ravel():
-    ax.set_axis_off()
-axes[0, 0].imshow(image[0].transpose(1, 2, 0))
-axes[0, 0].set_title("input", fontsize=8)
-for d in range(12):
-    axes[1, d].imshow(conv_out[0, d], cmap="gray")
-    axes[1, d].set_title(names[d], fontsize=6)
-    axes[2, d].imshow(relu_out[0, d], cmap="gray")
-    axes[3, d].imshow(pool_out[0, d], cmap="gray")
-for row, label in zip(axes[1:, 0], ["CONV", "RELU", "POOL"], strict=True):
-    row.text(-0.15, 0.5, label, ha="right", va="center", fontsize=9,
-             transform=row.transAxes)
-ax_scores = fig.add_axes([0.35, 0.79, 0.3, 0.16])
+short_names = ["vert.", "horiz.", "diag. /", "diag. \\", "-vert.", "-horiz.", "-diag. /",
+               "-diag. \\", "red", "green", "blue", "bright"]
+fig = plt.figure(figsize=(11, 7), layout="constrained")
+top, bottom = fig.subfigures(2, 1, height_ratios=[1.5, 3])
+ax_input, ax_scores = top.subplots(1, 2, width_ratios=[1, 4])
+ax_input.imshow(image[0].transpose(1, 2, 0))
+ax_input.set_title("INPUT [32x32x3]")
+ax_input.set_axis_off()
 ax_scores.bar(range(10), scores[0])
-ax_scores.set_title("FC: 10 class scores (untrained)", fontsize=8)
-ax_scores.tick_params(labelsize=6)
+ax_scores.axhline(0, color="k", lw=0.8)
+ax_scores.set_xticks(range(10), CIFAR10_CLASSES, rotation=30)
+ax_scores.set_ylabel("score")
+ax_scores.set_title("FC: the 10 class scores [1x1x10] (random weights, so meaningless)")
+conv_limit = np.abs(conv_out).max()                 # one scale for the CONV row
+positive_max = relu_out.max()                       # one scale for RELU and POOL
+for row, (label, volume) in enumerate([("CONV", conv_out), ("RELU", relu_out),
+                                       ("POOL", pool_out)], start=1):
+    axes = [bottom.add_subplot(3, 12, 12 * (row - 1) + d + 1) for d in range(12)]
+    for d, ax in enumerate(axes):
+        if label == "CONV":
+            shown = signed_map(ax, volume[0, d], limit=conv_limit, colorbar=False)
+            ax.set_title(short_names[d], fontsize=8)
+        else:
+            shown = ax.imshow(volume[0, d], cmap="gray", vmin=0, vmax=positive_max)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].set_ylabel(f"{label}\n{notes_shape(volume)}", rotation=0, ha="right",
+                       va="center")
+    bottom.colorbar(shown, ax=axes, fraction=0.02, pad=0.01)
 plt.show()
 
 # %% [markdown]

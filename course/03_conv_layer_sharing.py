@@ -35,7 +35,7 @@ from convnets import (
     locally_connected_forward,
     locally_connected_shapes,
 )
-from convnets.visualize import filter_grid
+from convnets.visualize import signed_map
 from scipy.signal import correlate2d
 from sklearn.datasets import load_sample_image
 
@@ -144,21 +144,27 @@ alone, _ = conv_forward_fast(crop, w_gabor[2:3], np.zeros(1), {"stride": 4, "pad
 assert_close(alone[0, 0], depth_slice, rtol=1e-12, atol=1e-12, what="depth slice 2")
 
 # %%
-fig, axes = plt.subplots(2, 7, figsize=(13, 4))
+fig, axes = plt.subplots(2, 7, figsize=(11, 4.4), layout="constrained")
 for ax in axes.ravel():
     ax.set_axis_off()
 axes[0, 0].imshow(np.clip(crop[0].transpose(1, 2, 0) + photo.mean(), 0, 1))
-axes[0, 0].set_title("input 227x227x3", fontsize=8)
-tiles = filter_grid(w_gabor[:, :1], padding=0, ncols=6)         # channel 0 of each filter
+axes[0, 0].set_title("input 227x227x3")
+weight_limit = np.abs(w_gabor[:, 0]).max()            # one scale for the six filters
+map_limit = np.abs(volume).max()                      # one scale for the six slices
 for d in range(6):
-    axes[0, d + 1].imshow(tiles[:, d * 11:(d + 1) * 11], cmap="gray")
-    axes[0, d + 1].set_title(f"filter {d} (11x11)", fontsize=8)
-    axes[1, d + 1].imshow(np.abs(volume[d]), cmap="gray")
-    axes[1, d + 1].set_title(f"|depth slice {d}| (55x55)", fontsize=8)
+    filter_image = signed_map(axes[0, d + 1], w_gabor[d, 0], limit=weight_limit,
+                              colorbar=False)
+    axes[0, d + 1].set_title(f"filter {d}, 11x11")
+    slice_image = signed_map(axes[1, d + 1], volume[d], limit=map_limit, colorbar=False)
+    axes[1, d + 1].set_title(f"depth slice {d}")
+fig.colorbar(filter_image, ax=axes[0, 1:], fraction=0.02, pad=0.01, label="weight")
+fig.colorbar(slice_image, ax=axes[1, 1:], fraction=0.02, pad=0.01, label="activation")
 axes[1, 0].bar(range(6), depth_column)
+axes[1, 0].axhline(0, color="k", lw=0.8)
 axes[1, 0].set_axis_on()
-axes[1, 0].set_title("depth column at (30, 20)", fontsize=8)
-axes[1, 0].tick_params(labelsize=6)
+axes[1, 0].set_xticks(range(6))
+axes[1, 0].set_xlabel("filter d")
+axes[1, 0].set_title("depth column (30, 20)")
 plt.show()
 
 # %% [markdown]

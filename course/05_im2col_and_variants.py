@@ -37,6 +37,7 @@ from convnets import (
     im2col,
     receptive_field,
 )
+from convnets.visualize import grey_image, signed_map
 from sklearn.datasets import load_sample_image
 
 rng = np.random.default_rng(5)
@@ -62,21 +63,41 @@ assert cols.shape == (9, 9)
 assert np.array_equal(cols[:, 4], tiny[0, 0, 1:4, 1:4].ravel())
 
 # %%
-fig, (ax_in, ax_col) = plt.subplots(1, 2, figsize=(10, 4.2),
+def draw_table(ax, values, fill):
+    """Draw a matrix as a table of numbers on white, cells coloured by ``fill[r, c]``."""
+    for (r, c), v in np.ndenumerate(values):
+        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=fill[r][c],
+                                   edgecolor="0.75"))
+        ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=10)
+    ax.set_xlim(-0.5, values.shape[1] - 0.5)
+    ax.set_ylim(values.shape[0] - 0.5, -0.5)
+    ax.set_aspect("equal")
+
+
+# Two outputs and their receptive fields, in the input and as columns of X_col.
+highlight = {0: "#fde0c5", 4: "#cfe2f3"}                # output position -> colour
+fill_in = [["white"] * 5 for _ in range(5)]
+fill_col = [["white"] * 9 for _ in range(9)]
+for p, colour in highlight.items():
+    i, j = divmod(p, 3)
+    for r in range(i, i + 3):
+        for c in range(j, j + 3):
+            fill_in[r][c] = colour if fill_in[r][c] == "white" else "#d9ead3"   # both
+    for r in range(9):
+        fill_col[r][p] = colour
+fig, (ax_in, ax_col) = plt.subplots(1, 2, figsize=(10, 4.6),
                                     gridspec_kw={"width_ratios": [5, 9]})
-ax_in.imshow(tiny[0, 0], cmap="viridis")
-for (r, c), v in np.ndenumerate(tiny[0, 0]):
-    ax_in.text(c, r, f"{v:.0f}", ha="center", va="center", color="w", fontsize=9)
+draw_table(ax_in, tiny[0, 0], fill_in)
 ax_in.set_title("input 5x5 (one channel)")
-ax_col.imshow(cols, cmap="viridis")
-for (r, c), v in np.ndenumerate(cols):
-    ax_col.text(c, r, f"{v:.0f}", ha="center", va="center", color="w", fontsize=8)
+ax_in.set_xlabel("orange: field of output 0\nblue: of output 4 (green: both)")
+draw_table(ax_col, cols, fill_col)
 ax_col.set_title("X_col (9 x 9): column p = receptive field of output p")
-ax_col.set_xlabel("output position (row-major)")
+ax_col.set_xticks(range(9))
+ax_col.set_xlabel("output position p (row-major: p = 3 * row + column)")
+ax_col.set_yticks(range(9))
 ax_col.set_ylabel("filter tap")
-for ax in (ax_in, ax_col):
-    ax.set_xticks([])
-    ax.set_yticks([])
+ax_in.set_xticks([])
+ax_in.set_yticks([])
 plt.show()
 print("the centre pixel 12 appears in", np.count_nonzero(cols == 12), "columns")
 assert np.count_nonzero(cols == 12) == 9
@@ -198,15 +219,16 @@ for k in range(3):
             assert np.isclose(out_1x1[0, k, i, j], dot, rtol=1e-12, atol=1e-15)  # claim 19
 assert_close(out_1x1[0], np.einsum("kc,chw->khw", w_1x1, small[0]), rtol=1e-12, atol=1e-15)
 
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
+fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), layout="constrained")
 axes[0].imshow(small[0].transpose(1, 2, 0))
-axes[0].set_title("input [32x32x3]", fontsize=9)
-for ax, k, name in zip(axes[1:], range(3), ["grey", "red - green", "blue - yellow"],
-                       strict=True):
-    limit = np.abs(out_1x1[0, k]).max()           # colour maps centred on 0
-    ax.imshow(out_1x1[0, k], cmap="gray" if k == 0 else "RdBu_r",
-              vmin=None if k == 0 else -limit, vmax=None if k == 0 else limit)
-    ax.set_title(f"1x1 filter {k}: {name}", fontsize=9)
+axes[0].set_title("input [32x32x3]")
+grey_image(axes[1], out_1x1[0, 0])                   # a weighted mean of R, G, B: grey
+axes[1].set_title("1x1 filter 0: grey")
+limit = np.abs(out_1x1[0, 1:]).max()                 # one scale for the two contrasts
+for ax, k, name in zip(axes[2:], (1, 2), ["red - green", "blue - yellow"], strict=True):
+    shown = signed_map(ax, out_1x1[0, k], limit=limit, colorbar=False)
+    ax.set_title(f"1x1 filter {k}: {name}")
+fig.colorbar(shown, ax=axes[2:], fraction=0.04)
 for ax in axes:
     ax.set_axis_off()
 plt.show()

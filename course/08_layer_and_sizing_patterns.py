@@ -160,7 +160,7 @@ ax.set_yscale("log")
 ax.set_xlabel("layer (0 = input)")
 ax.set_ylabel("numbers in the volume")
 ax.set_title("The volume after each layer: CONV keeps the size, POOL divides it by 4")
-ax.legend(fontsize=7)
+ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 

@@ -38,7 +38,7 @@ from convnets import (
     rel_error,
 )
 from convnets.data import load_digits
-from convnets.visualize import plot_history, show_activations, show_filters
+from convnets.visualize import filter_grid, plot_history, show_activations, signed_map
 from IPython.display import display
 
 # %% [markdown]
@@ -162,12 +162,13 @@ display(plot_history(solver))
 # %% [markdown]
 # ## 4. What the network learned
 #
-# **The filters.** The 16 first-layer filters, each 3x3 and scaled to its own range
-# (dark = negative, light = positive), before and after training. Training moves them
-# far from their random start (by more than 4 times their initial size). Many end with
-# a light side against a dark side: edge detectors, vertical, horizontal or diagonal,
-# which respond where a stroke begins or ends; one or two are uniformly dark, responding
-# to the absence of ink. (3x3 filters on 8x8 digits are small; the 7x7 filters that
+# **The filters.** The 16 first-layer filters, each 3x3, before and after training, on
+# one colour scale (blue = negative, white = 0, red = positive), so that the two banks
+# compare. Training moves them far from their random start (by more than 4 times their
+# initial size): the faint random patterns become strong ones. Many end with a red side
+# against a blue side: edge detectors, vertical, horizontal or diagonal, which respond
+# where a stroke begins or ends; one or two are blue all over, responding to the
+# absence of ink. (3x3 filters on 8x8 digits are small; the 7x7 filters that
 # `python -m convnets train --dataset cifar10` learns on photographs are easier to read.)
 
 # %%
@@ -175,8 +176,17 @@ initial_W1 = ThreeLayerConvNet(**settings, seed=0).params["W1"]    # the same in
 change = np.linalg.norm(model.params["W1"] - initial_W1) / np.linalg.norm(initial_W1)
 print(f"the filters moved by {change:.0%} of their initial size")
 assert change > 1
-display(show_filters(initial_W1, title="16 filters, 3x3, before training"))
-display(show_filters(model.params["W1"], title="16 filters, 3x3, after training"))
+# Before and after side by side, on one colour scale (blue negative, red positive).
+limit = max(np.abs(initial_W1).max(), np.abs(model.params["W1"]).max())
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.8), layout="constrained")
+for ax, weights, when in [(axes[0], initial_W1, "before"),
+                          (axes[1], model.params["W1"], "after")]:
+    shown = signed_map(ax, filter_grid(weights, normalize=False), limit=limit,
+                       colorbar=False, missing="0.35")
+    ax.set_title(f"16 filters, 3x3, {when} training")
+    ax.set_axis_off()
+fig.colorbar(shown, ax=axes, fraction=0.04, label="weight")
+plt.show()
 
 # %% [markdown]
 # **The activations.** One test digit through every layer (the first test digit the

@@ -9,7 +9,8 @@ No global state: the kernel is ipykernel in the interpreter running the tests (s
 ``.venv/bin/python -m pytest`` runs the lessons against this checkout's ``convnets``
 whatever kernels are installed elsewhere), its connection files go to a temporary
 runtime directory, its working directory is a temporary directory (nothing a lesson
-might write lands in the repository), and matplotlib uses the Agg backend.
+might write lands in the repository), and matplotlib uses the Agg backend. Each lesson is
+executed once per session (``lesson_runs.run_lesson``), shared with test_figure_style.py.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ jupytext = pytest.importorskip("jupytext", reason="the lessons need the 'course'
 nbclient = pytest.importorskip("nbclient", reason="the lessons need the 'course' extra")
 nbformat = pytest.importorskip("nbformat", reason="the lessons need the 'course' extra")
 
-from nbclient.exceptions import CellExecutionError, CellTimeoutError  # noqa: E402
-from notebook_kernel import ANSI, execute  # noqa: E402
+from lesson_runs import (  # noqa: E402
+    EXERCISE_AUDIT,
+    LessonFailed,
+    execute_lesson,
+    read_lesson,
+    run_lesson,
+    stream_text,
+)
 from text_notebooks import NO_VERSION_FILTER, in_jupytext_form  # noqa: E402
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 LESSONS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
-CELL_TIMEOUT = 120          # seconds per cell; each lesson runs in a few seconds in all
-
-
-def read_lesson(path: Path):
-    """A lesson as an nbformat notebook (jupytext's percent format)."""
-    return jupytext.read(path, fmt="py:percent")
 
 
 @pytest.fixture
@@ -55,87 +56,18 @@ def test_there_are_lessons():
     assert len(LESSONS) >= 6, f"expected the lessons in {COURSE}, found {LESSONS}"
 
 
-class LessonFailed(Exception):
-    """A lesson raised in one of its cells, or a cell timed out."""
-
-
-def execute_lesson(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT,
-                   extra_cells: tuple[str, ...] = ()):
-    """Run a lesson from a fresh kernel in ``workdir``; return the executed notebook.
-    ``extra_cells`` (sources) run after the lesson's own cells, in the same kernel.
-
-    Raises LessonFailed with the lesson's name, the failing cell's source and the
-    error (traceback without terminal colours).
-    """
-    notebook = read_lesson(path)
-    notebook.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
-    try:
-        execute(notebook, workdir, allow_errors=False, timeout=timeout)
-    except CellTimeoutError as err:
-        raise LessonFailed(f"{path.name}: a cell ran longer than {timeout} s\n{err}") from None
-    except CellExecutionError as err:
-        raise LessonFailed(f"{path.name} failed:\n{ANSI.sub('', str(err))}") from None
-    return notebook
-
-
-# Run after a lesson in its kernel: the lesson's exercises (one ``Exercises`` set, 2-4
-# exercises) accept the right answer, tell a wrong one, let an unanswered one pass, and
-# print no solution while checking. The last line is the solutions, for the test.
-EXERCISE_AUDIT = """\
-import contextlib as _contextlib, io as _io, json as _json, re as _re
-from convnets.teach import Exercises as _Exercises
-
-def _wrong(expected):
-    if isinstance(expected, str):
-        return expected + " not"
-    if isinstance(expected, (set, frozenset)):
-        return set(list(expected)[1:]) | {"not a member"}
-    if isinstance(expected, tuple):
-        return tuple(e * 2 + 1 for e in expected)
-    return expected * 2 + 1
-
-_sets = [v for k, v in list(globals().items())
-         if isinstance(v, _Exercises) and not k.startswith("_")]
-assert len(_sets) == 1, f"expected one set of exercises, found {len(_sets)}"
-_ex = _sets[0]
-assert 2 <= len(_ex) <= 4, f"{len(_ex)} exercises"
-assert all(v == "unanswered" for v in _ex.verdicts.values()) and len(_ex.verdicts) == len(_ex)
-for _n, _item in _ex.items.items():
-    _buffer = _io.StringIO()
-    with _contextlib.redirect_stdout(_buffer):
-        _verdicts = []
-        for _given in (_item.expected, _wrong(_item.expected), None):
-            _ex.answer(_n, _given)
-            _verdicts.append(_ex.verdicts[_n])
-        assert _verdicts == ["right", "wrong", "unanswered"], (_n, _verdicts)
-    _said = _buffer.getvalue()
-    assert "right" in _said and "wrong" in _said and "not answered" in _said, _said
-    assert _item.solution not in _said, _said
-    if not isinstance(_item.expected, (set, frozenset)):
-        _told = _said.split("wrong", 1)[1].split("(hint:")[0]
-        assert not _re.search(r"(?<![\\d.])" + _re.escape(str(_item.expected)) + r"(?![\\d.])",
-                              _told), _told
-print(_json.dumps([_item.solution for _item in _ex.items.values()]))
-"""
-
-
-def stream_text(cell) -> str:
-    return "".join(out.get("text", "") for out in cell.get("outputs", [])
-                   if out.get("output_type") == "stream")
-
-
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_runs_from_a_clean_kernel(path, clean_environment):
     before = sorted(COURSE.rglob("*"))
     start = time.perf_counter()
     try:
-        notebook = execute_lesson(path, clean_environment, extra_cells=(EXERCISE_AUDIT,))
+        run = run_lesson(path, extra_cells=(EXERCISE_AUDIT,))
     except LessonFailed as err:
         pytest.fail(str(err), pytrace=False)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s")
     # The exercises: checked right and wrong answers in the audit cell; in the lesson,
     # run unanswered, each said "not answered yet", and no solution was printed.
-    audit = notebook.cells.pop()
+    notebook, (audit,) = run.notebook, run.extra
     solutions = json.loads(stream_text(audit).strip().splitlines()[-1])
     printed = "".join(stream_text(cell) for cell in notebook.cells)
     assert printed.count("not answered yet") == len(solutions), path.name
