@@ -386,7 +386,10 @@ class Playground:
 
     def _train_one(self) -> None:
         now = time.perf_counter()
-        record = now - self._last_figures >= self.figure_interval
+        # per-layer statistics: when the figures are due, on the last step asked for, and
+        # on the first step of a new network
+        record = (now - self._last_figures >= self.figure_interval or self._steps_wanted == 1
+                  or math.isnan(self.trainer.layers[0].act_min))
         try:
             self.trainer.step(record_stats=record)
         except StepFailed as err:
