@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: demo test test-latest lock bubblewrap formgrader lint bench train grade release lab html browser clean fuzz
+.PHONY: demo test test-latest lock bubblewrap formgrader lint bench train grade release lab html browser clean fuzz playground
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,12 @@ lab: $(STAMP)
 formgrader: $(STAMP)
 	@test -f out/course/nbgrader_config.py || $(BIN)/python -m autograder build
 	cd out/course && JUPYTER_CONFIG_PATH=$(CURDIR)/tools/jupyter $(CURDIR)/$(BIN)/jupyter lab
+
+# The ConvNet playground as a page of its own (Voila): the widget without the notebook,
+# for a projector. make playground PLAYGROUND_ARGS="--data mnist:path --port 8866"
+PLAYGROUND_ARGS ?=
+playground: $(STAMP)
+	$(BIN)/python -m convnets.playground.page $(PLAYGROUND_ARGS)
 
 # The lessons as static HTML (out/html/index.html).
 html: $(STAMP)
