@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "solutions" / "convnets"
-ROOMS = ("layers", "nn", "train", "bench", "teach")
+ROOMS = ("layers", "nn", "train", "bench", "teach", "playground")
 # Top-level modules with code of their own; every other one is an old path kept as a
 # thin re-export (see CONTRIBUTING.md).
 FOUNDATIONS = {"__init__", "checks", "shapes", "gradcheck"}

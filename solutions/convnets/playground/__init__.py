@@ -20,6 +20,8 @@ own (Voila). Not imported by ``import convnets``; it needs the ``course`` extra.
 ``widget``          ``Playground``: the widgets, the worker thread, the refresh budget
 ``pretrain``        writes the bundled trained digits network
                     (``python -m convnets.playground.pretrain``)
+``page``            the playground as a page of its own, served by Voila
+                    (``python -m convnets.playground.page``, ``make playground``)
 ``bench``           playground training speed against the ``Solver``
                     (``python -m convnets.playground.bench``)
 ==================  ======================================================================
