@@ -10,7 +10,11 @@ import pytest
 import scipy.signal
 from convnets.gradcheck import assert_close, check_layer_gradients
 from convnets.layers import conv_strategies
-from convnets.layers.conv_fast import conv_backward_fast, conv_forward_fast
+from convnets.layers.conv_fast import (
+    conv_backward_fast,
+    conv_forward_fast,
+    conv_strategy_applies,
+)
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.im2col import col2im, im2col
 from convnets.shapes import conv_output_size, effective_filter_size
@@ -194,8 +198,12 @@ def test_fast_matches_naive_random_sweep(fast_path):
         if expected_method(fast_path, S) is not None:
             assert method == expected_method(fast_path, S), (fast_path, S)
     # The sweep really covered strides > 1 (im2col) and the forced stride-1 path, on
-    # contiguous arrays and on strided views.
-    assert "im2col" in methods
+    # contiguous arrays and on strided views; auto ran strategies valid for each layer.
+    if fast_path == "auto":
+        for cache in seen["caches"]:
+            assert conv_strategy_applies(cache["method"], cache["w"].shape, cache) is None
+    else:
+        assert "im2col" in methods
     if fast_path not in ("auto", "im2col"):
         assert fast_path.removeprefix("tiny-") in methods
     assert len(seen["layouts"]) >= 4
@@ -338,19 +346,22 @@ def test_dtypes_of_mixed_and_integer_inputs(forward, backward):
     ((1, 3, 12, 12), (16, 3, 3, 3), 1, 1, np.float64, "im2col-grid"),     # few channels
     ((1, 16, 12, 12), (4, 16, 3, 3), 1, 1, np.float64, "im2col-grid"),    # few filters
     ((1, 16, 12, 12), (16, 16, 3, 3), 1, 1, np.float16, "im2col-grid"),   # no BLAS type
-    # shifted-gemm's grid 10*10 > 1.5*8*8, but from the first output to the last
-    # im2col-grid computes 7*10 + 8 = 78 <= 96 positions
     ((1, 16, 8, 8), (16, 16, 3, 3), 1, 1, np.float64, "im2col-grid"),
-    # dilation 3, no pad: 3x3 outputs on a 9-wide grid, 2*9 + 3 = 21 > 1.5*9 positions
+    # dilation 3, no pad: 3x3 outputs on a 9-wide grid
     ((1, 16, 9, 9), (16, 16, 3, 3), 1, (0, 3), np.float64, "im2col"),
     ((1, 16, 13, 13), (16, 16, 3, 3), 2, 1, np.float64, "im2col"),         # stride 2
+    ((1, 16, 13, 13), (16, 16, 3, 3), 2, 1, np.float32, "auto"),
+    ((1, 4, 10, 10), (4, 4, 3, 3), 1, 1, np.float16, "auto"),
 ])
-def test_method_choice(x_shape, w_shape, S, P, dtype, method):
+def test_strategy_keeps_the_dtype(x_shape, w_shape, S, P, dtype, method):
+    # Each strategy, asked for by name (or the one auto picks), computes in the inputs'
+    # dtype and gives each gradient its array's dtype.
     rng = np.random.default_rng(13)
     x, w, b = make_arrays(rng, x_shape, w_shape, dtype)
     P, D = P if isinstance(P, tuple) else (P, 1)
-    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P, "dilation": D})
-    assert cache["method"] == method
+    out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P, "dilation": D},
+                                   method=method)
+    assert method == "auto" or cache["method"] == method
     assert out.dtype == dtype
     grads = conv_backward_fast(np.ones_like(out), cache)
     assert [g.dtype for g in grads] == [dtype] * 3

@@ -1,8 +1,9 @@
-"""The named convolution strategies (im2col, im2col-grid, shifted-gemm, winograd, fft):
-each pair against the naive layer on one seeded sweep (float64 and float32), a
-numerical gradient check, each docstring's float32 error bound, hand-worked cases,
-the dispatcher's ``method`` argument and its errors. Strategies are chosen by name:
-nothing here monkeypatches a module constant."""
+"""The named convolution strategies (im2col, im2col-grid, shifted-gemm, winograd,
+winograd4, fft): each pair against the naive layer on one seeded sweep (float64 and
+float32), a numerical gradient check, each docstring's float32 error bound, hand-worked
+cases, the dispatcher's ``method`` argument and its errors, and ``method='auto'``
+following a cost model injected by the test (never timed here). Strategies are chosen
+by name: nothing here monkeypatches a module constant."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ import re
 import numpy as np
 import pytest
 from convnets.gradcheck import assert_close, check_layer_gradients
+from convnets.layers.conv_cost import (
+    AUTO_FLOAT32_BOUND,
+    EXACT_STRATEGIES,
+    FLOAT32_ERROR_BOUNDS,
+    ConvCostModel,
+    auto_candidates,
+    choose_conv_method,
+    conv_cost_model,
+    cost_model_path,
+)
 from convnets.layers.conv_fast import (
     CONV_STRATEGIES,
     conv_backward_fast,
@@ -22,10 +33,16 @@ from convnets.layers.conv_fast import (
     conv_forward_im2col_grid,
     conv_forward_shifted_gemm,
     conv_strategy_applies,
+    run_conv_strategy,
 )
 from convnets.layers.conv_fft import conv_backward_fft, conv_forward_fft
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
-from convnets.layers.conv_winograd import conv_backward_winograd, conv_forward_winograd
+from convnets.layers.conv_winograd import (
+    conv_backward_winograd,
+    conv_backward_winograd4,
+    conv_forward_winograd,
+    conv_forward_winograd4,
+)
 from convnets.shapes import effective_filter_size
 from test_conv import BAD_INPUTS, good_inputs
 from twins import Case, Twins, check_twins, check_twins_raise_alike, check_twins_reject_bad_dout
@@ -37,8 +54,10 @@ PAIRS = {
     "im2col-grid": (conv_forward_im2col_grid, conv_backward_im2col_grid),
     "shifted-gemm": (conv_forward_shifted_gemm, conv_backward_shifted_gemm),
     "winograd": (conv_forward_winograd, conv_backward_winograd),
+    "winograd4": (conv_forward_winograd4, conv_backward_winograd4),
     "fft": (conv_forward_fft, conv_backward_fft),
 }
+WINOGRADS = ("winograd", "winograd4")
 
 
 def twins(method: str) -> Twins:
@@ -58,7 +77,7 @@ def geometry(rng, method):
     S, D = (int(v) for v in rng.integers(1, 4, size=2))
     if method in ("im2col-grid", "shifted-gemm"):
         S = 1
-    if method == "winograd":
+    if method in WINOGRADS:
         HH, WW, S, D = 3, 3, 1, 1
     P = int(rng.integers(0, 3))
     H_out, W_out = (int(v) for v in rng.integers(1, 7, size=2))
@@ -102,7 +121,7 @@ def test_strategy_matches_naive_on_the_seeded_sweep(method, dtype):
         assert strides == {1, 2, 3}, strides
     else:
         assert strides == {1}
-    if method == "winograd":
+    if method in WINOGRADS:
         assert dilations == {1}
         assert {cache["w"].shape[2:] for cache in seen["caches"]} == {(3, 3)}
     else:
@@ -133,22 +152,29 @@ def test_strategy_gradients(method, x_shape, w_shape, S, P, D):
     assert errors["worst"] < 1e-6, errors
 
 
-# Every docstring states this float32 bound: the largest absolute error of out, dx and
-# dw against float64 is below 1e-5 of the largest float64 value (unit-normal inputs,
+# Every docstring states its strategy's float32 bound (FLOAT32_ERROR_BOUNDS: 1e-5, and
+# 1e-4 for Winograd F(4x4, 3x3)): the largest absolute error of out, dx and dw against
+# float64 is below the bound times the largest float64 value (unit-normal inputs,
 # filters scaled by 1/sqrt(C*HH*WW)).
-FLOAT32_BOUND = 1e-5
 BOUND_LAYERS = [((2, 32, 12, 12), (16, 32, 3, 3), 1, 1),    # VGG-like 3x3
+                ((1, 64, 10, 10), (16, 64, 3, 3), 1, 1),    # 3x3, more channels
                 ((2, 8, 20, 20), (8, 8, 9, 9), 1, 0),       # convnet-benchmarks-like 9x9
                 ((2, 3, 24, 24), (8, 3, 11, 11), 1, 0)]     # AlexNet-like 11x11, stride 1
 
 
 @pytest.mark.parametrize("method", CONV_STRATEGIES)
-@pytest.mark.parametrize("layer", BOUND_LAYERS, ids=["3x3", "9x9", "11x11"])
+def test_docstring_states_the_float32_bound(method):
+    bound = f"{FLOAT32_ERROR_BOUNDS[method]:.0e}".replace("e-0", "e-")   # 1e-5, 1e-4
+    assert bound in " ".join(PAIRS[method][0].__doc__.split()), (method, bound)
+
+
+@pytest.mark.parametrize("method", CONV_STRATEGIES)
+@pytest.mark.parametrize("layer", BOUND_LAYERS, ids=["3x3", "3x3-C64", "9x9", "11x11"])
 def test_float32_error_bound_of_the_docstring(method, layer):
     x_shape, w_shape, S, P = layer
     conv_param = {"stride": S, "pad": P}
     if conv_strategy_applies(method, w_shape, conv_param):
-        assert method == "winograd" and w_shape[2] != 3
+        assert method in WINOGRADS and w_shape[2] != 3
         return
     rng = np.random.default_rng(4)
     x = rng.standard_normal(x_shape)
@@ -164,11 +190,33 @@ def test_float32_error_bound_of_the_docstring(method, layer):
     for name, a32, a64 in zip(("out", "dx", "dw", "db"), got, expected, strict=True):
         assert a32.dtype == np.float32, name
         scale = float(np.abs(a64).max())
-        assert_close(a32, a64, rtol=0.0, atol=FLOAT32_BOUND * scale, what=name,
-                     method=method, layer=layer)
+        assert_close(a32, a64, rtol=0.0, atol=FLOAT32_ERROR_BOUNDS[method] * scale,
+                     what=name, method=method, layer=layer)
 
 
-@pytest.mark.parametrize("method", ["winograd", "fft"])
+def test_winograd4_loses_a_digit_that_f2_keeps_in_float32():
+    # Why auto leaves F(4x4, 3x3) out in float32: on a 3x3 layer with many channels its
+    # error is several times F(2x2, 3x3)'s, and above the 1e-5 auto asks for float32
+    # ... at least past a few ulps of it: measured, not assumed, on this seed.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 128, 10, 10))
+    w = rng.standard_normal((32, 128, 3, 3)) / np.sqrt(128 * 9)
+    b = np.zeros(32)
+    expected, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
+    errors = {}
+    for method in WINOGRADS:
+        out, _ = PAIRS[method][0](*(a.astype(np.float32) for a in (x, w, b)),
+                                  {"stride": 1, "pad": 1})
+        errors[method] = float(np.abs(out - expected).max() / np.abs(expected).max())
+    assert errors["winograd4"] > 3 * errors["winograd"], errors
+    assert FLOAT32_ERROR_BOUNDS["winograd4"] > AUTO_FLOAT32_BOUND
+    assert "winograd4" not in auto_candidates(np.float32)
+    assert "winograd4" not in auto_candidates(np.float16)
+    assert set(auto_candidates(np.float32)) == set(CONV_STRATEGIES) - {"winograd4"}
+    assert auto_candidates(np.float64) == EXACT_STRATEGIES
+
+
+@pytest.mark.parametrize("method", ["winograd", "winograd4", "fft"])
 def test_hand_worked_case(method):
     # A 3x3 box filter over 0..15 in a 4x4 image: the sums of the four 3x3 windows.
     x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -198,16 +246,103 @@ def test_backward_without_dx_gives_the_same_dw_and_db(method):
     np.testing.assert_array_equal(db2, db)
 
 
-def test_auto_keeps_to_the_three_gemm_strategies():
+def made_up_model(**factors) -> ConvCostModel:
+    """A cost model with round throughputs (no timing), and per-strategy factors."""
+    return ConvCostModel(
+        gemm_gflops=(("float32", ((1, 1.0), (16, 20.0), (256, 100.0))),
+                     ("float64", ((1, 0.5), (16, 10.0), (256, 50.0)))),
+        copy_gbytes=10.0, fft_gflops=(("float32", 5.0), ("float64", 3.0)), call_us=1.0,
+        matmul_item_us=0.1, strategy_factors=tuple(factors.items()), source="test")
+
+
+AUTO_LAYERS = [((2, 3, 8, 8), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
+               ((2, 16, 10, 10), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
+               ((1, 8, 14, 14), (8, 8, 7, 7), {"stride": 1, "pad": 0}),
+               ((2, 3, 31, 31), (8, 3, 11, 11), {"stride": 4, "pad": 0}),
+               ((1, 4, 12, 12), (4, 4, 3, 3), {"stride": 1, "pad": 2, "dilation": 2})]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16],
+                         ids=["float64", "float32", "float16"])
+@pytest.mark.parametrize("model", [
+    made_up_model(),
+    made_up_model(fft=1e-3),                        # FFT made nearly free
+    made_up_model(winograd4=1e-3, winograd=1e-2),   # Winograd made nearly free
+    made_up_model(im2col=50.0, **{"im2col-grid": 50.0}),
+], ids=["plain", "cheap-fft", "cheap-winograd", "dear-im2col"])
+def test_auto_runs_the_strategy_the_model_predicts_fastest(model, dtype):
     rng = np.random.default_rng(6)
-    chosen = set()
-    for case in sweep("winograd", np.float64, count=10):
-        _, cache = conv_forward_fast(*case.arrays.values(), case.param)
-        chosen.add(cache["method"])
-    assert chosen and chosen <= {"im2col", "im2col-grid", "shifted-gemm"}
-    _, cache = conv_forward_fast(rng.standard_normal((1, 3, 8, 8)), np.ones((2, 3, 3, 3)),
-                                 np.zeros(2), {"stride": 1, "pad": 1}, method="auto")
-    assert cache["method"] in {"im2col", "im2col-grid", "shifted-gemm"}
+    for x_shape, w_shape, conv_param in AUTO_LAYERS:
+        x = rng.standard_normal(x_shape).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        b = np.zeros(w_shape[0], dtype=dtype)
+        out, cache = conv_forward_fast(x, w, b, conv_param, method="auto", cost_model=model)
+        chosen = cache["method"]
+        # Valid for the layer and the dtype ...
+        assert conv_strategy_applies(chosen, w_shape, conv_param, dtype) is None
+        assert chosen in auto_candidates(dtype)
+        # ... and the model's fastest among every candidate that applies.
+        candidates = [m for m in auto_candidates(dtype)
+                      if conv_strategy_applies(m, w_shape, conv_param, dtype) is None]
+        predicted = {m: model.predict(m, x_shape, w_shape, conv_param, dtype)
+                     for m in candidates}
+        assert cache["auto_predicted"] == pytest.approx(predicted)
+        assert chosen == min(predicted, key=predicted.get), (x_shape, w_shape, predicted)
+        assert choose_conv_method(x_shape, w_shape, conv_param, dtype, model,
+                                  applies=conv_strategy_applies)[0] == chosen
+        # The strategy that ran is the one the cache names, and it computes the layer.
+        expected, _ = conv_forward_fast(x.astype(np.float64), w.astype(np.float64),
+                                        b.astype(np.float64), conv_param, method="im2col")
+        tolerance = {np.float16: 2e-2, np.float32: 1e-4, np.float64: 1e-9}[dtype]
+        assert_close(out, expected, rtol=tolerance,
+                     atol=tolerance * float(np.abs(expected).max()), method=chosen)
+        conv_backward_fast(np.ones_like(out), cache)
+
+
+def test_the_injected_model_changes_the_choice_as_it_says():
+    x_shape, w_shape, conv_param = AUTO_LAYERS[1]          # 3x3, stride 1: all apply
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), np.zeros(16)
+
+    def chosen(model, dtype=np.float64):
+        arrays = (a.astype(dtype) for a in (x, w, b))
+        return conv_forward_fast(*arrays, conv_param, cost_model=model)[1]["method"]
+
+    assert chosen(made_up_model(fft=1e-6), np.float32) == "fft"
+    assert chosen(made_up_model(winograd=1e-6), np.float32) == "winograd"
+    # Winograd F(4x4) loses too many float32 digits: never auto's choice there; in
+    # float64 (gradient checks) auto keeps to the GEMM strategies.
+    assert chosen(made_up_model(winograd4=1e-6), np.float32) != "winograd4"
+    assert chosen(made_up_model(fft=1e-6, winograd4=1e-6)) in EXACT_STRATEGIES
+    slow = {m: 1e3 for m in CONV_STRATEGIES if m != "shifted-gemm"}
+    assert chosen(made_up_model(**slow)) == "shifted-gemm"
+    assert chosen(made_up_model(**slow), np.float32) == "shifted-gemm"
+    # Forced by name, the model is not asked.
+    forced = conv_forward_fast(x, w, b, conv_param, method="im2col",
+                               cost_model=made_up_model(im2col=1e6))[1]
+    assert forced["method"] == "im2col" and forced["auto_predicted"] is None
+
+
+def test_machine_model_is_measured_once_and_stored_in_the_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = cost_model_path()
+    assert path.parent == tmp_path / "convnets" and not path.exists()
+    measured = conv_cost_model.__wrapped__(run_conv_strategy)  # the process's copy kept
+    assert path.exists() and measured.source.startswith("measured")
+    rates = dict(measured.gemm_gflops)
+    assert set(rates) == {"float32", "float64"}
+    for points in rates.values():
+        assert all(r > 0 for _, r in points)
+        assert [r for _, r in points] == sorted(r for _, r in points)   # running maximum
+    assert measured.copy_gbytes > 0 and measured.call_us > 0
+    assert {m for m, _ in measured.strategy_factors} == set(CONV_STRATEGIES)
+    assert all(f > 0 for _, f in measured.strategy_factors)
+    assert conv_cost_model.__wrapped__(run_conv_strategy) == measured   # read, not measured
+
+
+def test_model_refuses_an_unknown_strategy():
+    with pytest.raises(ValueError, match=r"method must be a strategy's name, got 'fast'"):
+        made_up_model().predict("fast", (1, 1, 5, 5), (1, 1, 3, 3), {"stride": 1}, np.float64)
 
 
 @pytest.mark.parametrize("method, w_shape, conv_param, dtype, message", [
@@ -218,6 +353,8 @@ def test_auto_keeps_to_the_three_gemm_strategies():
      r"method='winograd' does not apply .*: stride must be 1, got 2"),
     ("winograd", (2, 3, 3, 3), {"stride": 1, "pad": 0, "dilation": 2}, np.float64,
      r"method='winograd' does not apply .*: dilation must be 1, got 2"),
+    ("winograd4", (2, 3, 3, 3), {"stride": 2, "pad": 0}, np.float64,
+     r"method='winograd4' does not apply .*: stride must be 1, got 2"),
     ("im2col-grid", (2, 3, 3, 3), {"stride": 2, "pad": 0}, np.float64,
      r"method='im2col-grid' does not apply .*: stride must be 1, got 2"),
     ("shifted-gemm", (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float16,
@@ -225,7 +362,7 @@ def test_auto_keeps_to_the_three_gemm_strategies():
      r"\(BLAS gemm\), got float16"),
     ("fast", (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
      r"method must be one of 'auto', 'im2col', 'im2col-grid', 'shifted-gemm', "
-     r"'winograd', 'fft', got 'fast'"),
+     r"'winograd', 'winograd4', 'fft', got 'fast'"),
     (None, (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
      r"method must be one of .*, got None"),
 ])

@@ -10,8 +10,9 @@ identical signatures and are tested as twins (``tests/twins.py``):
 ``conv_naive``                convolution with loops: slow but straightforward
 ``conv_fast``                 convolution as a matrix multiply (im2col + GEMM)
 ``conv_strategies``           the two stride-1 strategies of ``conv_fast``
-``conv_winograd``             convolution by Winograd F(2x2, 3x3) (3x3, stride 1)
+``conv_winograd``             convolution by Winograd F(2x2, 3x3) and F(4x4, 3x3)
 ``conv_fft``                  convolution by the FFT (large filters)
+``conv_cost``                 the measured cost model ``method='auto'`` chooses with
 ``im2col``                    ``im2col``/``col2im`` and the geometry every conv shares
 ``pooling``                   max (naive and fast), average and L2-norm pooling
 ``normalization``             local response normalization, batch normalization
@@ -26,6 +27,7 @@ checks and sizing rules they share in :mod:`convnets.checks` and :mod:`convnets.
 # ruff: noqa: F401, F403  (this file re-exports the public names of its modules)
 
 from .affine import *
+from .conv_cost import *
 from .conv_fast import *
 from .conv_fft import *
 from .conv_naive import *

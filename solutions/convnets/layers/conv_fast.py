@@ -20,13 +20,18 @@ layer's signature, and ``conv_forward_fast(..., method=name)`` forces one:
 ``'im2col-grid'`` ``conv_forward_im2col_grid`` / ...          stride 1
 ``'shifted-gemm'`` ``conv_forward_shifted_gemm`` / ...        stride 1, float32/float64
 ``'winograd'``    ``conv_forward_winograd`` / ...             3x3, stride 1, dilation 1
+``'winograd4'``   ``conv_forward_winograd4`` / ...            3x3, stride 1, dilation 1
 ``'fft'``         ``conv_forward_fft`` / ...                  every layer (pays off for
                                                               large filters at stride 1)
 ================  ==========================================  ==============================
 
-``method='auto'`` (the default) chooses among the first three from the shapes, as
-before; Winograd (:mod:`convnets.layers.conv_winograd`) and the FFT
-(:mod:`convnets.layers.conv_fft`) run only when asked for by name.
+``method='auto'`` (the default) runs, per layer, the strategy that the cost model of
+:mod:`convnets.layers.conv_cost` predicts fastest, from this machine's measured GEMM,
+copy and FFT throughput (measured once, kept in the user's cache directory), among the
+strategies that apply to the layer and keep the dtype's accuracy (in float32 and
+float16 not Winograd F(4x4, 3x3), whose float32 error bound is 1e-4).
+``cache['method']`` records which ran, ``cache['auto_predicted']`` the predicted
+seconds of every candidate (None when the strategy was named).
 
 Shapes and conventions are those of :mod:`convnets.layers.conv_naive`: ``x (N, C, H, W)``,
 ``w (F, C, HH, WW)``, ``b (F,)``, ``out (N, F, H', W')``, cross-correlation,
@@ -39,40 +44,31 @@ import numpy as np
 
 from ..checks import check_dout
 from ..shapes import conv_output_shape
+from .conv_cost import ConvCostModel, choose_conv_method, conv_cost_model
 from .conv_fft import conv_backward_fft, conv_forward_fft
 from .conv_strategies import (
     im2col_grid_backward,
     im2col_grid_forward,
-    positions_per_image,
     shifted_gemm_backward,
     shifted_gemm_forward,
 )
-from .conv_winograd import conv_backward_winograd, conv_forward_winograd, winograd_applies
+from .conv_winograd import (
+    conv_backward_winograd,
+    conv_backward_winograd4,
+    conv_forward_winograd,
+    conv_forward_winograd4,
+    winograd_applies,
+)
 from .im2col import check_conv_layer, col2im_padded, pad_channels_first, receptive_fields
 
 __all__ = ["CONV_STRATEGIES", "conv_forward_fast", "conv_backward_fast",
            "conv_forward_im2col", "conv_backward_im2col",
            "conv_forward_im2col_grid", "conv_backward_im2col_grid",
            "conv_forward_shifted_gemm", "conv_backward_shifted_gemm",
-           "conv_strategy_applies"]
+           "conv_strategy_applies", "run_conv_strategy", "machine_cost_model"]
 
 # The named strategies, in the order of the table in the module docstring.
-CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "fft")
-
-
-# Which of the three equivalent computations conv_forward_fast uses (see its docstring;
-# the two stride-1 strategies are in conv_strategies.py):
-#   "im2col"       any stride: the full X_col, one GEMM;
-#   "im2col-grid"  stride 1, few channels: X_col of the padded grid, in cached blocks;
-#   "shifted-gemm" stride 1, many channels (float32/float64): one GEMM per filter tap
-#                  on shifted views of a channels-last grid, accumulated by BLAS.
-# Stride 1 computes outputs on the padded grid, more positions than real outputs
-# ("shifted-gemm" all Hp*Wp of them, "im2col-grid" those from the first output to the
-# last); a path is used while it computes at most this many positions per real output.
-_MAX_GRID_WASTE = 1.5
-# "shifted-gemm" needs both C and F at least this large (its GEMMs have C or F as
-# their inner dimension).
-_SHIFTED_GEMM_MIN_CHANNELS = 16
+CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft")
 
 
 def _check_method_name(method, auto: bool) -> None:
@@ -98,12 +94,13 @@ def conv_strategy_applies(method: str, w_shape, conv_param, dtype=np.float64) ->
         return f"stride must be 1, got {S}"
     if method == "shifted-gemm" and np.dtype(dtype) not in (np.float32, np.float64):
         return f"dtype must be float32 or float64 (BLAS gemm), got {np.dtype(dtype).name}"
-    if method == "winograd":
+    if method in ("winograd", "winograd4"):
         return winograd_applies(w_shape, S, D)
     return None
 
 
-def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None):
+def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
+                      cost_model=None):
     """Forward pass of a convolutional layer as matrix multiplies (im2col + GEMM).
 
     Fast: the receptive fields are stretched into the columns of
@@ -114,12 +111,14 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None)
     stride-1 paths below avoid holding it). Same contract and results as the slow
     but straightforward :func:`conv_forward_naive`.
 
-    Three equivalent computations, chosen from the shapes by ``method='auto'``
-(``cache['method']`` records which ran):
+    The GEMM strategies below, Winograd (:func:`conv_forward_winograd`,
+    :func:`conv_forward_winograd4`) and the FFT (:func:`conv_forward_fft`) give the
+    same results; ``method='auto'`` runs the one the machine's cost model predicts
+    fastest (see the module docstring; ``cache['method']`` records which ran):
 
     * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
       padded input (see :func:`im2col`) and kept for the backward pass.
-    * ``'im2col-grid'`` (stride 1, few channels): outputs are computed at the
+    * ``'im2col-grid'`` (stride 1): outputs are computed at the
       positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
       per channel. There, tap ``(kh, kw)`` of every receptive field is the same row
       shifted by ``kh*D*Wp + kw*D``, so each row of ``X_col`` is a run of contiguous
@@ -128,7 +127,7 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None)
       last one are computed (``H'`` rows of ``Wp``, less the last row's tail), the
       ``Wp - W'`` extra ones per row dropped: ``Wp/W'`` times the work of the real
       outputs.
-    * ``'shifted-gemm'`` (stride 1, C and F >= 16, float32/float64): the same grid
+    * ``'shifted-gemm'`` (stride 1, float32/float64): the same grid
       stored channels last, ``(N*Hp*Wp, C)``; then the shifted slice for one tap is
       a contiguous ``(positions, C)`` matrix, and the output is the sum over the
       ``HH*WW`` taps of ``slice @ w[:, :, kh, kw].T``: one GEMM per tap, with no copy
@@ -147,14 +146,19 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None)
         ``'stride'`` S, ``'pad'`` P and optionally ``'dilation'`` D (default 1 =
         contiguous; the notes' "dilation 1" is ``D = 2``).
     method : str, default 'auto'
-        ``'auto'`` chooses from the shapes as above; a name of
+        ``'auto'`` chooses by the cost model as above; a name of
         :data:`CONV_STRATEGIES` forces that strategy (``'winograd'``:
-        :func:`conv_forward_winograd`, ``'fft'``: :func:`conv_forward_fft`).
+        :func:`conv_forward_winograd`, ``'winograd4'``:
+        :func:`conv_forward_winograd4`, ``'fft'``: :func:`conv_forward_fft`).
     block_columns : int, keyword-only, optional
         Columns per cached block of 'im2col-grid' and 'shifted-gemm' (forward and
         backward); default: as many as fit in
         :data:`convnets.layers.conv_strategies.BLOCK_BYTES`. Results do not depend on
         it; tests pass a small count to exercise many partial blocks.
+    cost_model : ConvCostModel, keyword-only, optional
+        The model ``'auto'`` asks (default: this machine's,
+        :func:`~convnets.layers.conv_cost.conv_cost_model`); ignored for a named
+        strategy.
 
     Returns
     -------
@@ -167,7 +171,9 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None)
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
         needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
         padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
-        'shifted-gemm', and ``'block_columns'``.
+        'shifted-gemm', ``'block_columns'``, and ``'auto_predicted'``: the predicted
+        seconds of each candidate when ``auto`` chose, else None. Winograd's and the
+        FFT's caches are described in their modules.
 
     Raises
     ------
@@ -185,24 +191,27 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dtype = np.result_type(x.dtype, w.dtype)
-    Hp, Wp = H + 2 * P, W + 2 * P
     K = C * HH * WW
+    predicted = None
     if method == "auto":
-        method = _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp)
+        method, predicted = choose_conv_method(
+            x.shape, w.shape, {"stride": S, "pad": P, "dilation": D}, dtype,
+            machine_cost_model() if cost_model is None else cost_model,
+            applies=conv_strategy_applies)
     else:
         broken = conv_strategy_applies(method, w.shape, {"stride": S, "dilation": D}, dtype)
         if broken:
             raise ValueError(f"method={method!r} does not apply to this layer "
                              f"(w shape {w.shape}, stride {S}, pad {P}, dilation {D}, "
                              f"dtype {np.dtype(dtype).name}): {broken}")
-    if method == "winograd":
-        return conv_forward_winograd(x, w, b, conv_param)
-    if method == "fft":
-        return conv_forward_fft(x, w, b, conv_param)
+    if method in _OTHER_FORWARDS:
+        out, cache = _OTHER_FORWARDS[method](x, w, b, conv_param)
+        cache["auto_predicted"] = predicted
+        return out, cache
     w = np.ascontiguousarray(w, dtype=dtype)
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D,
-             "block_columns": block_columns}
+             "block_columns": block_columns, "auto_predicted": predicted}
     if method == "shifted-gemm":
         out_nhwc, cache["x_grid"] = shifted_gemm_forward(x, w, P, D, H_out, W_out,
                                                          block_columns)
@@ -270,10 +279,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     ValueError
         If ``dout`` does not have the shape of the forward output.
     """
-    if cache["method"] == "winograd":
-        return conv_backward_winograd(dout, cache, compute_dx=compute_dx)
-    if cache["method"] == "fft":
-        return conv_backward_fft(dout, cache, compute_dx=compute_dx)
+    if cache["method"] in _OTHER_BACKWARDS:
+        return _OTHER_BACKWARDS[cache["method"]](dout, cache, compute_dx=compute_dx)
     N, C, H, W = cache["x_shape"]
     w = cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
@@ -316,18 +323,25 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
             db.astype(cache["b_dtype"], copy=False))
 
 
-def _choose_method(S, C, F, dtype, H_out, W_out, Hp, Wp) -> str:
-    """'im2col', 'im2col-grid' or 'shifted-gemm' (see conv_forward_fast and the
-    module constants above); all three give the same results."""
-    if S != 1:
-        return "im2col"
-    limit = _MAX_GRID_WASTE * H_out * W_out
-    if (min(C, F) >= _SHIFTED_GEMM_MIN_CHANNELS and dtype in (np.float32, np.float64)
-            and Hp * Wp <= limit):
-        return "shifted-gemm"
-    if positions_per_image(H_out, W_out, Wp) <= limit:
-        return "im2col-grid"
-    return "im2col"
+def run_conv_strategy(method, x, w, b, conv_param) -> None:
+    """Forward and backward (with ``dx``, ``dout = out``) of strategy ``method``: what
+    the cost model's calibration times."""
+    out, cache = conv_forward_fast(x, w, b, conv_param, method=method)
+    conv_backward_fast(out, cache)
+
+
+def machine_cost_model() -> ConvCostModel:
+    """This machine's cost model, the one ``method='auto'`` asks: measured once
+    (calibrated with :func:`run_conv_strategy`) and stored, see
+    :func:`~convnets.layers.conv_cost.conv_cost_model`."""
+    return conv_cost_model(run_conv_strategy)
+
+
+# The strategies with a module of their own.
+_OTHER_FORWARDS = {"winograd": conv_forward_winograd, "winograd4": conv_forward_winograd4,
+                   "fft": conv_forward_fft}
+_OTHER_BACKWARDS = {"winograd": conv_backward_winograd, "winograd4": conv_backward_winograd4,
+                    "fft": conv_backward_fft}
 
 
 # --- the named strategies: the naive layer's signature, one strategy each -------------
