@@ -35,7 +35,6 @@ def write_notebook(folder=DEFAULT_FOLDER, data: str = "digits") -> Path:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     notebook.cells = [
-        nbformat.v4.new_markdown_cell("# ConvNet playground"),
         nbformat.v4.new_code_cell("from convnets.playground import Playground\n\n"
                                   f"playground = Playground(data={data!r})\nplayground"),
     ]

@@ -58,7 +58,7 @@ PRETRAINED_DIGITS = Path(__file__).with_name("digits_pretrained.npz")
 UPDATE_RULE_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 GRID_SIZE = 20               # test images in the predictions grid
 TEST_SAMPLES = 1000          # test examples behind the accuracy and the confusion matrix
-TEST_INTERVAL = 5.0          # seconds between two measurements of the test accuracy
+TEST_SHARE = 0.03            # of the wall-clock time, at most, spent on the test accuracy
 
 
 def _widgets():
@@ -80,7 +80,8 @@ def summary_html(definition: Definition) -> str:
     memory = format_bytes(s.memory("float32", training=True, batch_size=1))
     warn = "".join(f"<div class='cn-warning'>note: {escape(w)}</div>"
                    for w in definition.warnings)
-    return ("<table class='cn-summary'><thead><tr><th>layer</th><th>kind</th>"
+    return ("<table class='cn-summary' style='white-space:nowrap'><thead><tr>"
+            "<th>layer</th><th>kind</th>"
             "<th>output volume</th><th>activations</th><th>parameters</th>"
             "<th>receptive field</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
             f"<div class='cn-totals'>total: {s.total_params:,} parameters, "
@@ -157,7 +158,7 @@ class Playground:
         self._stop = threading.Event()
         self._busy = False
         self._lock = threading.RLock()
-        self._last_figures = self._last_pictures = self._last_test = -math.inf
+        self._last_figures = self._last_pictures = self._next_test = -math.inf
         self._dirty = True
         self._rate_samples: collections.deque = collections.deque(maxlen=200)
         self.examples_per_second = 0.0
@@ -174,7 +175,7 @@ class Playground:
     # ================================================================= the widgets
     def _build_widgets(self, update_rule, learning_rate, momentum, batch_size, weight_decay):
         w = _widgets()
-        button = dict(layout=w.Layout(width="auto"))
+        button = dict(layout=w.Layout(width="auto", flex="0 0 auto"))
         self.editor = w.Textarea(value=self.definition.text, continuous_update=True,
                                  layout=w.Layout(width="100%", height="150px"),
                                  description="")
@@ -212,11 +213,14 @@ class Playground:
                         self.update_rule):
             control.style.description_width = "100px"
 
-        svg = dict(format="svg+xml")
-        self.loss_view = w.Image(**svg)
+        def svg(width: int) -> dict:  # shown at its own size, not stretched to the box
+            return dict(format="svg+xml", layout=w.Layout(width=f"{width}px",
+                                                          flex="0 0 auto"))
+
+        self.loss_view = w.Image(**svg(380))
         self.loss_view.add_class("cn-loss")
-        self.accuracy_view = w.Image(**svg)
-        self.times_view = w.Image(**svg)
+        self.accuracy_view = w.Image(**svg(380))
+        self.times_view = w.Image(**svg(420))
         self.layer_table = w.HTML()
         self.example = w.IntSlider(value=0, min=0, max=len(self.data["X_val"]) - 1,
                                    description="example", continuous_update=False)
@@ -225,13 +229,13 @@ class Playground:
         self.maps_box = w.VBox()
         self.filters_view = w.Image(format="png")
         self.filter_grads_view = w.Image(format="png")
-        self.predictions_view = w.Image(**svg)
-        self.confusion_view = w.Image(**svg)
+        self.predictions_view = w.Image(**svg(750))
+        self.confusion_view = w.Image(**svg(420))
         grid, _ = canvas_grid(self.input_shape)
         self.canvas = DrawingCanvas(grid=grid) if HAVE_ANYWIDGET else None
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="image")
         self.drawing_view = w.Image(format="png")
-        self.drawing_bars = w.Image(**svg)
+        self.drawing_bars = w.Image(**svg(200))
         self.drawing_maps = w.VBox()
 
         # callbacks: they set flags and queue commands, nothing else
@@ -258,9 +262,10 @@ class Playground:
         self.upload.observe(lambda change: self._queue(self._predict_upload, change["new"]),
                             names="value")
 
+        wrap = w.Layout(flex_flow="row wrap")
         controls = w.VBox([
             w.HBox([self.train_button, self.pause_button, self.step_button,
-                    self.reset_button, self.new_button]),
+                    self.reset_button, self.new_button], layout=wrap),
             w.HBox([self.learning_rate, self.momentum]),
             w.HBox([self.batch_size, self.weight_decay]),
             w.HBox([self.update_rule, self.pretrained_button]),
@@ -457,7 +462,7 @@ class Playground:
         self._steps_wanted = 0
         self._rate_samples.clear()
         self.examples_per_second = 0.0
-        self._last_test = -math.inf
+        self._next_test = -math.inf
         self._dirty = True
 
     def _set_hyper(self, name: str, value) -> None:
@@ -534,7 +539,7 @@ class Playground:
             self._draw_figures()
         if force or now - self._last_pictures >= self.picture_interval:
             self._last_pictures = now
-            self._draw_pictures(force or now - self._last_test >= TEST_INTERVAL)
+            self._draw_pictures(force or now >= self._next_test)
         if force:
             self._dirty = False
 
@@ -575,7 +580,8 @@ class Playground:
                         f"<td>{s.grad_min:.3g} / {s.grad_max:.3g}</td>"
                         f"<td>{s.forward_ms:.2f} / {s.backward_ms:.2f}</td></tr>")
         self.layer_table.value = (
-            "<table class='cn-layers'><thead><tr><th>layer</th><th>kind</th><th>output</th>"
+            "<table class='cn-layers' style='white-space:nowrap'><thead><tr><th>layer</th>"
+            "<th>kind</th><th>output</th>"
             "<th>filter</th><th>stride</th><th>parameters</th><th>activations min / max</th>"
             "<th>gradients min / max</th><th>forward / backward ms</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
@@ -624,7 +630,7 @@ class Playground:
         idx = (np.arange(GRID_SIZE) + start) % len(X_test)
         self._grid_offset += GRID_SIZE
         if with_test:
-            self._last_test = time.perf_counter()
+            started = time.perf_counter()
             n = min(len(X_test), TEST_SAMPLES)
             predicted = t.predict_proba(X_test[:n]).argmax(axis=1)
             self.test_accuracy = float(np.mean(predicted == y_test[:n]))
@@ -632,6 +638,9 @@ class Playground:
             np.add.at(confusion, (y_test[:n], predicted), 1)
             self.confusion = confusion
             self.confusion_view.value = confusion_chart(confusion, self.class_names).encode()
+            # measured again once it costs at most TEST_SHARE of the time in between
+            took = time.perf_counter() - started
+            self._next_test = started + max(self.picture_interval, took / TEST_SHARE)
         probabilities = t.predict_proba(X_test[idx])
         images = [image_of(X_test[i], self.data["mean_image"], target=48) for i in idx]
         self.grid_indices = idx

@@ -1,0 +1,211 @@
+"""The ConvNet playground in a real browser: lesson 12 in JupyterLab, and the page of
+``make playground`` (Voila), driven in headless Chromium.
+
+In JupyterLab: the lesson's first cell (Shift+Enter) shows the playground; *train* makes
+the examples-seen counter and the loss curve change, *pause* stops them; a definition
+that breaks a sizing rule shows the error with its numbers, a valid one changes the
+table. On the Voila page: the widget shows without any code cell, and *train* trains.
+Screenshots go to ``out/screenshots/playground-*.png`` (ignored by git). The machinery
+(Chromium, Playwright, an isolated JupyterLab) is ``browser_support``'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("jupyterlab") is None:
+    pytest.skip("the browser test needs JupyterLab (the 'grader' extra)",
+                allow_module_level=True)
+if importlib.util.find_spec("voila") is None or importlib.util.find_spec("ipywidgets") is None:
+    pytest.skip("the playground's browser test needs the 'course' extra (voila, ipywidgets)",
+                allow_module_level=True)
+jupytext = pytest.importorskip("jupytext", reason="the lessons need the 'course' extra")
+
+from browser_support import (  # noqa: E402
+    PROMPT_DONE,
+    JupyterLab,
+    NotebookPage,
+    ensure_chromium,
+    ensure_playwright,
+    free_port,
+    launch_chromium,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = ROOT / "course" / "12_playground.py"
+SCREENSHOTS_OUT = ROOT / "out" / "screenshots"
+BROKEN = "INPUT\nCONV filters=8 size=3 pad=0\nRELU\nPOOL size=2 stride=2\nPOOL size=2\nFC"
+VALID = "INPUT -> [CONV -> RELU -> POOL]*2 -> FC\nfilters = 4, 6"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Chromium with a fresh profile, a screenshots folder; stopped at the end."""
+    ensure_chromium()
+    sync_api = ensure_playwright()
+    tmp = tmp_path_factory.mktemp("playground-browser")
+    shots = tmp / "screenshots"
+    shots.mkdir()
+    playwright = sync_api.sync_playwright().start()
+    context = None
+    try:
+        context = launch_chromium(playwright, tmp / "chromium-profile", viewport=(1400, 1100))
+        yield {"context": context, "shots": shots, "tmp": tmp}
+    finally:
+        if context is not None:
+            context.close()
+        playwright.stop()
+        if any(shots.iterdir()):
+            SCREENSHOTS_OUT.mkdir(parents=True, exist_ok=True)
+            for png in shots.glob("*.png"):
+                shutil.copy2(png, SCREENSHOTS_OUT / f"playground-{png.name}")
+
+
+def seen(page) -> int:
+    """The examples-seen counter of the status line."""
+    text = page.locator(".cn-playground .cn-seen").first.inner_text()
+    return int(re.sub(r"\D", "", text))
+
+
+def loss_src(page) -> str:
+    return page.locator(".cn-playground .cn-loss img, .cn-playground img.cn-loss").first \
+        .get_attribute("src") or ""
+
+
+def wait_for(condition, timeout: float, what: str, fail) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise fail(f"{what} after {timeout:.0f} s")
+
+
+def button(page, label: str):
+    return page.locator(".cn-playground button", has_text=re.compile(f"^\\s*{label}\\s*$"))
+
+
+def train_and_pause(page, fail, shot) -> None:
+    """Press train: the counter and the loss curve change; press pause: they stop."""
+    before, curve = seen(page), loss_src(page)
+    button(page, "train").click()
+    wait_for(lambda: seen(page) > before + 320 and loss_src(page) != curve, 30,
+             "the examples-seen counter and the loss curve did not change", fail)
+    page.wait_for_timeout(400)      # the new pictures painted
+    shot("training")
+    button(page, "pause").click()
+    page.wait_for_timeout(1000)     # the last step and the last refresh
+    stopped, curve = seen(page), loss_src(page)
+    page.wait_for_timeout(1000)
+    if (seen(page), loss_src(page)) != (stopped, curve):
+        raise fail(f"training went on after pause: {stopped} then {seen(page)} examples")
+
+
+def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(browser,
+                                                                             tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy2(LESSON, work / LESSON.name)
+    n_code = sum(c.cell_type == "code" for c in jupytext.read(LESSON).cells)
+    lab = JupyterLab(work, tmp_path / "jupyter")
+    lab.start()
+    page = None
+    try:
+        page = NotebookPage(browser["context"], lab, LESSON.name, "playground",
+                            browser["shots"])
+        with page.guard("lesson-error"):
+            page.open()
+            page.wait_cells(n_code)
+            page.wait_kernel_idle()
+            # the lesson's first code cell opens the playground (test_lessons.py runs the
+            # whole lesson); run it as a person does, Shift+Enter
+            page.cell(1).locator(".cm-content").click()
+            page.page.keyboard.press("Shift+Enter")
+            p = page.page
+            wait_for(lambda: PROMPT_DONE.match(page.prompts()[0] or "") is not None, 120,
+                     "the first cell did not run", page.fail)
+            widget = p.locator(".cn-playground").first
+            widget.wait_for(timeout=60_000)
+            widget.scroll_into_view_if_needed()
+            page.screenshot("lab-ready")
+            train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-{name}"))
+            editor = p.locator(".cn-playground .cn-editor textarea").first
+            editor.fill(BROKEN)
+            wait_for(lambda: "1.5 is not an integer" in
+                     p.locator(".cn-playground .cn-summary-box").first.inner_text(), 20,
+                     "the sizing error did not show", page.fail)
+            text = p.locator(".cn-playground .cn-summary-box").first.inner_text()
+            page.expect("(3 - 2)/2 + 1 = 1.5" in text, f"no numbers in {text!r}", "no-numbers")
+            page.screenshot("lab-invalid-definition")
+            editor.fill(VALID)
+            wait_for(lambda: "CONV3-6" in
+                     p.locator(".cn-playground .cn-summary-box").first.inner_text(), 20,
+                     "the table did not change for a valid definition", page.fail)
+            page.screenshot("lab-valid-definition")
+    finally:
+        if page is not None:
+            page.close()
+        lab.stop()
+
+
+def test_make_playground_page_shows_the_widget_alone_and_trains(browser, tmp_path):
+    from convnets.playground.page import voila_command, write_notebook
+
+    notebook = write_notebook(tmp_path / "page")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "JUPYTER_PATH")}
+    for var, name in {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
+                      "JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython"}.items():
+        (tmp_path / name).mkdir()
+        env[var] = str(tmp_path / name)
+    log = open(tmp_path / "voila.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(voila_command(notebook, port, browser=False), cwd=tmp_path,
+                            env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    page = browser["context"].new_page()
+    shots = browser["shots"]
+    children = []
+
+    def fail(message):
+        page.screenshot(path=str(shots / "voila-failure.png"))
+        return AssertionError(f"{message}\nvoila log: {tmp_path / 'voila.log'}")
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
+                break
+            time.sleep(0.3)
+        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+        page.locator(".cn-playground").first.wait_for(timeout=90_000)
+        assert page.locator(".jp-CodeCell .jp-InputArea").count() == 0  # no code shown
+        page.locator(".cn-playground .cn-loss").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "voila-ready.png"))
+        train_and_pause(page, fail,
+                        lambda name: page.screenshot(path=str(shots / f"voila-{name}.png")))
+    finally:
+        page.close()
+        import psutil
+        with contextlib.suppress(psutil.Error):  # the kernel runs in a session of its own
+            children = psutil.Process(proc.pid).children(recursive=True)
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=10)
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        log.close()
