@@ -8,6 +8,7 @@ Pillow, SVGs parsed with ElementTree (their marks carry ``class`` attributes).
 
 from __future__ import annotations
 
+import datetime
 import io
 import time
 import xml.etree.ElementTree as ET
@@ -442,3 +443,40 @@ def test_a_nan_stops_training_with_a_message_and_keeps_good_weights(playground):
     pg.learning_rate.value = 0.01
     pg.step(1)  # usable afterwards
     assert np.isfinite(pg.trainer.history.loss[-1][1])
+
+
+def test_an_uploaded_image_is_classified_like_the_same_drawing(playground):
+    from PIL import Image
+    pg = playground
+    pg.pretrained_button.click()
+    assert pg.wait_idle(30)
+    ink = np.zeros((8, 8), dtype=np.uint8)
+    ink[1:7, 3:5] = 255                       # a one, white ink on black...
+    buffer = io.BytesIO()
+    Image.fromarray(255 - ink).save(buffer, format="PNG")  # ...saved as dark on white
+    pg.upload.value = ({"name": "one.png", "type": "image/png", "size": buffer.tell(),
+                        "content": memoryview(buffer.getvalue()),
+                        "last_modified": datetime.datetime.now(datetime.UTC)},)
+    assert pg.wait_idle(30)
+    expected = pg.trainer.predict_proba((ink[None] / 255.0 - pg.data["mean_image"])[None])[0]
+    np.testing.assert_allclose(pg.drawing_probabilities, expected, rtol=1e-5)
+    assert png(pg.drawing_view).shape[:2] == (48, 48)
+
+
+def test_colour_images_as_arrays_give_colour_filters(digits):
+    rng = np.random.default_rng(2)
+    X = rng.random((60, 3, 8, 8)).astype(np.float32)
+    y = np.arange(60) % 4
+    pg = Playground(data=(X, y, ["w", "x", "y", "z"]), figure_interval=0.05,
+                    picture_interval=0.1)
+    try:
+        pg.step(2)
+        assert pg.trainer.model.input_shape == (3, 8, 8) and pg.num_classes == 4
+        assert png(pg.filters_view).shape[-1] == 3          # RGB tiles, one per filter
+        assert png(pg.example_view).shape[-1] == 3
+        ticks = [t.text for t in svg(pg.confusion_view).iter(SVG + "text")]
+        assert {"w", "x", "y", "z"} <= set(ticks)
+        with pytest.raises(ValueError, match="units must be the number of classes 4"):
+            Playground(data=(X, y), net="CONV filters=2\nFC units=10", start=False)
+    finally:
+        pg.close()
