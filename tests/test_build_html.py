@@ -127,3 +127,56 @@ def test_lesson_4_page_plays_the_demo_and_hides_the_exercise_solutions(tmp_path)
     assert "'unanswered'" not in page                 # no Out[] value under the answers
     # The slider needs a kernel: the page says so instead of leaving an empty space.
     assert "widget-view+json" not in page and 'class="widget-note"' in page
+
+
+TINY = """\
+# %% [markdown]
+# # Lesson {n}: tiny {n}
+
+# %% [markdown]
+# ## 1. The first part of {n}
+
+# %%
+print("lesson {n} ran")
+
+# %% [markdown]
+# ## Summary
+"""
+
+
+def test_pages_link_to_their_neighbours_and_the_contents_page(tmp_path):
+    # Three built lessons and one that fails: every page has previous/next links (to
+    # the neighbours that were built) and a link to the contents, at its top and bottom;
+    # the contents page lists each lesson with its sections.
+    lessons = []
+    for n in (1, 2, 3):
+        path = tmp_path / f"0{n}_tiny.py"
+        path.write_text(TINY.format(n=n), encoding="utf-8")
+        lessons.append(path)
+    broken = tmp_path / "025_broken.py"
+    broken.write_text(BROKEN, encoding="utf-8")
+    out = tmp_path / "html"
+    proc = run_tool(str(lessons[0]), str(lessons[1]), str(broken), str(lessons[2]),
+                    "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 1 and "3 of 4 lessons built" in proc.stdout, proc.stdout
+
+    def links(page, rel):
+        return re.findall(rf'<a href="([^"]+)" rel="{rel}">', page)
+
+    pages = {n: (out / f"0{n}_tiny.html").read_text(encoding="utf-8") for n in (1, 2, 3)}
+    assert links(pages[1], "prev") == [] and links(pages[1], "next") == ["02_tiny.html"] * 2
+    assert links(pages[2], "prev") == ["01_tiny.html"] * 2
+    assert links(pages[2], "next") == ["03_tiny.html"] * 2          # the broken one skipped
+    assert links(pages[3], "prev") == ["02_tiny.html"] * 2 and links(pages[3], "next") == []
+    for n, page in pages.items():
+        assert page.count('<a href="index.html">Contents</a>') == 2
+        top, bottom = page.index('class="lesson-nav top"'), page.index('lesson-nav bottom')
+        assert top < page.index(f"lesson {n} ran") < bottom
+    assert "Lesson 1: tiny 1 &rarr;" not in pages[2] and "Lesson 3: tiny 3 &rarr;" in pages[2]
+
+    contents = (out / "index.html").read_text(encoding="utf-8")
+    order = [contents.index(f'href="0{n}_tiny.html"') for n in (1, 2, 3)]
+    assert order == sorted(order)
+    for n in (1, 2, 3):
+        assert f"<li>1. The first part of {n}</li><li>Summary</li>" in contents
+    assert "<h2>Not built</h2>" in contents and "025_broken.py" in contents

@@ -5,8 +5,10 @@ kernel with nbclient, the way "Restart and run all" would, and exported with
 nbconvert's HTML exporter (JupyterLab's look). The figures are embedded in the page
 as base64 PNG, so every page is a single self-contained file. A cell collapsed in
 JupyterLab (``jupyter.source_hidden``, e.g. the set-up of a lesson's exercises) shows
-only its output; a widget, which needs a kernel, is replaced by a note saying so. An
-``index.html`` lists the lessons with their titles.
+only its output; a widget, which needs a kernel, is replaced by a note saying so. Every
+page has a bar at its top and bottom with links to the previous lesson, the contents and
+the next lesson; ``index.html`` is the contents page: every lesson with its title and
+its sections.
 
     python tools/build_html.py                    # every lesson -> out/html/
     python tools/build_html.py course/01_*.py --out /tmp/html
@@ -119,11 +121,64 @@ def export_html(notebook, title: str) -> str:
     return body
 
 
-def index_page(entries: list[tuple[str, str, str]], failed: list[str]) -> str:
-    """The index: one link per lesson built, and the lessons that failed."""
+def lesson_sections(notebook) -> list[str]:
+    """The section headings (``## ...``) of the notebook's markdown cells, in order."""
+    return [line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("## ")]
+
+
+NAV_STYLE = """<style>
+.lesson-nav { display: flex; justify-content: space-between; gap: 1rem;
+              font-family: system-ui, sans-serif; font-size: 0.95rem; padding: 0.6rem 1rem;
+              margin: 0 auto; max-width: 60rem; border-bottom: 1px solid #ddd; }
+.lesson-nav.bottom { border-bottom: none; border-top: 1px solid #ddd; }
+.lesson-nav a { text-decoration: none; }
+.lesson-nav span { flex: 1; }
+.lesson-nav .contents { text-align: center; }
+.lesson-nav .next { text-align: right; }
+</style>"""
+
+
+def nav_bar(previous, following, where: str) -> str:
+    """Links to the previous lesson, the contents and the next lesson; each neighbour is
+    ``(href, title)`` or None."""
+    def link(entry, arrow_before, arrow_after):
+        if entry is None:
+            return ""
+        href, title = entry
+        return (f'<a href="{html.escape(href)}" rel="{"prev" if arrow_before else "next"}">'
+                f'{arrow_before}{html.escape(title)}{arrow_after}</a>')
+
+    return (f'<nav class="lesson-nav {where}">'
+            f'<span class="prev">{link(previous, "&larr; ", "")}</span>'
+            f'<span class="contents"><a href="index.html">Contents</a></span>'
+            f'<span class="next">{link(following, "", " &rarr;")}</span></nav>')
+
+
+def with_navigation(page: str, previous, following) -> str:
+    """The page with a navigation bar after ``<body ...>`` and before ``</body>``."""
+    opening = re.search(r"<body\b[^>]*>", page)
+    closing = page.rfind("</body>")
+    if opening is None or closing < opening.end():
+        raise ValueError("the exported page has no <body> element")
+    return (page[:opening.end()] + NAV_STYLE + nav_bar(previous, following, "top")
+            + page[opening.end():closing] + nav_bar(previous, following, "bottom")
+            + page[closing:])
+
+
+def index_page(entries: list[tuple[str, str, str, list[str]]], failed: list[str]) -> str:
+    """The contents page: one entry per lesson built, with its sections, and the lessons
+    that failed."""
+    def sections(names):
+        if not names:
+            return ""
+        return ("\n    <ul class=\"sections\">" + "".join(
+            f"<li>{html.escape(name)}</li>" for name in names) + "</ul>\n  ")
+
     items = "\n".join(f'  <li><a href="{html.escape(href)}">{html.escape(title)}</a> '
-                      f'<span class="file">({html.escape(source)})</span></li>'
-                      for href, title, source in entries)
+                      f'<span class="file">({html.escape(source)})</span>'
+                      f'{sections(names)}</li>'
+                      for href, title, source, names in entries)
     failures = ""
     if failed:
         failures = ("<h2>Not built</h2>\n<ul>\n" + "\n".join(
@@ -137,16 +192,18 @@ def index_page(entries: list[tuple[str, str, str]], failed: list[str]) -> str:
 body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
        line-height: 1.5; padding: 0 1rem; }}
 .file {{ color: #666; font-size: 0.9em; }}
+ol > li {{ margin-bottom: 0.6rem; }}
+.sections {{ color: #444; font-size: 0.92em; margin: 0.2rem 0 0 0; }}
 </style>
 </head>
 <body>
-<h1>Convolutional networks from the inside: the lessons</h1>
+<h1>Convolutional networks from the inside: contents</h1>
 <p>Each page is a lesson executed from a clean kernel, with its outputs and figures;
 every number in it was computed by the code shown and checked by an <code>assert</code>.
 To run and change the code, open the lessons in JupyterLab (<code>make lab</code>).</p>
-<ul>
+<ol>
 {items}
-</ul>
+</ol>
 {failures}</body>
 </html>
 """
@@ -155,7 +212,7 @@ To run and change the code, open the lessons in JupyterLab (<code>make lab</code
 def build(lessons: list[Path], out: Path, timeout: int = 600, log=print) -> tuple[Path, list]:
     """Execute and export ``lessons`` into ``out``; return (index path, failures)."""
     out.mkdir(parents=True, exist_ok=True)
-    entries, failures = [], []
+    entries, pages, failures = [], [], []
     for path in lessons:
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="lesson-") as tmp:
@@ -167,10 +224,15 @@ def build(lessons: list[Path], out: Path, timeout: int = 600, log=print) -> tupl
                 continue
         title = lesson_title(notebook, path.stem)
         page = out / f"{path.stem}.html"
-        page.write_text(export_html(notebook, title), encoding="utf-8")
-        entries.append((page.name, title, path.name))
-        log(f"{path.name} -> {page} ({page.stat().st_size / 1e6:.1f} MB, "
+        pages.append(export_html(notebook, title))
+        entries.append((page.name, title, path.name, lesson_sections(notebook)))
+        log(f"{path.name} -> {page} ({len(pages[-1]) / 1e6:.1f} MB, "
             f"{time.perf_counter() - start:.1f} s)")
+    # The links go to the neighbours that were built.
+    for number, ((href, *_), body) in enumerate(zip(entries, pages, strict=True)):
+        previous = entries[number - 1][:2] if number > 0 else None
+        following = entries[number + 1][:2] if number + 1 < len(entries) else None
+        (out / href).write_text(with_navigation(body, previous, following), encoding="utf-8")
     index = out / "index.html"
     index.write_text(index_page(entries, [name for name, _ in failures]), encoding="utf-8")
     return index, failures
