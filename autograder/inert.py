@@ -85,8 +85,16 @@ FEEDBACK_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                 "font-src data:; base-uri 'none'; form-action 'none'")
 
 
+# A template's script loaded from another host (nbconvert's MathJax from a CDN): the
+# policy would block it anyway; removed so that the page names no outside address.
+_REMOTE_SCRIPT = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//[^>]*>\s*</script>""",
+                            re.I)
+
+
 def seal_html(html: str) -> str:
-    """``html`` with a Content-Security-Policy as the first element of its head."""
+    """``html`` with a Content-Security-Policy as the first element of its head, and
+    without scripts from other hosts (the template's; student text has no tags)."""
+    html = _REMOTE_SCRIPT.sub("", html)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{FEEDBACK_CSP}">'
     head = re.search(r"<head[^>]*>", html, re.I)
     if head is not None and html[head.end():head.end() + len(meta) + 1].strip() == meta:

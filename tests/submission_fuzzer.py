@@ -64,6 +64,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import attack_corpus  # noqa: E402
 from hostile_corpus import leftover_processes  # noqa: E402
 
 from autograder.inert import shown_id  # noqa: E402
@@ -930,6 +931,7 @@ class Student:
     preserving: bool = True         # its row must be its base's clean row
     flat: bool = False              # in a zip: <student>_<name>.ipynb at the top
     duplicate: bytes | None = None  # in a zip: a second entry with its notebook's name
+    attack: str = ""                # an attack of attack_corpus: its outcome is checked
 
     @property
     def clean(self) -> bool:
@@ -1116,11 +1118,24 @@ def clean_student(material: Material, student_id: str, base: str) -> Student:
     return Student(student_id, base, [], {path: material.base_bytes(base)})
 
 
+def attack_student(material: Material, kind: str) -> Student:
+    """A student handing in one of the review's attacks (attack_corpus), built on the
+    instructor's notebook; its row and artefacts are checked against the attack's
+    expected outcome."""
+    attack = attack_corpus.BY_KIND[kind]
+    path = f"{material.name}/{material.name}.ipynb"
+    data = attack_corpus.submission(kind, material.solution, material.name)
+    sid = "attack_" + kind.split("/", 1)[1].replace("-", "_")
+    return Student(sid, "reference", [(kind, attack.what)], {path: data},
+                   preserving=False, attack=kind)
+
+
 def generate_class(material: Material, seed: int, n_mutants: int = 5, *,
                    layout: str | None = None, force: tuple = FIRST,
-                   clean: tuple = CLEAN_KINDS) -> GeneratedClass:
+                   clean: tuple = CLEAN_KINDS, attacks: tuple = ()) -> GeneratedClass:
     """A seeded class of ``len(clean)`` unmutated students and ``n_mutants`` mutants.
-    ``force``: mutation kinds given to the first mutants (one each)."""
+    ``force``: mutation kinds given to the first mutants (one each); ``attacks``: kinds
+    of attack_corpus.ATTACKS, one student each (after the mutants, never renamed)."""
     rng = random.Random(f"{material.name}:{seed}")
     marker = f"fuzz-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
     students = [clean_student(material, f"clean_{base}", base) for base in clean]
@@ -1155,6 +1170,7 @@ def generate_class(material: Material, seed: int, n_mutants: int = 5, *,
         gc.raw_folders.append(b"caf\xe9-latin1")
     if layout == "zip":
         _zip_mutations(rng, gc, material)
+    students += [attack_student(material, kind) for kind in attacks]
     return gc
 
 
@@ -1439,6 +1455,16 @@ def check_class(gc, rows, baseline, course, course_before, subs, subs_before, wo
                 v.append(f"clean-row: {s.student_id!r} [{s.base}] ({what}) got "
                          f"{got['score']} {got['status']!r} ({got.get('message', '')[:200]!r}), "
                          f"a clean run gives {want['score']} {want['status']!r}")
+    # 2b. each attack gets its expected outcome (attack_corpus)
+    if have_csv:
+        for s in gc.students:
+            if not s.attack or len(by_id.get(s.student_id, [])) != 1:
+                continue
+            graded = attack_corpus.Graded(gc.assignment, s.student_id, by_id[s.student_id][0],
+                                          baseline["reference"], course,
+                                          baseline["_solution"], feedback)
+            v += [f"attack: {s.student_id!r} ({s.attack}): {text}"
+                  for text in attack_corpus.BY_KIND[s.attack].expect(graded)]
     # 3. the course changes only where it may; nothing else is written
     ids = gc.all_ids() | set(by_id)
     after = _snapshot(course)
@@ -1523,6 +1549,7 @@ def clean_baseline(pristine: Path, material: Material, work: Path,
     rows = {r["student_id"]: r for r in read_rows(Path(csv_path))}
     out = {base: rows[base] for base in CLEAN_KINDS}
     out["_hidden_lines"] = material.hidden_lines
+    out["_solution"] = material.solution
     return out
 
 
@@ -1630,8 +1657,12 @@ def _main(argv=None) -> int:
             material = Material.load(pristine, a)
             baseline = _BASELINES[a]
             seed = args.seed + i
+            # The first round has every attack of the review; later ones one each, in turn.
+            kinds = [a.kind for a in attack_corpus.ATTACKS]
             gc = generate_class(material, seed, args.students,
-                                force=FIRST if i == 0 else ())
+                                force=FIRST if i == 0 else (),
+                                attacks=tuple(kinds) if i == 0 else
+                                (kinds[(i + names.index(a)) % len(kinds)],))
             route = args.route if args.route != "mixed" else ("api" if i % 3 == 2 else "cli")
             cwork = work / f"{a}-{seed}"
             outcome = run_class(gc, pristine, cwork, baseline, route=route,

@@ -12,16 +12,19 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import attack_corpus as ac  # noqa: E402
 import submission_fuzzer as fz  # noqa: E402
 
 # One class per assignment: the seeds, layouts and sizes of the sample. Every class has
-# the mutations that broke whole classes before (fz.FIRST) on its first mutants.
+# the mutations that broke whole classes before (fz.FIRST) on its first mutants, and some
+# of the review's attacks (attack_corpus): each attack on at least one assignment here,
+# every attack on every assignment in make fuzz.
 SAMPLE = {
-    "conv_naive": (11, "folders", 5),
-    "conv_fast": (12, "zip", 4),
-    "pooling_layers": (13, "folders", 4),
-    "architectures": (14, "folders", 3),
-    "fcconv_case_studies": (15, "zip", 4),
+    "conv_naive": (11, "folders", 5, ("attack/nothing-implemented", "attack/ansi-print")),
+    "conv_fast": (12, "zip", 4, ("attack/fake-backward", "attack/payload")),
+    "pooling_layers": (13, "folders", 4, ("attack/javascript-link", "attack/bool-reply")),
+    "architectures": (14, "folders", 3, ("attack/remote-image",)),
+    "fcconv_case_studies": (15, "zip", 4, ("attack/fake-backward", "attack/ansi-print")),
 }
 CLEAN = ("reference", "blank")
 _BASELINES: dict[str, dict] = {}
@@ -121,10 +124,10 @@ def test_a_zip_class_holds_what_it_describes(pristine, tmp_path):
 def test_generated_class_through_the_command_line(pristine, assignment, tmp_path,
                                                   tmp_path_factory):
     """`python -m autograder grade` (what `make grade` runs), feedback on, two workers."""
-    seed, layout, mutants = SAMPLE[assignment]
+    seed, layout, mutants, attacks = SAMPLE[assignment]
     baseline = _baseline(pristine, assignment, tmp_path_factory)
     gc = fz.generate_class(_material(pristine, assignment), seed, mutants, layout=layout,
-                           clean=CLEAN)
+                           clean=CLEAN, attacks=attacks)
     outcome = fz.run_class(gc, pristine, tmp_path / "class", baseline, route="cli")
     assert outcome.rows, _report(outcome)
     assert outcome.violations == [], _report(outcome)
@@ -140,3 +143,29 @@ def test_generated_class_through_grade_assignment(pristine, tmp_path, tmp_path_f
     outcome = fz.run_class(gc, pristine, tmp_path / "class", baseline, route="api")
     assert outcome.rows, _report(outcome)
     assert outcome.violations == [], _report(outcome)
+
+
+def test_the_sample_has_every_attack():
+    assert {k for *_, attacks in SAMPLE.values() for k in attacks} == set(ac.BY_KIND)
+
+
+@pytest.mark.parametrize("assignment", fz.ASSIGNMENTS)
+def test_every_attack_applies_to_every_assignment(pristine, assignment):
+    """Each attack of the review is a valid notebook on each assignment, keeps the
+    instructor's graded cells where nbgrader looks for them, and changes what runs."""
+    import nbformat
+
+    material = _material(pristine, assignment)
+    graded = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+              for c in material.solution["cells"]
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    for attack in ac.ATTACKS:
+        student = fz.attack_student(material, attack.kind)
+        data = student.files[f"{assignment}/{assignment}.ipynb"]
+        nb = nbformat.reads(data.decode(), as_version=4)
+        nbformat.validate(nb)
+        assert data != material.solution_bytes, attack.kind
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade")]
+        assert ids == graded, attack.kind
+        assert student.attack == attack.kind and not student.preserving

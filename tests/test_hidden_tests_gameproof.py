@@ -27,6 +27,7 @@ print nothing when they pass and never hand back their expected values.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import importlib.util
 import json
@@ -42,6 +43,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("jupytext", reason="building the sources needs the 'course' extra")
+
+sys.path.insert(0, str(Path(__file__).parent))
+import attack_corpus as ac  # noqa: E402
 
 from autograder import course as course_mod  # noqa: E402
 from autograder.execute import grade_submission, nbgrader_meta  # noqa: E402
@@ -61,129 +65,7 @@ MAX_SCORES = {"conv_naive": 36, "conv_fast": 32, "pooling_layers": 44, "architec
 WRITTEN_POINTS = {"conv_naive": 8, "conv_fast": 8, "pooling_layers": 8, "architectures": 10,
                   "fcconv_case_studies": 7}
 AUTO_MAX = {name: MAX_SCORES[name] - WRITTEN_POINTS[name] for name in MAX_SCORES}
-# The test cells whose points depend on a backward pass (alone or with its forward).
-BACKWARD_TESTS = {
-    "conv_naive": {"test_conv_backward_naive", "test_dilation"},
-    "conv_fast": {"test_conv_backward_fast"},
-    "pooling_layers": {"test_max_pool_backward", "test_avg_pool", "test_l2_pool", "test_relu",
-                       "test_affine", "test_softmax_loss", "test_spatial_batchnorm_backward"},
-    "architectures": {"test_three_layer_convnet_gradients", "test_digits_accuracy"},
-    "fcconv_case_studies": {"test_spatial_batchnorm_backward", "test_residual_block_backward"},
-}
-# name -> (forwards made probe-aware, backwards that return zeros)
-FAKED = {
-    "conv_naive": (["conv_forward_naive"], ["conv_backward_naive"]),
-    "conv_fast": (["conv_forward_fast"], ["conv_backward_fast"]),
-    "pooling_layers": (["max_pool_forward_naive", "avg_pool_forward", "l2_pool_forward",
-                        "relu_forward", "affine_forward", "spatial_batchnorm_forward"],
-                       ["max_pool_backward_naive", "avg_pool_backward", "l2_pool_backward",
-                        "relu_backward", "affine_backward", "spatial_batchnorm_backward"]),
-    "architectures": ([], []),   # ThreeLayerConvNet.loss, below
-    "fcconv_case_studies": (["spatial_batchnorm_forward", "residual_block_forward"],
-                            ["spatial_batchnorm_backward", "residual_block_backward"]),
-}
 LIMITS = Limits(call_timeout=30.0, submission_timeout=400.0)
-
-# Appended to the instructor's solution as the last code cell: the real functions are
-# wrapped, so that only the backward passes are fake.
-FAKE_HELPERS = '''
-import numpy as _np
-
-
-def _zeros_like_result(value):
-    if isinstance(value, tuple):
-        return tuple(_zeros_like_result(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _zeros_like_result(v) for k, v in value.items()}
-    return _np.zeros_like(value)
-
-
-def _probe_aware(forward):
-    """The real forward, except that a call whose arrays equal the last real call's but
-    for one entry moved by at most 2.1e-5 (a numerical-gradient probe) gets the last
-    real output back."""
-    memory = {}
-
-    def wrapper(*args, **kwargs):
-        arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, _np.ndarray)]
-        last = memory.get("arrays")
-        if last is not None and len(last) == len(arrays) and all(
-                a.shape == b.shape for a, b in zip(arrays, last)):
-            moved = [int(_np.count_nonzero(a != b)) for a, b in zip(arrays, last)]
-            if sum(moved) == 1:
-                i = moved.index(1)
-                if float(_np.max(_np.abs(arrays[i] - last[i]))) <= 2.1e-5:
-                    return memory["result"]
-        result = forward(*args, **kwargs)
-        memory["arrays"] = [a.copy() for a in arrays]
-        memory["result"] = result
-        return result
-    return wrapper
-
-
-def _zero_backward(backward):
-    def wrapper(*args, **kwargs):
-        return _zeros_like_result(backward(*args, **kwargs))
-    return wrapper
-
-
-'''
-
-# conv_naive's backward pass as the review wrote it: zeros (of the right shapes) for the
-# upstream gradients the visible tests use, an empty tuple for anything else.
-VISIBLE_ONLY_BACKWARD = '''
-def _visible_douts(shape):
-    yield _np.random.default_rng(0).standard_normal(shape)     # gradient_check_conv
-    r = _np.random.default_rng(7)                               # test_dilation
-    r.standard_normal((2, 2, 7, 6)), r.standard_normal((3, 2, 3, 2)), r.standard_normal(3)
-    yield r.standard_normal(shape)
-    yield _np.ones(shape, _np.float32)                          # the dtype check
-
-
-def _visible_only_backward(backward):
-    def wrapper(dout, cache):
-        if any(_np.array_equal(dout, v) for v in _visible_douts(_np.shape(dout))):
-            return _zeros_like_result(backward(dout, cache))
-        return ()
-    return wrapper
-'''
-
-FAKE_SOFTMAX = '''
-_real_softmax_loss = softmax_loss
-softmax_loss = _probe_aware(lambda x, y: (_real_softmax_loss(x, y)[0],
-                                          _np.zeros_like(_real_softmax_loss(x, y)[1])))
-'''
-
-FAKE_CONVNET = '''
-_RealConvNet = ThreeLayerConvNet
-
-
-class ThreeLayerConvNet(_RealConvNet):
-    def loss(self, X, y=None):
-        result = super().loss(X, y)
-        if y is None:
-            return result
-        loss, grads = result
-        return loss, _zeros_like_result(grads)
-'''
-
-# The review's conv_naive "nothing" submission (7/28 before issue 19): the forward pass
-# returns np.zeros(1) and its inputs as the cache; the backward pass returns zeros of the
-# inputs' shapes for the visible test's seeded upstream gradient, an empty tuple otherwise.
-NOTHING_CONV = {
-    "conv_forward_naive": '''
-def conv_forward_naive(x, w, b, conv_param):
-    return _np.zeros(1), (x, w, b)
-''',
-    "conv_backward_naive": '''
-def conv_backward_naive(dout, cache):
-    seeded = _np.random.default_rng(0).standard_normal(_np.shape(dout))
-    if _np.array_equal(dout, seeded):
-        return tuple(_np.zeros_like(a) for a in cache)
-    return ()
-''',
-}
-
 
 # --------------------------------------------------------------------------------------
 # Building submissions
@@ -216,62 +98,12 @@ def solution_notebook(course: Path, name: str) -> dict:
     return nb
 
 
-def append_cell(nb: dict, code: str) -> dict:
-    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "fake",
-                        "metadata": {}, "outputs": [], "source": code})
-    return nb
-
-
-def answer_names(nb: dict) -> tuple[list[str], list[str]]:
-    """Functions and classes the answer cells define at top level."""
-    functions, classes = [], []
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code" and nbgrader_meta(cell).get("solution"):
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for node in ast.parse(text).body:
-                if isinstance(node, ast.FunctionDef):
-                    functions.append(node.name)
-                elif isinstance(node, ast.ClassDef):
-                    classes.append(node.name)
-    return functions, classes
-
-
 def nothing_submission(course: Path, name: str) -> dict:
-    """Every answer cell replaced: its functions return ``np.zeros(1)``, its classes
-    hold no parameters and score ``np.zeros(1)``."""
-    nb = solution_notebook(course, name)
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code" or not nbgrader_meta(cell).get("solution"):
-            continue
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        fake = ["import numpy as _np"]
-        for node in ast.parse(text).body:
-            if isinstance(node, ast.FunctionDef):
-                if name == "conv_naive" and node.name in NOTHING_CONV:
-                    fake.append(NOTHING_CONV[node.name])
-                else:
-                    fake.append(f"def {node.name}(*args, **kwargs):\n"
-                                f"    return _np.zeros(1)\n")
-            elif isinstance(node, ast.ClassDef):
-                fake.append(f"class {node.name}:\n"
-                            f"    def __init__(self, *args, **kwargs):\n"
-                            f"        self.params = {{}}\n\n"
-                            f"    def loss(self, X, y=None):\n"
-                            f"        return _np.zeros(1)\n")
-        cell["source"] = "\n".join(fake)
-    return nb
+    return ac.nothing_implemented(solution_notebook(course, name), name)
 
 
 def fake_backward_submission(course: Path, name: str, backward: str = "_zero_backward") -> dict:
-    forwards, backwards = FAKED[name]
-    lines = [FAKE_HELPERS, VISIBLE_ONLY_BACKWARD]
-    lines += [f"{f} = _probe_aware({f})" for f in forwards]
-    lines += [f"{b} = {backward}({b})" for b in backwards]
-    if name == "pooling_layers":
-        lines.append(FAKE_SOFTMAX)
-    if name == "architectures":
-        lines.append(FAKE_CONVNET)
-    return append_cell(solution_notebook(course, name), "\n".join(lines))
+    return ac.fake_backward(solution_notebook(course, name), name, backward)
 
 
 def grade(course: Path, name: str, nb: dict, student: str, tmp_path: Path) -> dict:
@@ -311,16 +143,16 @@ def test_fake_backward_gets_none_of_the_backward_points(course, name, tmp_path):
     result = grade(course, name, fake_backward_submission(course, name), "fake", tmp_path)
     got = scores(result)
     assert result["status"] == "graded", result["message"]
-    backward = {gid: s for gid, s in got.items() if gid in BACKWARD_TESTS[name]}
-    others = {gid: s for gid, s in got.items() if gid not in BACKWARD_TESTS[name]}
-    assert set(backward) == BACKWARD_TESTS[name]
+    backward = {gid: s for gid, s in got.items() if gid in ac.BACKWARD_TESTS[name]}
+    others = {gid: s for gid, s in got.items() if gid not in ac.BACKWARD_TESTS[name]}
+    assert set(backward) == ac.BACKWARD_TESTS[name]
     assert all(s == 0 for s in backward.values()), backward
     # Everything else is the instructor's code and keeps its points.
     failed = {gid: result["tests"][gid]["failure"] for gid, t in result["tests"].items()
               if gid in others and not t["passed"]}
     assert not failed, failed
     assert result["score"] == AUTO_MAX[name] - sum(
-        result["tests"][gid]["points"] for gid in BACKWARD_TESTS[name])
+        result["tests"][gid]["points"] for gid in ac.BACKWARD_TESTS[name])
     if name == "conv_naive":
         # The visible gradient check is fooled (its messages were printed, it passed);
         # the hidden part failed on the values, not before.
@@ -511,7 +343,7 @@ def test_bool_reply_through_the_grader_costs_little(course, tmp_path):
     """The review's attack, graded by the real grader in a fresh process: the submission
     is graded, the gradient tests fail on the reply's shape, and the grading process's
     peak RSS stays under 300 MB."""
-    nb = append_cell(solution_notebook(course, "conv_naive"), BOOL_REPLY_FORWARD)
+    nb = ac.append_cell(solution_notebook(course, "conv_naive"), BOOL_REPLY_FORWARD)
     path = tmp_path / "bool" / "conv_naive" / "conv_naive.ipynb"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nb))
@@ -608,9 +440,11 @@ def _malformed(func, name, kind):
 
 
 @pytest.fixture(scope="module")
-def answered(monkeypatch_module):
+def answered(monkeypatch_module, tmp_path_factory):
     """For each assignment: the namespace of its setup, given and answer cells (the
-    instructor's solutions), and its hidden blocks by grade_id."""
+    instructor's solutions), and its hidden blocks by grade_id. The cells run next to
+    the files the build ships with the notebook (conv_fast's setup loads its expected
+    arrays)."""
     import assignment_helpers as ah
 
     monkeypatch_module.setitem(sys.modules, "checks", checks)
@@ -618,9 +452,11 @@ def answered(monkeypatch_module):
     for name in ASSIGNMENTS:
         nb = ah.read_source(name)
         namespace = {"__name__": f"answered_{name}"}
-        for cell in nb.cells:
-            if ah.cell_kind(cell) in ("setup", "answer"):
-                ah.run_quietly(cell.source, namespace)
+        folder = ah.copy_assignment_folder(name, tmp_path_factory.mktemp(f"answered_{name}"))
+        with contextlib.chdir(folder):
+            for cell in nb.cells:
+                if ah.cell_kind(cell) in ("setup", "answer"):
+                    ah.run_quietly(cell.source, namespace)
         blocks = {}
         for cell in ah.cells_by_kind(nb, "test"):
             match = course_mod.HIDDEN.search(cell.source)
