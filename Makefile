@@ -64,7 +64,7 @@ lock: test-latest
 	@echo "$(LOCK) refreshed from $(LATEST); review with git diff $(LOCK)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check solutions tests autograder assignments/checks.py course tools
+	$(BIN)/ruff check solutions tests autograder assignments/checks.py assignments/*/build.py course tools
 
 # make grade ASSIGNMENT=conv_naive SUBMISSIONS=path/to/submitted
 grade: $(STAMP)

@@ -9,7 +9,9 @@ hidden tests compare the student's functions with ``convnets`` on random inputs,
 reference student only gets full marks when the notebook's solutions match the package.
 """
 
+import convnets
 import nbformat
+import numpy as np
 import pytest
 
 from autograder import course as course_mod
@@ -117,3 +119,48 @@ def test_nbgrader_validate(course, assignment):
     proc = course_mod.nbgrader(release.parent, "validate", "--invert", str(release),
                                check=False)
     assert "Success!" in proc.stdout, proc.stdout[-3000:]
+
+
+def _functions_with_code(path):
+    """Names of the functions a notebook defines with a body other than the release's
+    ``raise NotImplementedError()`` stub."""
+    import ast
+
+    names = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.FunctionDef) and "NotImplementedError" not in \
+                    ast.unparse(node):
+                names.add(node.name)
+    return names
+
+
+def test_conv_fast_ships_arrays_not_assignment_1(course):
+    """Assignment 2 can be handed out while assignment 1 is open: its release defines
+    none of assignment 1's functions (conv_output_size is a stub the student fills in),
+    and what its tests compare with is arrays the build computed with the reference
+    package (not its build script, not code)."""
+    course_dir, _ = course
+    release = course_dir / "release" / "conv_fast"
+    assert sorted(p.name for p in release.iterdir()) == [
+        "checks.py", "conv_fast.ipynb", "conv_fast_expected.npz"]
+    first = {"zero_pad", "conv_output_size", "conv_forward_naive", "conv_backward_naive",
+             "notes_example_volume"}
+    assert first <= _functions_with_code(course_dir / "source" / "conv_naive" / "conv_naive.ipynb")
+    assert not first & _functions_with_code(release / "conv_fast.ipynb")
+    with np.load(release / "conv_fast_expected.npz") as stored:
+        arrays = dict(stored)
+    cases = {key.split("_")[0] for key in arrays}
+    assert len(cases) == 8, cases
+    for case in cases:
+        x, w, b = arrays[f"{case}_x"], arrays[f"{case}_w"], arrays[f"{case}_b"]
+        S, P, D = (int(v) for v in arrays[f"{case}_param"])
+        out, cache = convnets.conv_forward_naive(x, w, b, {"stride": S, "pad": P, "dilation": D})
+        np.testing.assert_allclose(arrays[f"{case}_out"], out, rtol=1e-12, atol=1e-12)
+        if f"{case}_dout" in arrays:
+            grads = convnets.conv_backward_naive(arrays[f"{case}_dout"], cache)
+            for name, grad in zip(("dx", "dw", "db"), grads, strict=True):
+                np.testing.assert_allclose(arrays[f"{case}_{name}"], grad, rtol=1e-12,
+                                           atol=1e-12)

@@ -71,21 +71,38 @@ def stored_case(case):
 
 
 # %% [markdown]
-# ## 0. The output size, from assignment 1
+# ## 1. im2col
 #
-# im2col needs the rule of assignment 1: along one axis, a filter of `F` taps with
-# dilation `D` spans `D*(F - 1) + 1` pixels, and fits at `(W - F + 2P)/S + 1` positions
-# of an input of size `W` padded with `P` zeros, where `F` is that span; a setting where
-# this is not a whole number, or where the filter is wider than the padded input, raises
-# `ValueError` (the first message ending in `is not an integer`). Copy your
-# `conv_output_size` from assignment 1 into the cell below (or write it again); the
-# functions of this assignment call it.
+# `im2col(x, HH, WW, stride, pad, dilation)` returns the matrix `X_col` of shape
+# `(C*HH*WW, N*H'*W')` with **one column per receptive field** and **one row per filter
+# tap**, in this exact layout (the tests rely on it):
 #
-# Nothing here uses assignment 1's layer: the tests check yours against outputs and
-# gradients stored by the course (the setup cell above loads them; `stored_case` picks
-# one case).
+# - row `c*HH*WW + kh*WW + kw` holds tap `(kh, kw)` of channel `c`: the same order as
+#   `w[f].ravel()`, so a flattened filter lines up with a column;
+# - column `n*H'*W' + i*W' + j` is the receptive field of output `(i, j)` of image `n`;
+# - so `X_col[c*HH*WW + kh*WW + kw, n*H'*W' + i*W' + j] = xpad[n, c, i*S + kh*D, j*S + kw*D]`.
+#
+# The notes' example: a 227x227x3 image and 11x11x3 filters at stride 4 give 55x55 =
+# 3025 positions and 11\*11\*3 = 363 numbers per field, so `X_col` is 363 x 3025.
+#
+# *Hint.* Loop over the taps `(kh, kw)`, not over the positions: for a fixed tap, the
+# pixels it sees at all `H' x W'` positions form one strided slice of the padded input,
+# `xpad[:, :, kh*D : kh*D + S*(H'-1) + 1 : S, kw*D : kw*D + S*(W'-1) + 1 : S]`. That is
+# `HH*WW` slice copies instead of `N*H'*W'` small ones.
+#
+# **The output size, from assignment 1.** im2col needs `H'` and `W'`: along one axis, a
+# filter of `F` taps with dilation `D` spans `D*(F - 1) + 1` pixels, and fits at
+# `(W - F + 2P)/S + 1` positions of an input of size `W` padded with `P` zeros, `F` being
+# that span; a setting where this is not a whole number, or where the filter is wider
+# than the padded input, raises `ValueError` (the first with a message ending in `is
+# not an integer`). Copy your `conv_output_size` from assignment 1 to the top of the
+# cell below (or write it again): every function of this assignment calls it.
+#
+# Nothing in this notebook uses assignment 1's layer: the tests compare yours with
+# outputs and gradients of a correct convolution on fixed inputs, stored as arrays by the
+# course (the setup cell loads them; `stored_case` picks one case).
 
-# %% nbgrader={"grade": false, "grade_id": "answer_conv_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "answer_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_size(W, F, S, P, dilation=1):
     """Number of filter positions along one axis, `(W - F + 2P)/S + 1`, F the filter span
     `dilation*(F - 1) + 1`.
@@ -109,27 +126,6 @@ def conv_output_size(W, F, S, P, dilation=1):
     ### END SOLUTION
 
 
-# %% [markdown]
-# ## 1. im2col
-#
-# `im2col(x, HH, WW, stride, pad, dilation)` returns the matrix `X_col` of shape
-# `(C*HH*WW, N*H'*W')` with **one column per receptive field** and **one row per filter
-# tap**, in this exact layout (the tests rely on it):
-#
-# - row `c*HH*WW + kh*WW + kw` holds tap `(kh, kw)` of channel `c`: the same order as
-#   `w[f].ravel()`, so a flattened filter lines up with a column;
-# - column `n*H'*W' + i*W' + j` is the receptive field of output `(i, j)` of image `n`;
-# - so `X_col[c*HH*WW + kh*WW + kw, n*H'*W' + i*W' + j] = xpad[n, c, i*S + kh*D, j*S + kw*D]`.
-#
-# The notes' example: a 227x227x3 image and 11x11x3 filters at stride 4 give 55x55 =
-# 3025 positions and 11\*11\*3 = 363 numbers per field, so `X_col` is 363 x 3025.
-#
-# *Hint.* Loop over the taps `(kh, kw)`, not over the positions: for a fixed tap, the
-# pixels it sees at all `H' x W'` positions form one strided slice of the padded input,
-# `xpad[:, :, kh*D : kh*D + S*(H'-1) + 1 : S, kw*D : kw*D + S*(W'-1) + 1 : S]`. That is
-# `HH*WW` slice copies instead of `N*H'*W'` small ones.
-
-# %% nbgrader={"grade": false, "grade_id": "answer_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def im2col(x, HH, WW, stride=1, pad=0, dilation=1):
     """Stretch every receptive field of `x` into a column.
 
