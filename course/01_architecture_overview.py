@@ -77,8 +77,8 @@ w_cifar = one_fc_neuron(32, 32)           # a CIFAR-10 image, [32x32x3]
 w_large = one_fc_neuron(200, 200)         # a modest photograph, [200x200x3]
 print(f"one neuron on [32x32x3]:   {w_cifar.size:>9,} weights")
 print(f"one neuron on [200x200x3]: {w_large.size:>9,} weights")
-assert w_cifar.size == 32 * 32 * 3 == 3072          # claim 1
-assert w_large.size == 200 * 200 * 3 == 120_000     # claim 2
+assert w_cifar.size == 32 * 32 * 3 == 3072
+assert w_large.size == 200 * 200 * 3 == 120_000
 
 # %% [markdown]
 # A hidden layer has many such neurons, and the count multiplies. Compare a hidden
@@ -161,6 +161,11 @@ plt.show()
 # edge), three colour-contrast detectors and one local brightness average. The FC
 # weights are random: this network is not trained (lesson 11 trains one), it is here
 # to show what each layer does to the shape of the data.
+#
+# Each layer is one function of `convnets` (`conv_forward_fast`, `relu_forward`,
+# `max_pool_forward_fast`, `affine_forward`). Here they are black boxes; the next
+# lessons open them one by one: lessons 2-4 the convolution (lesson 4 computes one by
+# hand), lesson 5 how the `_fast` convolution is made fast, lesson 6 the pooling.
 
 # %%
 def make_filters():
@@ -201,7 +206,7 @@ stages = [("INPUT", image), ("CONV", conv_out), ("RELU", relu_out), ("POOL", poo
 for name, volume in stages:
     print(f"{name:6s} {notes_shape(volume):12s} NCHW {volume.shape}")
 shapes = [notes_shape(volume) for _, volume in stages]
-assert shapes == ["[32x32x3]", "[32x32x12]", "[32x32x12]", "[16x16x12]", "[1x1x10]"]  # claim 3
+assert shapes == ["[32x32x3]", "[32x32x12]", "[32x32x12]", "[16x16x12]", "[1x1x10]"]
 assert np.all(relu_out >= 0) and np.array_equal(relu_out, np.maximum(conv_out, 0))
 
 # %% [markdown]
@@ -264,7 +269,9 @@ assert parameters["CONV"] == 12 * (3 * 3 * 3) + 12 == 336
 assert parameters["FC"] == (16 * 16 * 12) * 10 + 10 == 30_730
 
 # %% [markdown]
-# **Summary.** A ConvNet is a list of layers, each turning one volume into another:
+# ## Summary
+#
+# A ConvNet is a list of layers, each turning one volume into another:
 # `[32x32x3] -> CONV -> [32x32x12] -> RELU -> [32x32x12] -> POOL -> [16x16x12] -> FC ->
 # [1x1x10]`, with every shape above read from the arrays the layers returned. CONV and
 # FC have parameters; RELU and POOL do not. The next lessons open up the CONV layer.

@@ -32,11 +32,10 @@
 import matplotlib.pyplot as plt
 import numpy as np
 from convnets import (
-    conv_backward_fast,
+    conv_backward_naive,
     conv_forward_fast,
     conv_forward_naive,
     conv_output_size,
-    im2col,
 )
 from matplotlib.patches import Rectangle
 
@@ -52,7 +51,8 @@ rng = np.random.default_rng(2)
 #
 # We can *measure* which inputs a neuron is connected to instead of trusting a
 # formula: the gradient of one output with respect to the input is nonzero exactly on
-# the inputs that output depends on. The backward pass of the layer computes it.
+# the inputs that output depends on. The backward pass of the layer computes it (here
+# the plain loops of `conv_backward_naive`; lesson 5 makes them fast).
 
 # %%
 def connections(input_shape, filter_size, position, filter_index=0, pad=0):
@@ -64,10 +64,10 @@ def connections(input_shape, filter_size, position, filter_index=0, pad=0):
     x = rng.standard_normal((1, *input_shape))
     w = rng.standard_normal((4, C, filter_size, filter_size))   # 4 filters, nonzero weights
     b = rng.standard_normal(4)
-    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": pad})
+    out, cache = conv_forward_naive(x, w, b, {"stride": 1, "pad": pad})
     one_neuron = np.zeros(out.shape)
     one_neuron[(0, filter_index, *position)] = 1.0
-    dx, _, _ = conv_backward_fast(one_neuron, cache)
+    dx, _, _ = conv_backward_naive(one_neuron, cache)
     return dx[0] != 0, w
 
 
@@ -75,15 +75,14 @@ def connections(input_shape, filter_size, position, filter_index=0, pad=0):
 mask, w = connections((3, 32, 32), 5, position=(10, 20))
 print("weights per filter:", w[0].size, "+ 1 bias;  inputs the neuron is connected to:",
       mask.sum(), "spanning depth", np.flatnonzero(mask.any(axis=(1, 2))).tolist())
-assert w[0].size == 5 * 5 * 3 == 75 and mask.sum() == 75           # claim 4
+assert w[0].size == 5 * 5 * 3 == 75 and mask.sum() == 75
 assert mask.any(axis=(1, 2)).all()                                 # every channel
 
 # %%
 # Example 2: a 3x3 receptive field on a [16x16x20] input.
 mask2, w2 = connections((20, 16, 16), 3, position=(7, 7))
-columns = im2col(np.zeros((1, 20, 16, 16)), 3, 3)    # one column per receptive field
-print("connections:", mask2.sum(), "  im2col column length:", columns.shape[0])
-assert mask2.sum() == 3 * 3 * 20 == 180 == columns.shape[0] == w2[0].size   # claim 5
+print("connections:", mask2.sum(), "  weights per filter:", w2[0].size)
+assert mask2.sum() == 3 * 3 * 20 == 180 == w2[0].size
 
 # %% [markdown]
 # All the neurons at the same spatial position, one per filter, look at the same
@@ -138,7 +137,7 @@ for S in (1, 2):
     sizes[S] = out.shape[2:]
     print(f"7x7 input, 3x3 filter, stride {S}: formula {conv_output_size(7, 3, S=S)}, "
           f"layer output {out.shape[2]}x{out.shape[3]}")
-assert sizes == {1: (5, 5), 2: (3, 3)}                                   # claim 6
+assert sizes == {1: (5, 5), 2: (3, 3)}
 assert (conv_output_size(7, 3, S=1), conv_output_size(7, 3, S=2)) == (5, 3)
 
 # %% [markdown]
@@ -176,7 +175,7 @@ for S in (1, 2):
     out = conv_1d(signal, weights, S, pad=1)
     print(f"S = {S}: size (5 - 3 + 2)/{S} + 1 = {conv_output_size(5, 3, S=S, P=1)}, "
           f"outputs {out.tolist()}")
-    assert out.tolist() == conv_1d_by_hand(signal, weights, S, pad=1)      # claim 7
+    assert out.tolist() == conv_1d_by_hand(signal, weights, S, pad=1)
 assert conv_1d(signal, weights, 1, pad=1).size == 5
 assert conv_1d(signal, weights, 2, pad=1).size == 3
 # Stride 2 keeps every other output of stride 1.
@@ -203,7 +202,7 @@ print("conv_output_size(5, 3, S=3, P=1) raised ValueError:", size_error)
 layer_error = value_error(conv_forward_fast, np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 3, 3)),
                           np.zeros(1), {"stride": 3, "pad": 1})
 print("conv_forward_fast(..., stride 3, pad 1) raised ValueError:", layer_error)
-assert (5 - 3 + 2) % 3 != 0                                               # claim 7
+assert (5 - 3 + 2) % 3 != 0
 assert size_error is not None and layer_error is not None
 assert "(5 - 3 + 2)/3 + 1 = 2.333 is not an integer" in size_error
 assert "(5 - 3 + 2)/3 + 1 = 2.333 is not an integer" in layer_error
@@ -258,7 +257,7 @@ for F in (1, 3, 5, 7):
     out, _ = conv_forward_fast(x, rng.standard_normal((4, 2, F, F)), np.zeros(4),
                                {"stride": 1, "pad": P})
     print(f"F = {F}, P = (F - 1)/2 = {P}: input 9x11 -> output {out.shape[2]}x{out.shape[3]}")
-    assert out.shape[2:] == x.shape[2:]                                    # claim 8
+    assert out.shape[2:] == x.shape[2:]
 
 # %% [markdown]
 # ### When the hyperparameters do not fit
@@ -272,7 +271,7 @@ print("(W - F + 2P)/S + 1 =", value)
 message = value_error(conv_forward_fast, np.zeros((1, 1, 10, 10)), np.zeros((1, 1, 3, 3)),
                       np.zeros(1), {"stride": 2, "pad": 0})
 print("ValueError:", message)
-assert value == 4.5                                                        # claim 9
+assert value == 4.5
 assert message is not None and "(10 - 3 + 0)/2 + 1 = 4.5 is not an integer" in message
 
 # %% [markdown]
@@ -295,7 +294,7 @@ w_alex = rng.standard_normal((96, 3, 11, 11))
 out_alex, _ = conv_forward_fast(x_alex, w_alex, np.zeros(96), {"stride": 4, "pad": 0})
 print("(227 - 11)/4 + 1 =", (227 - 11) / 4 + 1, "  output volume (C, H, W):",
       out_alex.shape[1:])
-assert out_alex.shape[1:] == (96, 55, 55)                                  # claim 10
+assert out_alex.shape[1:] == (96, 55, 55)
 
 # %% [markdown]
 # The AlexNet paper says its inputs were 224x224. That cannot be the input of this
@@ -306,7 +305,7 @@ print("(224 - 11)/4 + 1 =", (224 - 11) / 4 + 1)
 alex_error = value_error(conv_forward_fast, np.zeros((1, 3, 224, 224)), w_alex,
                          np.zeros(96), {"stride": 4, "pad": 0})
 print("ValueError:", alex_error)
-assert (224 - 11) / 4 + 1 == 54.25                                         # claim 11
+assert (224 - 11) / 4 + 1 == 54.25
 assert alex_error is not None and "(224 - 11 + 0)/4 + 1 = 54.25 is not an integer" in alex_error
 
 # %% [markdown]
@@ -318,7 +317,7 @@ assert alex_error is not None and "(224 - 11 + 0)/4 + 1 = 54.25 is not an intege
 # %%
 for P in range(8):
     print(f"P = {P}: (224 - 11 + {2 * P})/4 + 1 = {(224 - 11 + 2 * P) / 4 + 1}")
-assert all(value_error(conv_output_size, 224, 11, S=4, P=P) for P in range(8))  # claim 11
+assert all(value_error(conv_output_size, 224, 11, S=4, P=P) for P in range(8))
 assert all((224 - 11 + 2 * P) % 2 == 1 for P in range(100))
 
 padded = np.pad(np.zeros((1, 3, 224, 224)), ((0, 0), (0, 0), (1, 2), (1, 2)))
@@ -330,6 +329,17 @@ assert conv_output_size(224 + 3, 11, S=4) == 55 and out_padded.shape[1:] == (96,
 # **Summary.** AlexNet's first layer turns `[227x227x3]` into `[55x55x96]`, computed by
 # our layer. A 224x224 input gives 54.25, which no symmetric padding repairs; 3 extra
 # pixels (227) do. Lesson 3 counts this layer's parameters, with and without sharing.
+
+# %% [markdown]
+# ## Summary
+#
+# - A CONV neuron sees an `F x F` region of its input through the input's full depth:
+#   `F*F*D` weights and a bias, read off the layer's gradient.
+# - Four hyperparameters fix the output: the number of filters `K` (the output depth),
+#   `F`, the stride `S` and the zero-padding `P`; along each axis the output has
+#   `(W - F + 2P)/S + 1` positions, and that number must be whole.
+# - `P = (F - 1)/2` at stride 1 keeps the size; AlexNet's first layer takes
+#   `[227x227x3]` to `[55x55x96]`, and its paper's 224 does not fit.
 
 # %% [markdown]
 # ## Exercises

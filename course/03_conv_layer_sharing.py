@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from convnets import (
     assert_close,
-    conv_backward_fast,
+    conv_backward_naive,
     conv_forward_fast,
     conv_forward_naive,
     locally_connected_backward,
@@ -62,8 +62,8 @@ print(f"neurons {out_alex.shape[1:]} = {neurons:,}, each with {per_neuron} param
 # The same count from the shapes of a locally-connected layer (nothing allocated).
 w_shape, b_shape = locally_connected_shapes(x_alex.shape, 96, 11, 11, {"stride": 4, "pad": 0})
 print("locally-connected weights", w_shape, "biases", b_shape)
-assert neurons == 55 * 55 * 96 == 290_400 and per_neuron == 364           # claim 12
-assert unshared == 105_705_600 == np.prod(w_shape) + np.prod(b_shape)     # claim 12
+assert neurons == 55 * 55 * 96 == 290_400 and per_neuron == 364
+assert unshared == 105_705_600 == np.prod(w_shape) + np.prod(b_shape)
 
 # %% [markdown]
 # Parameter sharing assumes that a feature worth detecting at one place (an edge, a
@@ -74,8 +74,8 @@ assert unshared == 105_705_600 == np.prod(w_shape) + np.prod(b_shape)     # clai
 shared = w_alex.size + b_alex.size
 print(f"shared: {w_alex.shape} = {w_alex.size:,} weights + {b_alex.size} biases "
       f"= {shared:,} parameters; {unshared // shared:,} times fewer")
-assert w_alex.size == 96 * 11 * 11 * 3 == 34_848                          # claim 13
-assert shared == 34_944 and unshared // shared == 55 * 55                 # claim 13
+assert w_alex.size == 96 * 11 * 11 * 3 == 34_848
+assert shared == 34_944 and unshared // shared == 55 * 55
 
 # %% [markdown]
 # Sharing has a visible consequence: move the input by one stride and every activation
@@ -213,8 +213,8 @@ for label, index, block_text, block, filt, bias in entries:
     by_hand = np.sum(X[block] * params[filt]) + params[bias]
     formula = f"np.sum({block_text} * {filt}) + {bias}"
     print(f"{label:9s} {formula:34s} {by_hand:>11.6f} {V[index]:>11.6f}")
-    assert np.isclose(V[index], by_hand, rtol=1e-12, atol=1e-12), label   # claim 14
-assert V.shape == (4, 4, 2) and len(entries) == 10                         # claim 14
+    assert np.isclose(V[index], by_hand, rtol=1e-12, atol=1e-12), label
+assert V.shape == (4, 4, 2) and len(entries) == 10
 
 # %% [markdown]
 # The first index of `V` moves the window along the first axis of `X` in steps of 2
@@ -247,7 +247,7 @@ x_small = rng.standard_normal((2, 3, 9, 9))
 conv_param = {"stride": 2, "pad": 1}
 w_conv = rng.standard_normal((4, 3, 3, 3))
 b_conv = rng.standard_normal(4)
-out_conv, cache_conv = conv_forward_fast(x_small, w_conv, b_conv, conv_param)
+out_conv, cache_conv = conv_forward_naive(x_small, w_conv, b_conv, conv_param)
 H_out, W_out = out_conv.shape[2:]
 
 # Every position holding the same filters: the locally-connected layer is the conv layer.
@@ -258,7 +258,7 @@ assert_close(out_tied, out_conv, rtol=1e-12, atol=1e-12, what="tied locally-conn
 
 # The shared filter's gradient is the sum of the per-position gradients.
 dout = rng.standard_normal(out_conv.shape)
-dx_conv, dw_conv, db_conv = conv_backward_fast(dout, cache_conv)
+dx_conv, dw_conv, db_conv = conv_backward_naive(dout, cache_conv)
 dx_tied, dw_tied, db_tied = locally_connected_backward(dout, cache_tied)
 assert_close(dw_tied.sum(axis=(0, 1)), dw_conv, rtol=1e-10, atol=1e-12, what="dw")
 assert_close(db_tied.sum(axis=(0, 1)), db_conv, rtol=1e-10, atol=1e-12, what="db")
@@ -310,14 +310,14 @@ W1, H1, D1, K, F, S, P = 13, 9, 4, 6, 3, 2, 1
 x = rng.standard_normal((1, D1, H1, W1))
 w = rng.standard_normal((K, D1, F, F))
 b = rng.standard_normal(K)
-out, cache = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
-_, dw, db = conv_backward_fast(np.ones(out.shape), cache)
+out, cache = conv_forward_naive(x, w, b, {"stride": S, "pad": P})
+_, dw, db = conv_backward_naive(np.ones(out.shape), cache)
 _, D2, H2, W2 = out.shape
 print(f"input {W1}x{H1}x{D1}, K={K} F={F} S={S} P={P} -> output {W2}x{H2}x{D2}; "
       f"{dw.size} weights, {db.size} biases")
-assert (W2, H2, D2) == ((W1 - F + 2 * P) // S + 1, (H1 - F + 2 * P) // S + 1, K)  # claim 15
-assert (W2, H2) == (7, 5)                                                        # claim 15
-assert dw.size == (F * F * D1) * K == 216 and db.size == K                        # claim 15
+assert (W2, H2, D2) == ((W1 - F + 2 * P) // S + 1, (H1 - F + 2 * P) // S + 1, K)
+assert (W2, H2) == (7, 5)
+assert dw.size == (F * F * D1) * K == 216 and db.size == K
 
 x_padded = np.pad(x[0], ((0, 0), (P, P), (P, P)))
 for d in range(K):
@@ -331,6 +331,17 @@ print("every depth slice = a valid correlation with its filter, stride", S, "+ i
 # `(F*F*D1)*K` weights and `K` biases (216 and 6 in the example), each depth slice a
 # strided correlation with one filter plus its bias. Lesson 4 steps through a
 # convolution one output at a time.
+
+# %% [markdown]
+# ## Summary
+#
+# - Parameter sharing: every neuron of a depth slice uses the same filter, so a CONV
+#   layer has `(F*F*D1)*K` weights and `K` biases whatever its output size (AlexNet's
+#   first layer: 34,944 parameters instead of 105,705,600).
+# - A depth slice is one filter slid over the input (a convolution, in practice a
+#   cross-correlation); a depth column is every filter at one position.
+# - The locally-connected layer keeps the receptive fields and drops the sharing: one
+#   filter bank per position.
 
 # %% [markdown]
 # ## Exercises

@@ -54,7 +54,7 @@ out, _ = conv_forward_naive(x, w, b, {"stride": S, "pad": P})
 out_fast, _ = conv_forward_fast(x, w, b, {"stride": S, "pad": P})
 size = conv_output_size(5, 3, S=S, P=P)
 print(f"(5 - 3 + 2*{P})/{S} + 1 = {size};  output (N, K, H, W) = {out.shape}")
-assert size == 3 and out.shape == (1, 2, 3, 3) and out.size == 18          # claim 16
+assert size == 3 and out.shape == (1, 2, 3, 3) and out.size == 18
 assert np.array_equal(out, out_fast)
 print(out[0])
 
@@ -87,7 +87,7 @@ for step, (k, i, j) in enumerate(steps):
     terms = " + ".join(f"{v:+3.0f}" for v in sums)
     print(f"step {step + 1:2d}: out[{k},{i},{j}] = {terms} (channels 0,1,2) "
           f"{b[k]:+.0f} (bias) = {value:+3.0f}   layer: {out[0, k, i, j]:+3.0f}")
-    assert out[0, k, i, j] == value                                          # claim 16
+    assert out[0, k, i, j] == value
 assert len(steps) == 18
 
 # %% [markdown]
@@ -236,6 +236,15 @@ assert all(out[0][steps[s]] == output_by_hand(*steps[s])[0] for s in (0, 13))
 # `F = 3`, `S = 2`, `P = 1` that is 18 dot products of length 27, and the layer's
 # answers equal the hand computation exactly. Lesson 5 computes all of them with a
 # single matrix multiplication.
+
+# %% [markdown]
+# ## Summary
+#
+# - The notes' demo, `[5x5x3]` input, two `3x3x3` filters, `S = 2`, `P = 1`, gives a
+#   `[3x3x2]` output: 18 dot products of a filter with the padded block under it, plus
+#   a bias.
+# - Each one is the sum over the three channels of the elementwise products, which you
+#   can check by hand, step by step, in the animation.
 
 # %% [markdown]
 # ## Exercises

@@ -122,9 +122,9 @@ result = W_row @ X_col + b[:, None]
 volume = result.reshape(96, 55, 55)
 print(f"X_col {X_col.shape}, W_row {W_row.shape}, W_row @ X_col {result.shape} "
       f"-> output volume {volume.shape}")
-assert X_col.shape == (11 * 11 * 3, 55 * 55) == (363, 3025)              # claim 17
-assert W_row.shape == (96, 363) and result.shape == (96, 3025)           # claim 17
-assert volume.shape == (96, 55, 55)                                       # claim 17
+assert X_col.shape == (11 * 11 * 3, 55 * 55) == (363, 3025)
+assert W_row.shape == (96, 363) and result.shape == (96, 3025)
+assert volume.shape == (96, 55, 55)
 
 out_fast, _ = conv_forward_fast(x, w, b, {"stride": 4, "pad": 0})
 out_loops, _ = conv_forward_naive(x, w[:2], b[:2], {"stride": 4, "pad": 0})  # 2 filters
@@ -161,7 +161,7 @@ w_flipped = w1[..., ::-1]
 dx_as_conv, _ = conv_forward_naive(dout_padded, w_flipped, np.zeros(1), {"stride": 1, "pad": 0})
 print("dx from the backward pass:        ", np.round(dx1.ravel(), 4))
 print("dout correlated with flipped w:   ", np.round(dx_as_conv.ravel(), 4))
-assert_close(dx_as_conv, dx1, rtol=1e-12, atol=1e-14, what="1-D dx")           # claim 18
+assert_close(dx_as_conv, dx1, rtol=1e-12, atol=1e-14, what="1-D dx")
 
 # %% [markdown]
 # The same holds for a real layer, with two details: the padding is the filter size
@@ -183,7 +183,7 @@ dx2_as_conv, _ = conv_forward_fast(dout2_padded, w2_flipped, np.zeros(3),
                                    {"stride": 1, "pad": 0})
 dw2_as_conv, _ = conv_forward_fast(x2.transpose(1, 0, 2, 3), dout2.transpose(1, 0, 2, 3),
                                    np.zeros(4), {"stride": 1, "pad": 0})
-assert_close(dx2_as_conv, dx2, rtol=1e-10, atol=1e-12, what="dx")                # claim 18
+assert_close(dx2_as_conv, dx2, rtol=1e-10, atol=1e-12, what="dx")
 assert_close(dw2_as_conv.transpose(1, 0, 2, 3), dw2, rtol=1e-10, atol=1e-12, what="dw")
 print("dx = conv(dout padded by filter-1, flipped filters with F and C swapped): equal")
 print("dw = conv(x, dout as the filter, batch axis summed like channels): equal")
@@ -216,7 +216,7 @@ for k in range(3):
     for i in range(32):
         for j in range(32):
             dot = np.dot(w_1x1[k], small[0, :, i, j])     # a 3-d dot product
-            assert np.isclose(out_1x1[0, k, i, j], dot, rtol=1e-12, atol=1e-15)  # claim 19
+            assert np.isclose(out_1x1[0, k, i, j], dot, rtol=1e-12, atol=1e-15)
 assert_close(out_1x1[0], np.einsum("kc,chw->khw", w_1x1, small[0]), rtol=1e-12, atol=1e-15)
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), layout="constrained")
@@ -266,9 +266,9 @@ print("dilation=1 (notes: 0):", contiguous, " first =", "w0*x0 + w1*x1 + w2*x2 =
 print("dilation=2 (notes: 1):", gapped, " first =", "w0*x0 + w1*x2 + w2*x4 =",
       taps[0] * signal[0] + taps[1] * signal[2] + taps[2] * signal[4])
 assert contiguous[0] == taps[0] * signal[0] + taps[1] * signal[1] + taps[2] * signal[2]
-assert gapped[0] == taps[0] * signal[0] + taps[1] * signal[2] + taps[2] * signal[4]  # claim 20
-assert gapped.tolist() == [taps @ signal[p:p + 5:2] for p in range(3)]               # claim 20
-assert effective_filter_size(3, dilation=2) == 5 and gapped.size == 7 - 5 + 1        # claim 20
+assert gapped[0] == taps[0] * signal[0] + taps[1] * signal[2] + taps[2] * signal[4]
+assert gapped.tolist() == [taps @ signal[p:p + 5:2] for p in range(3)]
+assert effective_filter_size(3, dilation=2) == 5 and gapped.size == 7 - 5 + 1
 
 # %% [markdown]
 # **Summary.** The notes' "dilation 1" (`w[0] x[0] + w[1] x[2] + w[2] x[4]`, gap of one)
@@ -311,8 +311,8 @@ for name, dilations in stacks.items():
     print(f"{name:18s} measured {measured[name]:2d}x{measured[name]:<2d}  "
           f"receptive_field(): {formula}")
     assert measured[name] == formula
-assert measured["3x3, 3x3"] == 5 and measured["3x3 x3"] == 7                   # claim 21
-assert measured["dilations 1, 2"] == 7 and measured["dilations 1, 2, 4"] == 15  # claim 21
+assert measured["3x3, 3x3"] == 5 and measured["3x3 x3"] == 7
+assert measured["dilations 1, 2"] == 7 and measured["dilations 1, 2, 4"] == 15
 
 # %% [markdown]
 # Each 3x3 layer with dilation `D` adds `2D` to the receptive field. With `D = 1`
@@ -326,7 +326,7 @@ for L in range(1, 7):
     plain = receptive_field([3] * L)[-1]
     dilated = receptive_field([(3, 1, 2**i) for i in range(L)])[-1]
     print(f"{L:2d}  {plain:10d}  {dilated:10d}")
-    assert plain == 2 * L + 1 and dilated == 2 ** (L + 1) - 1                   # claim 21
+    assert plain == 2 * L + 1 and dilated == 2 ** (L + 1) - 1
 
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.5))
 for ax, name in zip(axes, ["3x3, 3x3", "3x3 x3", "dilations 1, 2, 4"], strict=True):
@@ -380,6 +380,17 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # **Summary.** Same numbers, computed many times faster by a single matrix multiply
 # (the ratio printed above depends on the machine and the sizes; `make bench` measures
 # it on larger layers). The cost is the memory for `X_col`.
+
+# %% [markdown]
+# ## Summary
+#
+# - im2col stretches every receptive field into a column, so a whole CONV layer is one
+#   matrix multiply, `W_row @ X_col`: fast, at the price of memory (each input value is
+#   copied into up to `F*F` columns).
+# - The backward pass of a convolution is a convolution too, with the filters flipped
+#   and the roles of input and output exchanged.
+# - 1x1 convolutions mix channels at each position; dilated ones spread a filter over a
+#   wider region with the same weights; stacked layers grow the receptive field.
 
 # %% [markdown]
 # ## Exercises

@@ -68,8 +68,8 @@ kept = out.size / x.size
 print(f"[224x224x64] -> max pool F=2, S=2 -> {out.shape[1:]} (C, H, W); "
       f"(224 - 2)/2 + 1 = {pool_output_size(224, 2, 2)}")
 print(f"kept {out.size:,} of {x.size:,} activations: {1 - kept:.0%} discarded")
-assert out.shape[1:] == (64, 112, 112)                                     # claim 22
-assert 1 - kept == 0.75                                                    # claim 22
+assert out.shape[1:] == (64, 112, 112)
+assert 1 - kept == 0.75
 # Each output is the max of its 2x2 block, in every depth slice.
 blocks = x.reshape(1, 64, 112, 2, 112, 2).max(axis=(3, 5))
 assert np.array_equal(out, blocks)
@@ -87,7 +87,7 @@ out27, cache27 = avg_pool_forward(x55, pool(3, 2))
 windows_per_pixel = avg_pool_backward(np.ones(out27.shape), cache27)[0, 0] * 9
 print("55x55 -> F=3, S=2 ->", out27.shape[2:], "; windows per pixel:",
       np.unique(np.round(windows_per_pixel)).astype(int).tolist())
-assert pool_output_size(55, 3, 2) == 27 and out27.shape[2:] == (27, 27)    # claim 23
+assert pool_output_size(55, 3, 2) == 27 and out27.shape[2:] == (27, 27)
 assert np.isclose(windows_per_pixel.max(), 4)     # shared by 2 windows along each axis
 
 # %%
@@ -137,7 +137,7 @@ layers = {
 for name in by_hand:
     print(f"{name:8s} by hand {np.round(by_hand[name], 3).tolist()}  "
           f"layer {np.round(layers[name], 3).tolist()}")
-    assert np.allclose(layers[name], by_hand[name], rtol=1e-12, atol=0)      # claim 23
+    assert np.allclose(layers[name], by_hand[name], rtol=1e-12, atol=0)
 assert by_hand["max"] == [[4.0, 2.0], [2.0, 5.0]]
 
 # %% [markdown]
@@ -161,8 +161,8 @@ print("switches (index inside each 2x2 window):\n", switches)
 print("dx:\n", dx4[0, 0])
 for (i, j), values in windows.items():
     r, s = divmod(int(switches[i, j]), 2)
-    assert values[switches[i, j]] == max(values)                              # claim 23
-    assert dx4[0, 0, 2 * i + r, 2 * j + s] == dout4[0, 0, i, j]               # claim 23
+    assert values[switches[i, j]] == max(values)
+    assert dx4[0, 0, 2 * i + r, 2 * j + s] == dout4[0, 0, i, j]
 assert np.count_nonzero(dx4) == 4 and dx4.sum() == dout4.sum()
 assert np.array_equal(max_pool_backward_fast(dout4, cache4), dx4)
 
@@ -178,7 +178,7 @@ x5 = np.array([[0.0, 1.0, 0.0, 1.0, 0.0],
 out5, cache5 = max_pool_forward_fast(x5, pool(3, 2))          # two windows share column 2
 dx5 = max_pool_backward_fast(np.array([[[[1.0, 1.0]]]]), cache5)
 print("F=3, S=2 on a 3x5 input: outputs", out5.ravel(), "; dx:\n", dx5[0, 0])
-assert dx5[0, 0, 1, 2] == 2.0 and np.count_nonzero(dx5) == 1                  # claim 23
+assert dx5[0, 0, 1, 2] == 2.0 and np.count_nonzero(dx5) == 1
 
 _, cache_avg = avg_pool_forward(x4, pool(2, 2))
 _, cache_l2 = l2_pool_forward(x4, pool(2, 2))
@@ -205,7 +205,7 @@ for name, forward, backward, F, S in [
     x_in = x_check if F == 2 else x_check[:, :, :5, :5]
     errors = check_layer_gradients(forward, backward, {"x": x_in}, pool(F, S))
     print(f"{name:22s} F={F} S={S}: relative error of dx {errors['x']:.1e}")
-    assert errors["x"] < 1e-7                                                  # claim 23
+    assert errors["x"] < 1e-7
 
 # %% [markdown]
 # **Summary.** Max pooling's backward pass sends each gradient to the input that won
@@ -243,17 +243,17 @@ def lrn_by_hand(a, c, n=5, k=2.0, alpha=1e-4, beta=0.75):
 
 for c in range(8):
     print(f"channel {c}: {a[0, c, 0, 0]:6.1f} -> {b_lrn[0, c, 0, 0]:7.3f}")
-    assert np.isclose(b_lrn[0, c, 0, 0], lrn_by_hand(a, c), rtol=1e-12)       # claim 24
+    assert np.isclose(b_lrn[0, c, 0, 0], lrn_by_hand(a, c), rtol=1e-12)
 # Channels 1-5 see the strong channel 3 in their window and are damped harder than
 # channels 0, 6 and 7, which do not.
 ratio = (b_lrn / a)[0, :, 0, 0]
 print("output / input per channel:", np.round(ratio, 3))
-assert ratio[[1, 2, 4, 5]].max() < ratio[[0, 6, 7]].min()                    # claim 24
+assert ratio[[1, 2, 4, 5]].max() < ratio[[0, 6, 7]].min()
 
 errors = check_layer_gradients(lrn_forward, lrn_backward,
                                {"x": rng.standard_normal((2, 7, 3, 3)) * 30}, lrn_param)
 print(f"LRN backward: relative error of dx {errors['x']:.1e}")
-assert errors["x"] < 1e-7                                                      # claim 24
+assert errors["x"] < 1e-7
 
 # %%
 fig, (ax_in, ax_gain) = plt.subplots(1, 2, figsize=(10, 3))
@@ -333,6 +333,16 @@ plt.show()
 # averages at test time, and its backward pass passes the gradient check. LRN
 # normalizes across neighbouring channels at one pixel, batch norm across the batch
 # for one channel.
+
+# %% [markdown]
+# ## Summary
+#
+# - A pooling layer shrinks each depth slice on its own, with no parameters: 2x2 max
+#   pooling at stride 2 keeps a quarter of the activations.
+# - Its backward pass sends each gradient to the input that won the window (the
+#   switches); average and L2 pooling share it out instead.
+# - LRN damps a channel next to strong ones; batch normalization standardises each
+#   channel over the batch, then scales and shifts it with learned `gamma` and `beta`.
 
 # %% [markdown]
 # ## Exercises

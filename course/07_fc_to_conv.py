@@ -51,6 +51,9 @@ from convnets import (
     time_fc_to_conv,
     zoo,
 )
+from convnets.data import load_digits
+from convnets.teach.pretrained import NO_DIGIT, digits_net
+from convnets.visualize import grey_image, signed_map
 from sklearn.datasets import load_sample_image
 
 rng = np.random.default_rng(7)
@@ -83,7 +86,7 @@ for label, fc, conv, shape in pairs:
     as_conv = summarize(Sequential([conv], shape)).rows[1]
     print(f"{label:22s} FC -> {as_fc.output_shape} with {as_fc.weights:>11,} weights;  "
           f"{as_conv.name} -> {as_conv.output_shape} with {as_conv.weights:>11,} weights")
-    assert as_fc.output_shape == as_conv.output_shape == (fc.units, 1, 1)   # claim 25
+    assert as_fc.output_shape == as_conv.output_shape == (fc.units, 1, 1)
     assert as_fc.weights == as_conv.weights and as_fc.biases == as_conv.biases
     assert conv.stride == 1 and conv.pad == 0
 assert summarize(Sequential([Conv(4096, 7)], volume)).total_weights == 7 * 7 * 512 * 4096
@@ -106,7 +109,7 @@ fc_out, _ = affine_forward(x, w_fc, b_fc)                          # (2, K)
 filters = w_fc.T.reshape(K, 512, 7, 7)                             # (K, C, F, F)
 conv_out, _ = conv_forward_fast(x, filters, b_fc, {"stride": 1, "pad": 0})
 print("FC output", fc_out.shape, "   CONV F=7 output", conv_out.shape)
-assert conv_out.shape == (2, K, 1, 1)                                            # claim 25
+assert conv_out.shape == (2, K, 1, 1)
 assert_close(conv_out.reshape(2, K), fc_out, rtol=1e-10, atol=1e-12, what="F=7 conv")
 
 # The next FC layer sees a [1x1xK] volume: it becomes a conv with F = 1.
@@ -116,7 +119,7 @@ fc2_out, _ = affine_forward(fc_out, w_fc2, b_fc2)
 conv2_out, _ = conv_forward_fast(conv_out, w_fc2.T.reshape(100, K, 1, 1), b_fc2,
                                  {"stride": 1, "pad": 0})
 print("next FC", fc2_out.shape, "   CONV F=1 output", conv2_out.shape)
-assert conv2_out.shape == (2, 100, 1, 1)                                         # claim 25
+assert conv2_out.shape == (2, 100, 1, 1)
 assert_close(conv2_out.reshape(2, 100), fc2_out, rtol=1e-10, atol=1e-12, what="F=1 conv")
 
 # %% [markdown]
@@ -133,14 +136,14 @@ vgg_conv = fc_to_conv(vgg)
 print("original: ", [layer.kind for layer in vgg.layers[-6:]])
 print("converted:", [layer.kind for layer in vgg_conv.layers[-6:]])
 assert [layer.kind for layer in vgg_conv.layers[-5:]] == [
-    "CONV7-128", "RELU", "CONV1-128", "RELU", "CONV1-10"]                         # claim 25
+    "CONV7-128", "RELU", "CONV1-128", "RELU", "CONV1-10"]
 assert_close(vgg_conv.params["fc1.w"], vgg.params["fc1.w"].T.reshape(128, 16, 7, 7), rtol=0)
 assert summarize(vgg_conv, warn=False).total_params == summarize(vgg).total_params
 
 crop = image[None, :, 80:304, 80:304]                                   # one 224x224 crop
 print("scores, original: ", np.round(vgg.forward(crop)[0], 4))
 print("scores, converted:", np.round(vgg_conv.forward(crop)[0], 4))
-assert_close(vgg_conv.forward(crop), vgg.forward(crop), rtol=1e-10, atol=1e-12)  # claim 25
+assert_close(vgg_conv.forward(crop), vgg.forward(crop), rtol=1e-10, atol=1e-12)
 
 # %% [markdown]
 # **Summary.** An FC layer with `K` neurons on a `C x H x W` volume is a CONV layer with
@@ -175,10 +178,10 @@ pool5_384 = [r for r in at_384.rows if r.path == "pool5"][0]
 print("224/2/2/2/2/2 =", 224 / 2 / 2 / 2 / 2 / 2, "  total stride:", at_224.total_stride)
 print("pool5 on 224x224:", pool5_224.output_shape, "  on 384x384:", pool5_384.output_shape)
 print("scores on 384x384:", at_384.rows[-1].output_shape, " (C, H, W)")
-assert 224 / 2 / 2 / 2 / 2 / 2 == 7 and at_224.total_stride == 32                # claim 26
-assert pool5_224.output_shape == (512, 7, 7)                                      # claim 26
-assert pool5_384.output_shape == (512, 12, 12) and 384 // 32 == 12                # claim 26
-assert at_384.rows[-1].output_shape == (1000, 6, 6) and (12 - 7) // 1 + 1 == 6    # claim 26
+assert 224 / 2 / 2 / 2 / 2 / 2 == 7 and at_224.total_stride == 32
+assert pool5_224.output_shape == (512, 7, 7)
+assert pool5_384.output_shape == (512, 12, 12) and 384 // 32 == 12
+assert at_384.rows[-1].output_shape == (1000, 6, 6) and (12 - 7) // 1 + 1 == 6
 alexnet_pool5 = summarize(zoo.get("alexnet"), warn=False).rows[-4]
 print("AlexNet's last pool:", alexnet_pool5.output_shape)
 assert alexnet_pool5.path == "pool3" and alexnet_pool5.output_shape == (256, 6, 6)
@@ -190,8 +193,8 @@ assert alexnet_pool5.path == "pool3" and alexnet_pool5.output_shape == (256, 6, 
 acts = dict(vgg_conv.activations(image[None]))
 for name in ("pool5", "fc1", "fc2", "fc3"):
     print(f"{name:6s} {acts[name].shape}")
-assert acts["pool5"].shape[2:] == (12, 12)                                        # claim 26
-assert acts["fc3"].shape == (1, 10, 6, 6)                                         # claim 26
+assert acts["pool5"].shape[2:] == (12, 12)
+assert acts["fc3"].shape == (1, 10, 6, 6)
 
 # %% [markdown]
 # **Summary.** A reduction by 32 turns 224 into 7 and 384 into 12; the `F = 7` conv then
@@ -199,7 +202,97 @@ assert acts["fc3"].shape == (1, 10, 6, 6)                                       
 # `6x6` grid of score vectors in a single forward pass.
 
 # %% [markdown]
-# ## 3. Is the map the same as 36 crops?
+# ## 3. A trained network finds the digits on a page
+#
+# The map is only as meaningful as the network's weights, and the VGG above has random
+# ones. So here is a trained network: a small one for the 8x8 handwritten digits of
+# scikit-learn, `CONV3-16 -> RELU -> POOL2 -> FC-64 -> RELU -> FC-11`, bundled with the
+# course (lesson 11 trains one like it in front of you). Besides the ten digits it has
+# an eleventh class, "no digit": it was trained on 8x8 windows cut out of pages of
+# digits, a window labelled with a digit when the digit sits within two pixels of the
+# window's corner, "no digit" when every digit is at least four pixels away. Its input
+# is the raw page, ink 1 and paper 0, so blank paper looks like the zero padding of its
+# convolution.
+#
+# Converted, its `FC-64` on the `[4x4x16]` pooled volume becomes a `4x4` conv and
+# `FC-11` a `1x1` conv. On a page of 20x44 pixels the pool gives `10x22`, and the `4x4`
+# conv fits `(10 - 4) + 1 = 7` times down and `(22 - 4) + 1 = 19` times across: a
+# `7x19` map of 11 scores, one score vector per 8x8 window, every 2 pixels (the pool's
+# stride). We write four test digits (ones the network never trained on) on a blank page
+# and run the converted network once.
+
+# %%
+digits_fc, about = digits_net()
+digits_conv = fc_to_conv(digits_fc)
+print("trained network:", [layer.kind for layer in digits_fc.layers])
+print("converted:      ", [layer.kind for layer in digits_conv.layers])
+print(f"accuracy on the centred test digits: {about['digits_test_acc']:.1%}")
+assert [layer.kind for layer in digits_conv.layers][-3:] == ["CONV4-64", "RELU", "CONV1-11"]
+
+digits = load_digits(seed=0, subtract_mean=False, dtype=np.float64)   # pixels in [0, 1]
+written = [2, 7, 5, 0]                                     # the digits on the page
+corners = [(2, 2), (10, 14), (4, 26), (10, 34)]            # their top-left pixels
+page = np.zeros((1, 20, 44))                               # blank paper
+for digit, (r, c) in zip(written, corners, strict=True):
+    first = int(np.flatnonzero(digits["y_test"] == digit)[0])
+    page[:, r:r + 8, c:c + 8] = digits["X_test"][first]
+
+page_scores = digits_conv.forward(page[None])[0]           # (11, 7, 19): one pass
+probabilities = np.exp(page_scores - page_scores.max(axis=0))
+probabilities /= probabilities.sum(axis=0)                 # softmax at every position
+best = probabilities.argmax(axis=0)                        # (7, 19) classes
+print("map of scores", page_scores.shape)
+assert page_scores.shape == (11, (20 // 2 - 4) + 1, (44 // 2 - 4) + 1) == (11, 7, 19)
+for digit, (r, c) in zip(written, corners, strict=True):
+    # The map position whose window starts at the digit's corner names the digit...
+    assert best[r // 2, c // 2] == digit, (digit, best[r // 2, c // 2])
+    # ... with the scores the original network gives that 8x8 window alone (exactly:
+    # around the window the page is blank, like the zero padding).
+    window = page[None, :, r:r + 8, c:c + 8]
+    assert_close(digits_fc.forward(window)[0], page_scores[:, r // 2, c // 2],
+                 rtol=1e-10, atol=1e-12)
+far = [(a, b) for a in range(7) for b in range(19)
+       if min(max(abs(2 * a - r), abs(2 * b - c)) for r, c in corners) >= 4]
+blank_said = np.mean([best[a, b] == NO_DIGIT for a, b in far])
+print(f"positions 4 or more pixels from every digit that say 'no digit': {blank_said:.0%}")
+assert blank_said > 0.9
+
+# %%
+fig, (ax_page, ax_map) = plt.subplots(2, 1, figsize=(9, 7.4), layout="constrained")
+grey_image(ax_page, page[0], axis_off=False)
+ax_page.set_title("the page (20x44 pixels), and the window at the centre of each blob "
+                  "of the map")
+for cls in sorted(set(best.ravel()) - {NO_DIGIT}):
+    a, b = np.round(np.argwhere(best == cls).mean(axis=0)).astype(int)
+    ax_page.add_patch(plt.Rectangle((2 * b - 0.5, 2 * a - 0.5), 8, 8, fill=False, lw=2,
+                                    color="C1"))
+    ax_page.text(2 * b - 0.3, 2 * a - 0.3, f"{cls}", ha="left", va="top", color="C1",
+                 fontsize=11, fontweight="bold")
+ax_page.set_xticks(range(0, 44, 4))
+ax_page.set_yticks(range(0, 20, 4))
+digit_here = 1 - probabilities[NO_DIGIT]
+shown = ax_map.imshow(digit_here, cmap="gray_r", vmin=0, vmax=1)
+for (a, b), cls in np.ndenumerate(best):
+    if cls != NO_DIGIT:
+        ax_map.text(b, a, str(cls), ha="center", va="center", fontsize=11,
+                    color="w" if digit_here[a, b] > 0.5 else "k")
+ax_map.set_title("the map, one pass of the converted network: probability of a digit "
+                 "(dark)\nand, where that wins, which digit; position (a, b) = window "
+                 "at pixel (2a, 2b)")
+ax_map.set_xticks(range(19))
+ax_map.set_yticks(range(7))
+fig.colorbar(shown, ax=ax_map, fraction=0.03, label="1 - p(no digit)")
+plt.show()
+
+# %% [markdown]
+# **Summary.** Converted to convolutions, a trained classifier of 8x8 windows becomes a
+# detector: one pass over the page scores every window, 2 pixels apart, and the map
+# names each digit where it is written (a small blob of positions, since the network
+# accepts a digit up to two pixels off its window) and says "no digit" on blank paper.
+# Each score of the map equals the original network's scores on that window alone.
+
+# %% [markdown]
+# ## 4. Is the map the same as 36 crops?
 #
 # Score `(a, b)` of the map is meant to be the original network's scores on the 224x224
 # crop whose top-left corner is at `(32a, 32b)`: stride 32, six positions along each
@@ -231,23 +324,24 @@ plain_crops = crop_scores(plain, image, stride=32)                 # 36 passes: 
 difference = np.max(np.abs(plain_map - plain_crops))
 print(f"map {plain_map.shape}, crops {plain_crops.shape}, largest difference {difference:.1e}")
 assert plain_crops.shape == (10, 6, 6) and plain_crops.shape[1] * plain_crops.shape[2] == 36
-assert_close(plain_map, plain_crops, rtol=1e-10, atol=1e-12, what="map vs crops")  # claim 27
+assert_close(plain_map, plain_crops, rtol=1e-10, atol=1e-12, what="map vs crops")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+fig, axes = plt.subplots(1, 3, figsize=(12, 4), layout="constrained")
 axes[0].imshow(np.clip(photo[20:404, 128:512], 0, 1))
 for (a, b), color in zip([(0, 0), (2, 3), (5, 5)], ["C1", "C2", "C3"], strict=True):
     axes[0].add_patch(plt.Rectangle((32 * b, 32 * a), 224, 224, fill=False, lw=2,
                                     color=color, label=f"crop ({a}, {b})"))
-axes[0].legend(loc="lower left", fontsize=7)
+axes[0].legend(loc="lower left", fontsize=8)
 axes[0].set_title("384x384 image, three of the 36 crops")
-limit = np.abs(plain_crops[0]).max()
+limit = np.abs(plain_crops[0]).max()                  # one scale for the two maps
 for ax, data, title in [(axes[1], plain_map[0], "one pass of the converted net"),
                         (axes[2], plain_crops[0], "36 crops, one at a time")]:
-    ax.imshow(data, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_title(f"class 0 scores: {title}", fontsize=9)
+    shown = signed_map(ax, data, limit=limit, colorbar=False)
+    ax.set_title(f"class 0 scores:\n{title}")
     ax.set_xticks(range(6))
     ax.set_yticks(range(6))
+fig.colorbar(shown, ax=axes[1:], fraction=0.03, label="class 0 score")
 fig.suptitle("Unpadded convolutions: the map equals the crops")
 plt.show()
 
@@ -266,7 +360,7 @@ gap = np.abs(vgg_map - vgg_crops).max(axis=0)                     # per position
 scale = np.abs(vgg_crops).max()
 print(f"largest score {scale:.3f}; largest difference map vs crops {gap.max():.3f} "
       f"({gap.max() / scale:.0%}); smallest {gap.min():.3f}")
-assert gap.min() > 1e-3 * scale           # every one of the 36 scores differs  # claim 27
+assert gap.min() > 1e-3 * scale           # every one of the 36 scores differs
 
 # The conversion itself is exact: on each crop alone, converted == original.
 for a, b in [(0, 0), (2, 3), (5, 5)]:
@@ -294,12 +388,12 @@ outside[:, :, 224:] = rng.standard_normal(outside[:, :, 224:].shape)
 moved_vgg = np.abs(vgg_conv.forward(outside[None])[0, :, 0, 0] - vgg_map[:, 0, 0]).max()
 moved_plain = np.abs(plain_conv.forward(outside[None])[0, :, 0, 0] - plain_map[:, 0, 0]).max()
 print(f"score (0, 0) moved by {moved_vgg:.3f} (padded) and {moved_plain:.1e} (unpadded)")
-assert moved_vgg > 1e-3 * scale and moved_plain < 1e-12                            # claim 27
+assert moved_vgg > 1e-3 * scale and moved_plain < 1e-12
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
 im = axes[0].imshow(gap / scale, cmap="magma", vmin=0)
-axes[0].set_title("padded VGG-16: |map - crops|\n(relative to the largest score)", fontsize=9)
+axes[0].set_title("padded VGG-16: |map - crops|\n(relative to the largest score)")
 fig.colorbar(im, ax=axes[0])
 axes[1].imshow(np.clip(photo[20:404, 128:512], 0, 1))
 centre = 112                                      # centre of crop (0, 0)
@@ -309,8 +403,8 @@ for side, color, label in [(224, "C1", "crop (0, 0): 224"), (rf_vgg, "C3", "padd
                                     fill=False, lw=2, color=color, label=label))
 axes[1].set_xlim(-160, 384)
 axes[1].set_ylim(384, -160)
-axes[1].legend(loc="lower right", fontsize=7)
-axes[1].set_title("receptive field of score (0, 0), roughly centred", fontsize=9)
+axes[1].legend(loc="lower right", fontsize=8)
+axes[1].set_title("receptive field of score (0, 0), roughly centred")
 plt.show()
 
 # %% [markdown]
@@ -323,7 +417,7 @@ plt.show()
 # arguably better, with more context), but "identical" is not the word.
 
 # %% [markdown]
-# ## 4. A stride of 16: two passes are not enough
+# ## 5. A stride of 16: two passes are not enough
 #
 # The converted network moves 32 pixels per step of its map. For crops every 16
 # pixels, the notes suggest combining two passes: one on the image, one on the image
@@ -342,28 +436,29 @@ notes_two, filled_two = dense_scores(plain_conv, image, stride=16, shifts=[(0, 0
 all_four, filled_four = dense_scores(plain_conv, image, stride=16)    # shifts 0 and 16 each
 print(f"stride-16 grid {crops16.shape[1:]}: the notes' two passes fill {filled_two.sum()}, "
       f"four passes fill {filled_four.sum()}")
-assert crops16.shape == (10, 11, 11) and (384 - 224) // 16 + 1 == 11             # claim 28
-assert filled_two.sum() == 36 + 25 == 61 and filled_four.sum() == 121             # claim 28
+assert crops16.shape == (10, 11, 11) and (384 - 224) // 16 + 1 == 11
+assert filled_two.sum() == 36 + 25 == 61 and filled_four.sum() == 121
 assert_close(notes_two[:, filled_two], crops16[:, filled_two], rtol=1e-10, atol=1e-12)
 assert np.isnan(notes_two[:, ~filled_two]).all()
-assert_close(all_four, crops16, rtol=1e-10, atol=1e-12, what="4 passes vs 121 crops")  # claim 28
+assert_close(all_four, crops16, rtol=1e-10, atol=1e-12, what="4 passes vs 121 crops")
 
 # %%
 which_pass = np.zeros((11, 11), dtype=int)
 for index, shift in enumerate([(0, 0), (16, 16), (0, 16), (16, 0)]):
     _, filled = dense_scores(plain_conv, image, stride=16, shifts=[shift])
     which_pass[filled] = index
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
 cmap = plt.matplotlib.colors.ListedColormap(["C0", "C1", "C7", "C8"])
 axes[0].imshow(which_pass, cmap=cmap, vmin=-0.5, vmax=3.5)
 for (r, c), index in np.ndenumerate(which_pass):
-    axes[0].text(c, r, ["0,0", "16,16", "0,16", "16,0"][index], ha="center", va="center",
-                 fontsize=5.5, color="w")
-axes[0].set_title("stride-16 grid: the shift that fills each position\n"
-                  "(blue + orange: the notes' two passes, 61 of 121)", fontsize=9)
-limit = np.abs(crops16[0]).max()
-axes[1].imshow(all_four[0], cmap="RdBu_r", vmin=-limit, vmax=limit)
-axes[1].set_title("class 0 scores from four passes (= 121 crops)", fontsize=9)
+    axes[0].text(c, r, "ABCD"[index], ha="center", va="center", fontsize=9, color="w")
+axes[0].set_title("the pass that fills each stride-16 position\n"
+                  "A (0,0) and B (16,16): the notes' two passes, 61 of 121;\n"
+                  "C (0,16) and D (16,0) fill the rest")
+axes[0].set_xlabel("column (offset 16 * column)")
+axes[0].set_ylabel("row (offset 16 * row)")
+signed_map(axes[1], all_four[0], limit=np.abs(crops16[0]).max(), label="class 0 score")
+axes[1].set_title("class 0 scores from the four passes\n(= the 121 crops)")
 plt.show()
 
 # %% [markdown]
@@ -373,7 +468,7 @@ plt.show()
 # In general a stride of `32/s` needs `s*s` passes.
 
 # %% [markdown]
-# ## 5. The time saved
+# ## 6. The time saved
 #
 # The 36 crops overlap heavily, and evaluated one by one they recompute the same
 # convolutions many times. The converted network computes every convolution once on
@@ -395,7 +490,7 @@ assert 10 < crops_work / pass_work < 36 * 224**2 / 384**2 == 12.25
 # %% [markdown]
 # ... and time them on the small VGG-16 (in float32, as one would run it). The times
 # depend on the machine, so they are printed, not checked; the difference in scores is
-# the padding effect of section 3.
+# the padding effect of section 4.
 
 # %%
 start = time.perf_counter()
@@ -406,7 +501,7 @@ print(f"{timing['crops']} crops of {timing['window']} on a {timing['image_size']
 print(f"crops one at a time: {timing['crops_seconds']:.2f} s; one converted pass: "
       f"{timing['converted_seconds']:.2f} s; {timing['speedup']:.1f} times faster")
 print(f"largest score difference (padding): {timing['max_abs_difference']:.3f}")
-assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)               # claim 27
+assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)
 
 # %% [markdown]
 # **Summary.** The converted network does about an eleventh of the work of the 36
@@ -414,6 +509,18 @@ assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)              
 # its FC layers (now convs) still run at 36 positions. It runs about that much
 # faster. This is why it is common to enlarge an image, run the converted network once
 # and average the map of scores.
+
+# %% [markdown]
+# ## Summary
+#
+# - An FC layer on a `C x H x W` volume is a CONV layer with `H x W x C` filters: the
+#   same weights, reshaped; `fc_to_conv` converts a whole network.
+# - The converted network slides over a larger image in one pass and returns a map of
+#   scores: a trained digits classifier becomes a detector that finds the digits on a
+#   page.
+# - The map equals the crops exactly only without zero-padding (an erratum of the
+#   notes); a stride of 16 needs four shifted passes, not two; one pass does about an
+#   eleventh of the crops' work.
 
 # %% [markdown]
 # ## Exercises

@@ -119,13 +119,13 @@ for pattern in NOTES_PATTERNS:
     examples[pattern] = model
     print(f"{pattern}\n    {shape_trace(model)}\n    {model.num_params():,} parameters, "
           f"scores {scores.shape}, loss {loss:.3f}")
-    assert scores.shape == (2, 10) and np.isfinite(loss)                       # claim 29
-    assert sorted(grads) == sorted(model.params)                               # claim 29
+    assert scores.shape == (2, 10) and np.isfinite(loss)
+    assert sorted(grads) == sorted(model.params)
     assert all(grads[k].shape == v.shape for k, v in model.params.items())
 kinds = [[layer.kind for layer in m] for m in examples.values()]
-assert kinds[0] == ["FC"]                                  # N = M = K = 0        # claim 29
-assert kinds[1] == ["CONV3-8", "RELU", "FC"]                                      # claim 29
-assert kinds[2] == ["CONV3-8", "RELU", "POOL2"] * 2 + ["FC", "RELU", "FC"]        # claim 29
+assert kinds[0] == ["FC"]                                  # N = M = K = 0
+assert kinds[1] == ["CONV3-8", "RELU", "FC"]
+assert kinds[2] == ["CONV3-8", "RELU", "POOL2"] * 2 + ["FC", "RELU", "FC"]
 assert kinds[3] == (["CONV3-8", "RELU"] * 2 + ["POOL2"]) * 3 + ["FC", "RELU"] * 2 + ["FC"]
 
 # %% [markdown]
@@ -189,10 +189,10 @@ print("receptive fields of the stack:", fields, "  of the single layer:",
       s_single.rows[1].receptive_field)
 print(f"weights: stack {s_stack.total_weights:,} = {s_stack.total_weights // C**2} C^2, "
       f"single {s_single.total_weights:,} = {s_single.total_weights // C**2} C^2")
-assert fields == [3, 5, 7] == receptive_field([3, 3, 3])                          # claim 30
-assert s_single.rows[1].receptive_field == 7                                      # claim 30
-assert s_stack.total_weights == 3 * (C * (3 * 3 * C)) == 27 * C**2                # claim 30
-assert s_single.total_weights == C * (7 * 7 * C) == 49 * C**2                     # claim 30
+assert fields == [3, 5, 7] == receptive_field([3, 3, 3])
+assert s_single.rows[1].receptive_field == 7
+assert s_stack.total_weights == 3 * (C * (3 * 3 * C)) == 27 * C**2
+assert s_single.total_weights == C * (7 * 7 * C) == 49 * C**2
 
 # %% [markdown]
 # Fewer parameters (27 against 49 per `C^2`) for the same view of the input. The other
@@ -257,7 +257,7 @@ def halvings(n):
 
 common = [32, 64, 96, 224, 384, 512]
 print({n: halvings(n) for n in common})
-assert all(halvings(n) >= 5 for n in common)          # five 2x2 pools fit  # claim 31
+assert all(halvings(n) >= 5 for n in common)          # five 2x2 pools fit
 assert [halvings(n) for n in (100, 227, 300)] == [2, 0, 2]
 
 # %% [markdown]
@@ -277,11 +277,11 @@ for n in common + [100, 227, 300]:
     print(f"{n:3d}: five pools {'refused' if error else 'fine   '}; ResNet-18 last volume "
           f"{summary.rows[-3].output_shape}, {len(messages)} warning(s)")
     if n in common:
-        assert error is None and messages == []                                    # claim 31
+        assert error is None and messages == []
     else:
-        assert "is not an integer" in error                                        # claim 31
+        assert "is not an integer" in error
         assert len(messages) == 1 and "not divisible by the network's total stride 32" in (
-            messages[0])                                                           # claim 31
+            messages[0])
 print("\n227, five pools:", value_error(from_pattern, five_pools, (3, 227, 227), 10))
 print("\n227, ResNet-18:", sizing_warnings(summarize, zoo.get("resnet18",
                                                               input_shape=(3, 227, 227)))[1][0])
@@ -331,10 +331,10 @@ print(f"three [224x224x64] volumes: {volumes:,} activations")
 print(f"with their gradients in float32: {with_gradients:,} bytes = "
       f"{with_gradients / 1024**2:.1f} MiB = {with_gradients / 1e6:.1f} MB; "
       f"format_bytes: {format_bytes(with_gradients)}")
-assert volumes == 3 * 224 * 224 * 64 == 9_633_792                                 # claim 32
-assert round(with_gradients / 1024**2, 1) == 73.5                                 # claim 32
+assert volumes == 3 * 224 * 224 * 64 == 9_633_792
+assert round(with_gradients / 1024**2, 1) == 73.5
 # The notes' 72MB: 9 million activations (9,633,792 rounded down) x 8 bytes, in 10^6 bytes.
-assert volumes // 10**6 * 8 == 72 and round(with_gradients / 1e6, 1) == 77.1     # claim 32
+assert volumes // 10**6 * 8 == 72 and round(with_gradients / 1e6, 1) == 77.1
 
 # %% [markdown]
 # The figure is 9,633,792 activations, "about 10 million" indeed; with a gradient each
@@ -367,6 +367,16 @@ plt.show()
 # their gradients in float32 (the notes round to "72MB"). A larger filter with a larger
 # stride in the first layer, as in ZFNet (7x7, stride 2) and AlexNet (11x11, stride 4),
 # shrinks the first volume about 3 and 11 times.
+
+# %% [markdown]
+# ## Summary
+#
+# - Most ConvNets follow `INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC`.
+# - Three 3x3 layers see as far as one 7x7 with fewer weights and more
+#   non-linearities, at the price of more activations to keep for the backward pass.
+# - The rules of thumb (3x3 convs at stride 1 with `P = 1`, 2x2 pools at stride 2,
+#   sizes divisible by 2 many times) keep every size whole; breaking them costs memory
+#   or drops pixels, and `summarize` warns about it.
 
 # %% [markdown]
 # ## Exercises

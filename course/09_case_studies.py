@@ -25,7 +25,6 @@
 # side.
 
 # %%
-import re
 import warnings
 
 import matplotlib.pyplot as plt
@@ -114,8 +113,8 @@ print(f"first layer {conv1.kind}: size {conv1.size}, stride {conv1.stride}, pad 
       f"-> {s_alex.rows[1].output_shape}")
 print("spatial sizes of CONV and POOL layers:",
       [r.output_shape[1] for r in s_alex.rows if r.name.startswith(("CONV", "POOL"))])
-assert conv1.size == (11, 11) and conv1.stride == 4                               # claim 33
-assert s_alex.rows[1].output_shape == (96, 55, 55)                                 # claim 33
+assert conv1.size == (11, 11) and conv1.stride == 4
+assert s_alex.rows[1].output_shape == (96, 55, 55)
 print("SizingWarning:", alex_warnings[0])
 assert len(alex_warnings) == 1 and "227x227" in alex_warnings[0]
 
@@ -162,8 +161,8 @@ print(f"first layer {zf_conv1.kind}: size {zf_conv1.size}, stride {zf_conv1.stri
       f"{s_zf.rows[1].output_shape}")
 print("spatial sizes of CONV and POOL layers:",
       [r.output_shape[1] for r in s_zf.rows if r.name.startswith(("CONV", "POOL"))])
-assert zf_conv1.size == (7, 7) and zf_conv1.stride == 2                            # claim 33
-assert s_zf.rows[1].output_shape == (96, 110, 110)                                 # claim 33
+assert zf_conv1.size == (7, 7) and zf_conv1.stride == 2
+assert s_zf.rows[1].output_shape == (96, 110, 110)
 assert s_zf.total_params == 62_357_608
 
 # %% [markdown]
@@ -214,10 +213,10 @@ print(f"  without it:                          {s_google.total_params - classifi
 print(f"torchvision's GoogLeNet (BN, no aux):  {s_google_tv.total_params:>10,}")
 ratio = s_alex.total_params / s_google.total_params
 print(f"AlexNet / GoogLeNet:                   {ratio:>10.1f}")
-assert s_google.total_params == 6_998_552 and classifier[0].params == 1_025_000     # claim 34
-assert s_google.total_params - classifier[0].params == 5_973_552                     # claim 34
-assert s_google_tv.total_params == 6_624_904                                         # claim 34
-assert ratio > 8                                                                     # claim 34
+assert s_google.total_params == 6_998_552 and classifier[0].params == 1_025_000
+assert s_google.total_params - classifier[0].params == 5_973_552
+assert s_google_tv.total_params == 6_624_904
+assert ratio > 8
 assert len(classifier) == 1 and isinstance(googlenet.layers[-2], GlobalAvgPool)
 
 # %% [markdown]
@@ -235,55 +234,51 @@ assert len(classifier) == 1 and isinstance(googlenet.layers[-2], GlobalAvgPool)
 #
 # VGG showed that depth matters, with the plainest possible design: 3x3 convs at stride
 # 1 and pad 1, 2x2 max pools at stride 2, thirteen CONV and three FC layers. The notes
-# write out its table; here it is as the notes print it, checked line by line against
-# `summarize` (the output volume, the number of activations and the weights).
+# write out its table; here are its rows, with the notes' arithmetic, checked one by one
+# against `summarize` (the output volume, the number of activations and the weights).
 
 # %%
-NOTES_TABLE = """\
-INPUT: [224x224x3]        memory:  224*224*3=150K   weights: 0
-CONV3-64: [224x224x64]  memory:  224*224*64=3.2M   weights: (3*3*3)*64 = 1,728
-CONV3-64: [224x224x64]  memory:  224*224*64=3.2M   weights: (3*3*64)*64 = 36,864
-POOL2: [112x112x64]  memory:  112*112*64=800K   weights: 0
-CONV3-128: [112x112x128]  memory:  112*112*128=1.6M   weights: (3*3*64)*128 = 73,728
-CONV3-128: [112x112x128]  memory:  112*112*128=1.6M   weights: (3*3*128)*128 = 147,456
-POOL2: [56x56x128]  memory:  56*56*128=400K   weights: 0
-CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*128)*256 = 294,912
-CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*256)*256 = 589,824
-CONV3-256: [56x56x256]  memory:  56*56*256=800K   weights: (3*3*256)*256 = 589,824
-POOL2: [28x28x256]  memory:  28*28*256=200K   weights: 0
-CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*256)*512 = 1,179,648
-CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*512)*512 = 2,359,296
-CONV3-512: [28x28x512]  memory:  28*28*512=400K   weights: (3*3*512)*512 = 2,359,296
-POOL2: [14x14x512]  memory:  14*14*512=100K   weights: 0
-CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
-CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
-CONV3-512: [14x14x512]  memory:  14*14*512=100K   weights: (3*3*512)*512 = 2,359,296
-POOL2: [7x7x512]  memory:  7*7*512=25K  weights: 0
-FC: [1x1x4096]  memory:  4096  weights: 7*7*512*4096 = 102,760,448
-FC: [1x1x4096]  memory:  4096  weights: 4096*4096 = 16,777,216
-FC: [1x1x1000]  memory:  1000 weights: 4096*1000 = 4,096,000
-"""
-ROW = re.compile(r"(?P<name>[\w-]+): \[(?P<w>\d+)x(?P<h>\d+)x(?P<c>\d+)\]\s+memory:\s+"
-                 r"(?P<memory>[\d*]+)\S*\s+weights: (?:(?P<formula>\S+) = )?(?P<weights>[\d,]+)")
+# The notes' table, one row per layer: name, output volume [W x H x D], activations
+# ("memory") and weights, with the notes' own arithmetic.
+NOTES_VGG16 = [
+    ("INPUT", (224, 224, 3), 224*224*3, 0),
+    ("CONV3-64", (224, 224, 64), 224*224*64, (3*3*3)*64),
+    ("CONV3-64", (224, 224, 64), 224*224*64, (3*3*64)*64),
+    ("POOL2", (112, 112, 64), 112*112*64, 0),
+    ("CONV3-128", (112, 112, 128), 112*112*128, (3*3*64)*128),
+    ("CONV3-128", (112, 112, 128), 112*112*128, (3*3*128)*128),
+    ("POOL2", (56, 56, 128), 56*56*128, 0),
+    ("CONV3-256", (56, 56, 256), 56*56*256, (3*3*128)*256),
+    ("CONV3-256", (56, 56, 256), 56*56*256, (3*3*256)*256),
+    ("CONV3-256", (56, 56, 256), 56*56*256, (3*3*256)*256),
+    ("POOL2", (28, 28, 256), 28*28*256, 0),
+    ("CONV3-512", (28, 28, 512), 28*28*512, (3*3*256)*512),
+    ("CONV3-512", (28, 28, 512), 28*28*512, (3*3*512)*512),
+    ("CONV3-512", (28, 28, 512), 28*28*512, (3*3*512)*512),
+    ("POOL2", (14, 14, 512), 14*14*512, 0),
+    ("CONV3-512", (14, 14, 512), 14*14*512, (3*3*512)*512),
+    ("CONV3-512", (14, 14, 512), 14*14*512, (3*3*512)*512),
+    ("CONV3-512", (14, 14, 512), 14*14*512, (3*3*512)*512),
+    ("POOL2", (7, 7, 512), 7*7*512, 0),
+    ("FC", (1, 1, 4096), 4096, 7*7*512*4096),
+    ("FC", (1, 1, 4096), 4096, 4096*4096),
+    ("FC", (1, 1, 1000), 1000, 4096*1000),
+]
 
 vgg = zoo.get("vgg16")
 s_vgg, vgg_warnings = summary_and_warnings(vgg)
-print(f"{'the notes':38s} {'summarize':>28s}")
-for line, row in zip(NOTES_TABLE.splitlines(), s_vgg.rows, strict=True):
-    notes = ROW.match(line)
-    shape = (int(notes["c"]), int(notes["h"]), int(notes["w"]))
-    activations = int(np.prod([int(f) for f in notes["memory"].split("*")]))
-    weights = int(notes["weights"].replace(",", ""))
-    print(f"{notes['name']:9s} [{notes['w']}x{notes['h']}x{notes['c']}]".ljust(28)
-          + f"{activations:>10,} {weights:>12,}   |   {row.name:9s} {row.output_shape} "
-          f"{row.activations:>10,} {row.weights:>12,}")
-    assert row.name == notes["name"] and row.output_shape == shape                 # claim 35
-    assert row.activations == activations and row.weights == weights               # claim 35
-    assert notes["formula"] is None or row.weights_formula == notes["formula"]     # claim 35
+print(f"{'the notes':36s}  {'summarize':>30s}")
+for (name, (w, h, d), activations, weights), row in zip(NOTES_VGG16, s_vgg.rows, strict=True):
+    print(f"{name:9s} [{w}x{h}x{d}]".ljust(26) + f"{activations:>10,} {weights:>12,}   |   "
+          f"{row.name:9s} {row.output_shape} {row.activations:>10,} {row.weights:>12,}")
+    assert row.name == name and row.output_shape == (d, h, w)
+    assert row.activations == activations and row.weights == weights
 assert len(s_vgg.rows) == 22 and vgg_warnings == []       # VGG-16 follows every rule of thumb
 
 # %% [markdown]
-# Every row agrees: output volume, activations and the weights, down to the formula.
+# Every row agrees: output volume, activations and the weights. (The project's tests also
+# read the notes' table as text, and check `summarize`'s formula of every row against
+# the one the notes write, e.g. `(3*3*64)*128`.)
 # The totals, and the notes' remark that the first FC layer holds "100M" of "140M":
 
 # %%
@@ -292,10 +287,10 @@ print(f"weights {s_vgg.total_weights:,}; with the {s_vgg.total_biases:,} biases 
       f"{s_vgg.total_params:,}")
 print(f"first FC layer: {first_fc.weights:,} weights, "
       f"{first_fc.weights / s_vgg.total_weights:.1%} of all weights")
-assert s_vgg.total_weights == 138_344_128                                          # claim 36
-assert s_vgg.total_params == 138_357_544 and s_vgg.total_biases == 13_416          # claim 36
-assert first_fc.weights == 7 * 7 * 512 * 4096 == 102_760_448                       # claim 36
-assert round(s_vgg.total_params / 1e6) == 138 and round(first_fc.weights / 1e8) == 1  # claim 36
+assert s_vgg.total_weights == 138_344_128
+assert s_vgg.total_params == 138_357_544 and s_vgg.total_biases == 13_416
+assert first_fc.weights == 7 * 7 * 512 * 4096 == 102_760_448
+assert round(s_vgg.total_params / 1e6) == 138 and round(first_fc.weights / 1e8) == 1
 
 # %% [markdown]
 # 138 million (the notes' "TOTAL params: 138M"; the prose rounds to "140M"), and the
@@ -312,10 +307,10 @@ print(f"sum of the table's activations: {table_sum:,} = total_activations "
 print(f"float32, forward: {table_sum * 4:,} bytes = {format_bytes(table_sum * 4)}; "
       f"with the gradients (x2): {format_bytes(2 * table_sum * 4)}")
 print(f"the notes' 24M x 4 bytes = {24e6 * 4:,.0f} bytes = {format_bytes(24e6 * 4)}")
-assert table_sum == s_vgg.total_activations == 15_237_608                          # claim 37
-assert format_bytes(table_sum * 4) == "58.13 MB"                                   # claim 37
-assert round(table_sum / 1e6) == 15 != 24                                          # claim 37
-assert format_bytes(24e6 * 4) == "91.55 MB"          # not even 93                  # claim 37
+assert table_sum == s_vgg.total_activations == 15_237_608
+assert format_bytes(table_sum * 4) == "58.13 MB"
+assert round(table_sum / 1e6) == 15 != 24
+assert format_bytes(24e6 * 4) == "91.55 MB"          # not even 93
 
 # %% [markdown]
 # The 22 rows hold 15,237,608 activations, 15.2 million, not 24 million: 58.13 MB per
@@ -369,7 +364,7 @@ params = dict(block_net.params)
 params["res1.main.bn2.gamma"] = np.zeros(4)
 params["res1.main.bn2.beta"] = np.zeros(4)
 block_net.params = params
-assert_close(block_net.forward(x_block), np.maximum(x_block, 0), rtol=0, atol=1e-12)  # claim 38
+assert_close(block_net.forward(x_block), np.maximum(x_block, 0), rtol=0, atol=1e-12)
 print("with F = 0 the block computes relu(x): the skip connection carries the input")
 
 # %% [markdown]
@@ -404,7 +399,7 @@ for label, block, shape in [("identity skip", basic_block(3, 3), (3, 4, 4)),
     errors = block_gradient_errors(block, shape)
     print(f"{label:16s} {len(errors) - 1:2d} gradients, largest relative error "
           f"{errors['worst']:.1e}")
-    assert errors["worst"] < 1e-7                                                  # claim 38
+    assert errors["worst"] < 1e-7
 
 # %% [markdown]
 # The full networks: ResNet-18 and ResNet-50 stack 8 and 16 such blocks (ResNet-50's
@@ -421,9 +416,9 @@ for name, expected in [("resnet18", 11_689_512), ("resnet50", 25_557_032)]:
     fcs = sum(isinstance(layer, Affine) for layer in layers)
     print(f"{name}: {s.total_params:,} parameters, {blocks} residual blocks, "
           f"{bns} batch norms, {fcs} FC layer after {model.layers[-2].kind}")
-    assert s.total_params == expected                                              # claim 38
-    assert fcs == 1 and isinstance(model.layers[-2], GlobalAvgPool)                # claim 38
-    assert blocks == {"resnet18": 8, "resnet50": 16}[name] and bns > blocks        # claim 38
+    assert s.total_params == expected
+    assert fcs == 1 and isinstance(model.layers[-2], GlobalAvgPool)
+    assert blocks == {"resnet18": 8, "resnet50": 16}[name] and bns > blocks
 
 # %% [markdown]
 # **Summary.** A residual block adds its input to what its layers compute (with zeroed
@@ -480,7 +475,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Summary.** From LeNet to ResNet-50 the depth grew from 5 to 50 layers. The
+# ## Summary
+#
+# From LeNet to ResNet-50 the depth grew from 5 to 50 layers. The
 # parameters did not grow with it: AlexNet, ZFNet and VGG-16 carry most of theirs in
 # their FC stacks, while GoogLeNet and the ResNets replace the stack with global average
 # pooling and one FC layer, and spend their budget on depth. The activations, which

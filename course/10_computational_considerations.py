@@ -56,9 +56,9 @@ for itemsize, dtype in [(4, "float32"), (8, "float64")]:
     print(f"{dtype}: {values:,} values x {itemsize} bytes = {size:,} bytes = {kb:,.0f} KB "
           f"= {mb:,.1f} MB = {gb:.2f} GB;  Summary.memory: "
           f"{format_bytes(s_vgg.memory(dtype, training=True))}")
-    assert s_vgg.memory(dtype, training=True, batch_size=1) == size                 # claim 39
-    assert format_bytes(size) == f"{gb:.2f} GB"                                     # claim 39
-assert values == 2 * 15_237_608 + 3 * 138_357_544                                   # claim 39
+    assert s_vgg.memory(dtype, training=True, batch_size=1) == size
+    assert format_bytes(size) == f"{gb:.2f} GB"
+assert values == 2 * 15_237_608 + 3 * 138_357_544
 
 # %% [markdown]
 # For VGG-16 a single image's activations are small next to the parameters, times
@@ -73,7 +73,7 @@ for N in (1, 8, 64, 128):
     print(f"batch {N:3d}: activations {format_bytes(act_bytes):>10}, parameters x3 "
           f"{format_bytes(param_bytes)}, total {format_bytes(total):>9} "
           f"({act_bytes / total:.0%} activations)")
-    assert total == act_bytes + param_bytes                                         # claim 39
+    assert total == act_bytes + param_bytes
 
 # %% [markdown]
 # ## 2. Checked against real arrays
@@ -95,8 +95,8 @@ param_bytes = sum(p.nbytes for p in small.params.values())
 print(f"activations: {activation_bytes:,} bytes measured, "
       f"{s_small.total_activations * 4:,} counted")
 print(f"parameters:  {param_bytes:,} bytes measured, {s_small.total_params * 4:,} counted")
-assert activation_bytes == s_small.total_activations * 4                           # claim 39
-assert param_bytes == s_small.total_params * 4                                     # claim 39
+assert activation_bytes == s_small.total_activations * 4
+assert param_bytes == s_small.total_params * 4
 assert activation_bytes + param_bytes == s_small.memory("float32", training=False)
 
 # %%
@@ -110,7 +110,7 @@ for rule in ("sgd", "sgd_momentum", "rmsprop", "adam"):
         cache_bytes += sum(v.nbytes for v in config.values() if isinstance(v, np.ndarray))
     factor = (param_bytes + grad_bytes + cache_bytes) / param_bytes
     print(f"{rule:13s} values + gradients + step cache = {factor:.0f} x the parameters")
-    assert factor == PARAM_COPIES[rule]                                          # claim 39
+    assert factor == PARAM_COPIES[rule]
     training_bytes = s_small.memory("float32", training=True, update_rule=rule)
     assert training_bytes == (2 * activation_bytes + factor * param_bytes)
 
@@ -141,10 +141,10 @@ for name, s in models.items():
     print(f"{name:10s} {s.total_activations:12,} {s.total_params:12,} "
           f"{format_bytes(inference):>11s} {format_bytes(training):>11s} "
           f"{format_bytes(training64):>13s}")
-    assert inference == (s.total_activations + s.total_params + s.total_buffers) * 4  # claim 39
+    assert inference == (s.total_activations + s.total_params + s.total_buffers) * 4
     assert training == (2 * s.total_activations + 3 * s.total_params
-                        + s.total_buffers) * 4                                     # claim 39
-    assert training64 == 2 * training                                              # claim 39
+                        + s.total_buffers) * 4
+    assert training64 == 2 * training
 
 # %% [markdown]
 # (`buffers` are the running means and variances of batch norm, in GoogLeNet's
@@ -169,7 +169,7 @@ for name, s in models.items():
         assert s.memory("float32", True, N) <= limit < s.memory("float32", True, N + 1)
         per_image = 2 * s.total_activations * 4
         fixed = (3 * s.total_params + s.total_buffers) * 4
-        assert N == (limit - fixed) // per_image                                    # claim 39
+        assert N == (limit - fixed) // per_image
 assert fits["vgg16"][-1] == (12 * 1024**3 - 3 * 138_357_544 * 4) // (2 * 15_237_608 * 4)
 
 # %%
@@ -231,7 +231,9 @@ assert peak == 2 * 224 * 224 * 64
 # while the total grows with every layer).
 
 # %% [markdown]
-# **Summary.** The memory calculator counts activations (x2 for their gradients, per
+# ## Summary
+#
+# The memory calculator counts activations (x2 for their gradients, per
 # image) and parameters (x3: values, gradients, a step cache), multiplies by 4 bytes
 # for float32 or 8 for float64, and divides by 1024 per unit. Its counts match the
 # bytes of the real arrays exactly; Adam needs a fourth copy of the parameters. VGG-16

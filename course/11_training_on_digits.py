@@ -22,8 +22,9 @@
 # minibatch gradient descent with Adam. We follow the usual routine: check the loss
 # and the gradients before training, check that the network can overfit a handful of
 # examples, train, and then look inside: the loss curve, the learned filters, and the
-# activations of every layer for one digit. Last, one training step on CIFAR-sized
-# images is taken apart, to see where the time goes.
+# activations of every layer for one digit. An optional section at the end ("Going
+# further") takes one training step on CIFAR-sized images apart, to see where the time
+# goes.
 
 # %%
 import time
@@ -227,7 +228,11 @@ fig.suptitle("Test mistakes: label -> prediction")
 plt.show()
 
 # %% [markdown]
-# ## 5. Where a training step spends its time
+# ## Going further: where a training step spends its time
+#
+# *Optional: this section goes beyond the notes, into what makes the code fast. The
+# summary and the exercises of the lesson follow it.*
+#
 #
 # The digits are tiny. On CIFAR-sized images (3x32x32, batches of 50) with the default
 # network (32 filters of 7x7, a hidden layer of 100 units) a step takes long enough to
@@ -355,7 +360,9 @@ plt.show()
 # PyTorch, when it is installed.
 
 # %% [markdown]
-# **Summary.** A ConvNet with one CONV layer of 16 3x3 filters, trained for 8 epochs
+# ## Summary
+#
+# A ConvNet with one CONV layer of 16 3x3 filters, trained for 8 epochs
 # (a few seconds), classifies more than 90% of held-out handwritten digits correctly.
 # Before training, the loss was `ln(10)` as expected, the gradients matched finite
 # differences and the network could memorize 50 images; after training, its

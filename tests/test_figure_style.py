@@ -153,7 +153,7 @@ def test_every_figure_of_the_lesson_follows_the_house_style(path):
     except LessonFailed as err:
         pytest.fail(f"the lesson did not run, so its figures were not checked:\n{err}",
                     pytrace=False)
-    assert run.figures, f"{path.name} draws no figure"
+    # (A lesson without matplotlib figures, e.g. one made of widgets, passes.)
     broken = [f"figure {f['figure']} ({f['title'] or 'untitled'}): {problem}"
               for f in run.figures for problem in f["problems"]]
     assert not broken, f"{path.name}:\n" + "\n".join(broken)

@@ -195,3 +195,45 @@ def test_every_lesson_ends_with_two_to_four_exercises(path):
                           flags=re.M)
     assert [int(n) for n in answered] == numbers, f"{path.name}: answer cells {answered}"
     assert "## Exercises" in "\n".join(sources[:setup[0]]), path.name
+
+
+# The lesson that teaches each of these functions; no lesson's code uses one before.
+# (conv_forward_fast and max_pool_forward_fast are the exceptions: lesson 1 introduces
+# them as the layers' forward passes, black boxes until lessons 2-6 open them.)
+TAUGHT_IN = {"im2col": 5, "col2im": 5, "conv_backward_fast": 5,
+             "max_pool_backward_fast": 6, "lrn_forward": 6, "spatial_batchnorm_forward": 6,
+             "fc_to_conv": 7, "dense_scores": 7, "Solver": 11, "ThreeLayerConvNet": 11}
+
+
+def test_no_lesson_uses_a_function_before_the_lesson_that_teaches_it():
+    early = []
+    for path in LESSONS:
+        number = int(path.name[:2])
+        code = "\n".join(cell.source for cell in read_lesson(path).cells
+                         if cell.cell_type == "code")
+        early += [f"{path.name} uses {name} (taught in lesson {lesson})"
+                  for name, lesson in TAUGHT_IN.items()
+                  if number < lesson and re.search(rf"\b{name}\b", code)]
+    assert not early, early
+
+
+# Lesson 12 (the playground, issue 16) is being written: it joins when it has a summary.
+SUMMARIZED = [p for p in LESSONS if p.name != "12_playground.py"]
+
+
+@pytest.mark.parametrize("path", SUMMARIZED, ids=[p.stem for p in SUMMARIZED])
+def test_every_lesson_ends_with_a_summary_then_its_exercises(path):
+    # After the teaching sections (and an optional "Going further"), a "## Summary"
+    # cell, then "## Exercises" and nothing but the exercises.
+    cells = read_lesson(path).cells
+    headings = [i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
+                and cell.source.startswith("## ")]
+    exercises = [i for i in headings if cells[i].source.startswith("## Exercises")]
+    assert len(exercises) == 1 and exercises[0] == headings[-1], \
+        f"{path.name}: '## Exercises' should be the last section"
+    before = [c for c in cells[:exercises[0]] if c.cell_type == "markdown"][-1]
+    assert before.source.startswith("## Summary"), \
+        f"{path.name}: the cell before the exercises should be '## Summary'"
+    going_further = [i for i in headings if cells[i].source.startswith("## Going further")]
+    assert all(i > max(j for j in headings if re.match(r"## \d+\.", cells[j].source))
+               for i in going_further), f"{path.name}: 'Going further' comes after the lesson"
