@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -111,6 +112,19 @@ def train_and_pause(page, fail, shot) -> None:
         raise fail(f"training went on after pause: {stopped} then {seen(page)} examples")
 
 
+def run_first_cell(page) -> None:
+    """Run the lesson's first code cell (it opens the playground) with Shift+Enter, as a
+    person does; test_lessons.py runs the whole lesson."""
+    before = page.prompts()[0]
+    page.cell(1).locator(".cm-content").click()
+    page.page.keyboard.press("Shift+Enter")
+    wait_for(lambda: PROMPT_DONE.match(page.prompts()[0] or "") is not None
+             and page.prompts()[0] != before, 120, "the first cell did not run", page.fail)
+    widget = page.page.locator(".cn-playground").last
+    widget.wait_for(timeout=60_000)
+    widget.scroll_into_view_if_needed()
+
+
 def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(browser,
                                                                              tmp_path):
     work = tmp_path / "work"
@@ -127,16 +141,8 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
             page.open()
             page.wait_cells(n_code)
             page.wait_kernel_idle()
-            # the lesson's first code cell opens the playground (test_lessons.py runs the
-            # whole lesson); run it as a person does, Shift+Enter
-            page.cell(1).locator(".cm-content").click()
-            page.page.keyboard.press("Shift+Enter")
+            run_first_cell(page)
             p = page.page
-            wait_for(lambda: PROMPT_DONE.match(page.prompts()[0] or "") is not None, 120,
-                     "the first cell did not run", page.fail)
-            widget = p.locator(".cn-playground").first
-            widget.wait_for(timeout=60_000)
-            widget.scroll_into_view_if_needed()
             page.screenshot("lab-ready")
             train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-{name}"))
             editor = p.locator(".cn-playground .cn-editor textarea").first
@@ -152,6 +158,25 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
                      p.locator(".cn-playground .cn-summary-box").first.inner_text(), 20,
                      "the table did not change for a valid definition", page.fail)
             page.screenshot("lab-valid-definition")
+            # The same with comm messages kept off the kernel's subshells (JupyterLab's
+            # kernels setting commsOverSubshells, default perCommTarget): reload the page
+            # with the setting, run the cell again, train and pause.
+            settings = (tmp_path / "jupyter" / "settings" / "@jupyterlab" / "apputils-extension"
+                        / "kernels-settings.jupyterlab-settings")
+            settings.parent.mkdir(parents=True, exist_ok=True)
+            settings.write_text('{"commsOverSubshells": "disabled"}')
+            request = urllib.request.Request(
+                f"{lab.base_url}/lab/api/settings/@jupyterlab/apputils-extension:"
+                "kernels-settings", headers={"Authorization": f"token {lab.token}"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                stored = json.loads(answer.read())
+            page.expect(stored["settings"].get("commsOverSubshells") == "disabled",
+                        f"the setting did not take: {stored['settings']}", "setting")
+            p.reload(wait_until="domcontentloaded")
+            page.open()
+            page.wait_kernel_idle()
+            run_first_cell(page)
+            train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-nosubshells-{name}"))
     finally:
         if page is not None:
             page.close()
