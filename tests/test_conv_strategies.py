@@ -433,6 +433,10 @@ def test_convnet_benchmarks_section_runs_on_tiny_layers(tmp_path):
     assert CONVNET_BENCHMARK_LAYERS["L1"] == ((3, 128, 128), (96, 3, 11, 11))
     assert CONVNET_BENCHMARK_LAYERS["L5"] == ((384, 13, 13), (384, 384, 3, 3))
     tiny = {"L1": ((3, 12, 12), (4, 3, 5, 5)), "L5": ((4, 6, 6), (4, 4, 3, 3))}
+
+    def x_col_bytes(layer):          # C*HH*WW x N*H'*W' float32 entries, batch 1
+        (C, H, W), (_, _, HH, WW) = tiny[layer]
+        return C * HH * WW * (H - HH + 1) * (W - WW + 1) * 4
     records, table = convnet_benchmarks(tiny, batch=1, repeat=1, out_dir=tmp_path,
                                         with_torch=False, gemm_size=32)
     impls = {(r["layer"], r["implementation"]) for r in records}
@@ -443,7 +447,12 @@ def test_convnet_benchmarks_section_runs_on_tiny_layers(tmp_path):
         assert r["total_ms"] == pytest.approx(
             r["forward_ms"] + r["backward_input_ms"] + r["backward_weights_ms"])
         assert r["gflops"] > 0 and r["of_sgemm"] > 0
+        # Peak memory of each strategy (tracemalloc) against the full X_col matrix.
+        assert r["peak_mb"] > 0 and r["of_x_col"] == pytest.approx(
+            r["peak_mb"] * 1e6 / x_col_bytes(r["layer"]))
+    assert ("L5", "winograd4") in impls
     assert "batch 1" in table and "torch: not installed" in table
+    assert "peak MB" in table and "of X_col" in table
     saved = json.loads((tmp_path / "convnet_benchmarks.json").read_text())
     assert saved["batch"] == 1 and len(saved["rows"]) == len(records)
     csv_lines = (tmp_path / "convnet_benchmarks.csv").read_text().splitlines()

@@ -1,4 +1,5 @@
-"""soumith/convnet-benchmarks' five layers as a section of ``make bench``.
+"""soumith/convnet-benchmarks' five layers and four ImageNet networks as a section of
+``make bench``.
 
 The layers exactly as the original defines them (stride 1, no padding; its batch is
 128, ours is :data:`BATCH` so that the section runs in seconds here):
@@ -22,17 +23,36 @@ backward minus that. GFLOP/s counts the direct convolution's ``2*N*F*C*HH*WW*H'*
 multiply-adds per pass, three passes for the total (the original's convention: FFT
 and Winograd do fewer and so can exceed the machine's SGEMM rate); "of SGEMM" divides
 that by the float32 GEMM throughput measured in the same run (:func:`sgemm_gflops`).
+"peak MB" is the peak of NumPy's allocations during one forward+backward of the
+strategy (``tracemalloc``, in a separate untimed run), "of X_col" that peak over the
+size of the layer's full im2col matrix ``C*HH*WW x N*H'*W'``; PyTorch's allocations
+are not traced ("-").
 
-Printed as a table in the original's style and written to ``convnet_benchmarks.csv``
-and ``.json`` in ``out/bench/`` (or the directory given). Speed is measured, never
-asserted in tests.
+Then the four networks of its ``imagenet_winners`` (:data:`NETWORKS`), built with the
+zoo (:mod:`convnets.nn.zoo`) in float32: forward (test mode) and forward+backward
+(``Sequential.loss``: softmax loss, every parameter's gradient), at batch
+:data:`NETWORK_BATCH`, against the very same networks with the same weights in
+PyTorch (:func:`convnets.bench.torch_mirror.torch_mirror`; forward under
+``torch.no_grad()``, then ``cross_entropy(...).backward()``). The zoo's networks
+differ from the Torch scripts of convnet-benchmarks in two places, said in the table:
+AlexNet is the paper's single tower (96-256-384-384-256 filters, LRN, 227x227) where the
+scripts run two towers of half the width side by side (224x224, pad 2, no LRN), and
+GoogLeNet is the paper's (padded branches, LRN, 5x5) where the scripts leave out the
+padding and LRN. OverFeat[fast] and VGG-A have the scripts' layer shapes exactly.
+
+Printed as tables in the original's style and written to ``convnet_benchmarks.csv``
+and ``.json`` in ``out/bench/`` (or the directory given). ``--quick`` (or the
+environment variable ``CONVNETS_BENCH_QUICK=1``) runs batch 1, fewer strategies and
+turns. Speed is measured, never asserted in tests.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +63,15 @@ from ..layers.conv_fast import (
     conv_forward_fast,
     conv_strategy_applies,
 )
+from ..nn import zoo
+from ..nn.blocks import Block
+from ..nn.layers import Conv
 from .report import Row, best_time, best_times
 
 __all__ = ["CONVNET_BENCHMARK_LAYERS", "BATCH", "QUICK_BATCH", "QUICK_METHODS", "OUT_DIR",
-           "sgemm_gflops", "convnet_benchmarks", "section_convnet_benchmarks"]
+           "NETWORKS", "NETWORK_BATCH", "sgemm_gflops", "peak_bytes", "convnet_benchmarks",
+           "convnet_benchmark_networks", "auto_choices", "write_networks", "quick_run",
+           "section_convnet_benchmarks"]
 
 # name -> (input (C, H, W), filters (F, C, HH, WW)); stride 1, no padding.
 CONVNET_BENCHMARK_LAYERS = {
@@ -63,6 +88,26 @@ QUICK_BATCH = 1
 QUICK_METHODS = ("im2col", "winograd")
 OUT_DIR = Path("out") / "bench"
 CONV_PARAM = {"stride": 1, "pad": 0}
+# convnet-benchmarks' name -> (zoo name, how the zoo's network differs from its script).
+NETWORKS = {
+    "AlexNet": ("alexnet", "paper's single tower, LRN, 227x227 (script: 2 half towers)"),
+    "OverFeat[fast]": ("overfeat_fast", "as the script"),
+    "VGG-A": ("vgg_a", "as the script"),
+    "GoogLeNet": ("googlenet", "paper's (padded, LRN, 5x5; script: no pad, no LRN)"),
+}
+NETWORK_BATCH = 2   # the original: 128 (VGG-A: 64)
+
+
+def peak_bytes(fn) -> int:
+    """Peak bytes NumPy allocates while ``fn()`` runs, above what was held before
+    (``tracemalloc``, which NumPy reports its array buffers to)."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
 
 
 def sgemm_gflops(n: int = 1024, repeat: int = 5) -> float:
@@ -85,6 +130,7 @@ def _ours(x, w, b, dout, method):
         return conv_forward_fast(x, w, b, CONV_PARAM, method=method)
 
     _, cache = forward()
+    del cache["auto_predicted"]
     return {"forward": forward,
             "backward": lambda: conv_backward_fast(dout, cache),
             "backward weights": lambda: conv_backward_fast(dout, cache, compute_dx=False)}
@@ -148,6 +194,14 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
                 fns[("torch", phase)] = fn
         times = best_times(fns, repeat=repeat, inner=1)
         flops = _direct_flops(batch, x_chw, w_shape)
+        x_col_bytes = (np.prod(w_shape[1:]) * batch * (x_chw[1] - w_shape[2] + 1)
+                       * (x_chw[2] - w_shape[3] + 1) * x.itemsize)
+        peaks = {}
+        for method in timed:
+            def step(method=method, x=x, w=w, b=b, dout=dout):
+                out, cache = conv_forward_fast(x, w, b, CONV_PARAM, method=method)
+                conv_backward_fast(dout, cache)
+            peaks[method] = peak_bytes(step)
         layer_records = []
         for impl in timed + (["torch"] if torch_version else []):
             t = {phase: s for (m, phase), s in times.items() if m == impl}
@@ -166,7 +220,9 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
                 "implementation": impl, "auto": impl == auto_cache["method"],
                 "forward_ms": fwd * 1e3, "backward_input_ms": bwd_in * 1e3,
                 "backward_weights_ms": bwd_w * 1e3, "total_ms": total * 1e3,
-                "gflops": gflops, "of_sgemm": gflops / sgemm})
+                "gflops": gflops, "of_sgemm": gflops / sgemm,
+                "peak_mb": peaks[impl] / 1e6 if impl in peaks else None,
+                "of_x_col": peaks[impl] / x_col_bytes if impl in peaks else None})
         if torch_version:
             t_torch = layer_records[-1]["total_ms"]
             for r in layer_records:
@@ -190,15 +246,17 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
 
 def _format(records, batch, sgemm, torch_version) -> str:
     header = ("layer", "input", "filters", "implementation", "fwd ms", "bwd in ms",
-              "bwd w ms", "total ms", "GFLOP/s", "of SGEMM", "/ torch")
+              "bwd w ms", "total ms", "GFLOP/s", "of SGEMM", "/ torch", "peak MB", "of X_col")
     lines = [header]
     for r in records:
         impl = r["implementation"] + (" (auto)" if r["auto"] else "")
         ratio = f"{r['vs_torch']:.2f}" if "vs_torch" in r else "-"
+        peak = "-" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
+        of_x_col = "-" if r["of_x_col"] is None else f"{r['of_x_col']:.2f}"
         lines.append((r["layer"], r["input"], r["filters"], impl, f"{r['forward_ms']:.1f}",
                       f"{r['backward_input_ms']:.1f}", f"{r['backward_weights_ms']:.1f}",
                       f"{r['total_ms']:.1f}", f"{r['gflops']:.1f}", f"{r['of_sgemm']:.2f}",
-                      ratio))
+                      ratio, peak, of_x_col))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = [f"convnet-benchmarks layers, float32, batch {batch} (the original: 128), "
             f"stride 1, no padding; SGEMM {sgemm:.1f} GFLOP/s; torch: "
@@ -211,14 +269,169 @@ def _format(records, batch, sgemm, torch_version) -> str:
     return "\n".join(text)
 
 
+def quick_run(quick: bool) -> bool:
+    """True for ``--quick`` or when the environment sets ``CONVNETS_BENCH_QUICK`` to
+    anything but '' or '0' (``make bench`` passes no flag: the variable makes it quick)."""
+    return bool(quick) or os.environ.get("CONVNETS_BENCH_QUICK", "") not in ("", "0")
+
+
+def _conv_layers(layers, shape):
+    """Every Conv of a chain of layers (inside blocks too), with the input shape and
+    the conv_param its core ``conv_forward_fast`` call gets."""
+    for layer in layers:
+        if isinstance(layer, Conv):
+            (_, top, bottom), (_, left, right) = layer._plans(shape)
+            if layer.fit == "strict":
+                yield layer, shape, layer.pad
+            else:
+                yield layer, (shape[0], shape[1] + top + bottom, shape[2] + left + right), 0
+        elif isinstance(layer, Block):
+            for branch in layer.branches.values():
+                yield from _conv_layers(branch, shape)
+        shape = layer.output_shape(shape)
+
+
+def auto_choices(model, batch: int) -> dict[str, int]:
+    """How many of the network's conv layers ``method='auto'`` runs with each strategy
+    (float32, this machine's cost model)."""
+    from ..layers.conv_cost import choose_conv_method
+    from ..layers.conv_fast import machine_cost_model
+
+    counts: dict[str, int] = {}
+    for layer, (C, H, W), pad in _conv_layers(model.layers, model.input_shape):
+        w_shape = (layer.filters, C, *layer.size)
+        param = {"stride": layer.stride, "pad": pad, "dilation": layer.dilation}
+        method, _ = choose_conv_method((batch, C, H, W), w_shape, param, model.dtype,
+                                       machine_cost_model(), applies=conv_strategy_applies)
+        counts[method] = counts.get(method, 0) + 1
+    return counts
+
+
+def _torch_network(model, x, y):
+    import torch
+    import torch.nn.functional as tf
+
+    from .torch_mirror import torch_mirror
+
+    net = torch_mirror(model)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def forward():
+        with torch.no_grad():
+            return net(tx)
+
+    def forward_backward():
+        net.zero_grad(set_to_none=True)
+        tf.cross_entropy(net(tx), ty).backward()
+
+    return {"forward": forward, "forward+backward": forward_backward}
+
+
+def convnet_benchmark_networks(networks: dict | None = None, batch: int = NETWORK_BATCH,
+                               repeat: int = 2, with_torch: bool = True,
+                               width: float = 1.0) -> tuple[list[dict], str]:
+    """Time the networks of :data:`NETWORKS` (name -> (zoo name, note)), ours and
+    torch's, float32; return the records and the printed table. ``width`` scales the
+    networks (tests run them tiny)."""
+    networks = NETWORKS if networks is None else networks
+    torch_version = _torch_version() if with_torch else None
+    records = []
+    for title, (zoo_name, note) in networks.items():
+        model = zoo.get(zoo_name, width=width, dtype=np.float32, seed=0)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, *model.input_shape)).astype(np.float32)
+        y = rng.integers(0, model.num_classes, size=batch)
+        fns = {("numpy", "forward"): lambda model=model, x=x: model.forward(x),
+               ("numpy", "forward+backward"): lambda model=model, x=x, y=y: model.loss(x, y)}
+        if torch_version:
+            for phase, fn in _torch_network(model, x, y).items():
+                fns[("torch", phase)] = fn
+        times = best_times(fns, repeat=repeat, inner=1)
+        choices = auto_choices(model, batch)
+        shape = "x".join(map(str, (batch, *model.input_shape)))
+        network_records = []
+        for impl in ["numpy"] + (["torch"] if torch_version else []):
+            fwd, total = times[(impl, "forward")], times[(impl, "forward+backward")]
+            network_records.append({
+                "network": title, "zoo": zoo_name, "input": shape, "batch": batch,
+                "params": model.num_params(), "note": note, "implementation": impl,
+                "conv_strategies": (", ".join(f"{m} x{n}" for m, n in choices.items())
+                                    if impl == "numpy" else ""),
+                "forward_ms": fwd * 1e3, "backward_ms": max(total - fwd, 0.0) * 1e3,
+                "total_ms": total * 1e3})
+        if torch_version:
+            for r in network_records:
+                r["vs_torch"] = r["total_ms"] / network_records[-1]["total_ms"]
+        records += network_records
+    return records, _format_networks(records, batch, torch_version)
+
+
+def _torch_version() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return f"{torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def _format_networks(records, batch, torch_version) -> str:
+    """The original's imagenet_winners tables: one per network, a row per library."""
+    text = [f"convnet-benchmarks imagenet_winners, float32, batch {batch} (the original: "
+            f"128), forward + backward of the softmax loss; torch: "
+            f"{torch_version or 'not installed'}"]
+    for title in dict.fromkeys(r["network"] for r in records):
+        rows = [r for r in records if r["network"] == title]
+        first = rows[0]
+        text.append(f"\n{title}: input {first['input']}, {first['params']:,} parameters, "
+                    f"zoo '{first['zoo']}' ({first['note']})")
+        lines = [("Library", "Class", "Time (ms)", "forward (ms)", "backward (ms)",
+                  "/ torch")]
+        for r in rows:
+            cls = (f"Sequential.loss, auto: {r['conv_strategies']}" if r["implementation"]
+                   == "numpy" else "nn.Module, cross_entropy().backward()")
+            lines.append((r["implementation"], cls, f"{r['total_ms']:.0f}",
+                          f"{r['forward_ms']:.0f}", f"{r['backward_ms']:.0f}",
+                          f"{r['vs_torch']:.2f}" if "vs_torch" in r else "-"))
+        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        for k, line in enumerate(lines):
+            text.append("| " + " | ".join(c.rjust(widths[i]) if i >= 2 else c.ljust(widths[i])
+                                          for i, c in enumerate(line)) + " |")
+            if k == 0:
+                text.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(text)
+
+
+def write_networks(records, out_dir: Path | str) -> None:
+    """The networks' records as ``convnet_benchmarks_networks.csv`` and under the key
+    ``'networks'`` of ``convnet_benchmarks.json`` (created when missing)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in records for k in r))
+    with open(out_dir / "convnet_benchmarks_networks.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
+    path = out_dir / "convnet_benchmarks.json"
+    meta = json.loads(path.read_text()) if path.exists() else {}
+    meta["networks"] = records
+    path.write_text(json.dumps(meta, indent=1))
+
+
 def section_convnet_benchmarks(quick: bool) -> list[Row]:
-    """The five layers (see the module docstring); prints the detailed table and
-    returns, per layer, the fastest strategy's total and its ratio to torch."""
+    """The five layers and the four networks (see the module docstring); prints the
+    detailed tables and returns, per layer, the fastest strategy's total and its
+    ratio to torch, and per network the ratio to torch."""
+    quick = quick_run(quick)
     records, table = convnet_benchmarks(batch=QUICK_BATCH if quick else BATCH,
                                         repeat=1 if quick else 2,
                                         methods=QUICK_METHODS if quick else CONV_STRATEGIES)
     print(table)
-    print(f"(written to {OUT_DIR / 'convnet_benchmarks.csv'} and .json)\n")
+    networks, network_table = convnet_benchmark_networks(
+        batch=QUICK_BATCH if quick else NETWORK_BATCH, repeat=1 if quick else 2)
+    write_networks(networks, OUT_DIR)
+    print(network_table)
+    print(f"(written to {OUT_DIR / 'convnet_benchmarks.csv'}, "
+          f"{OUT_DIR / 'convnet_benchmarks_networks.csv'} and .json)\n")
     rows = []
     for layer in dict.fromkeys(r["layer"] for r in records):
         ours = [r for r in records if r["layer"] == layer and r["implementation"] != "torch"]
@@ -235,4 +448,13 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
             rows.append(Row("convnet-benchmarks", case, "float32",
                             "fastest time / torch time", f"{best['vs_torch']:.2f}",
                             "<= 1.0", best["vs_torch"] <= 1.0))
+    for r in networks:
+        if r["implementation"] != "numpy":
+            continue
+        case = f"{r['network']} {r['input']}"
+        rows.append(Row("convnet-benchmarks", case, "float32", "fwd+bwd",
+                        f"{r['total_ms']:.0f} ms"))
+        if "vs_torch" in r:
+            rows.append(Row("convnet-benchmarks", case, "float32", "time / torch time",
+                            f"{r['vs_torch']:.2f}", "<= 1.0", r["vs_torch"] <= 1.0))
     return rows

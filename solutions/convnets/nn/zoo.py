@@ -44,6 +44,10 @@ pooling rounds up (``fit='ceil'``, Caffe's and torchvision's ``ceil_mode``), Res
 first max pool pads by 1. AlexNet stays strict: it takes the notes' 227x227 input,
 and 224x224 raises an error that explains the paper's 224.
 
+Two more networks serve the benchmarks (``names(benchmarks=True)``): the
+``overfeat_fast`` and ``vgg_a`` of soumith/convnet-benchmarks' ImageNet winners, with
+the layer shapes of its Torch definitions (145,920,872 and 132,863,336 parameters).
+
 Dropout (AlexNet, VGG, GoogLeNet) is left out: it has no parameters and does not
 change any shape; the auxiliary classifiers of GoogLeNet are left out too.
 """
@@ -57,7 +61,8 @@ from .layers import LRN, Affine, AvgPool, Conv, GlobalAvgPool, MaxPool, ReLU, Sp
 from .sequential import Sequential
 
 __all__ = ["get", "names", "lenet5", "alexnet", "zfnet", "vgg16", "googlenet", "resnet18",
-           "resnet34", "resnet50", "ALEXNET_224_EXPLANATION"]
+           "resnet34", "resnet50", "overfeat_fast", "vgg_a", "ALEXNET_224_EXPLANATION",
+           "VGG_A_CONFIG"]
 
 ALEXNET_224_EXPLANATION = (
     "AlexNet's first layer (F = 11, S = 4, P = 0) needs a 227x227 input: (227 - 11)/4 + 1 = "
@@ -133,6 +138,46 @@ def zfnet(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
                 512, 512, 512, "M")
+
+
+VGG_A_CONFIG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+
+def _vgg(config, num_classes: int, width: float) -> list:
+    layers = []
+    for item in config:
+        if item == "M":
+            layers.append(MaxPool(2, 2))
+        else:
+            layers += [Conv(_scaled(item, width), 3, pad=1), ReLU()]
+    return layers + _fc_stack(_scaled(4096, width), num_classes)
+
+
+def vgg_a(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
+    """VGG configuration A (Simonyan & Zisserman, 2014; "VGG-11"), as
+    convnet-benchmarks times it: eight 3x3 convs (stride 1, pad 1) with ReLU, five 2x2
+    max pools, ``[FC 4096 -> RELU]*2 -> FC``; 224 -> 7, the first FC sees 7x7x512.
+    """
+    return _vgg(VGG_A_CONFIG, num_classes, width), (3, 224, 224)
+
+
+def overfeat_fast(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
+    """OverFeat, the "fast" model (Sermanet et al., 2013), as convnet-benchmarks times
+    it, on 231x231 images.
+
+    ``CONV11-96 (stride 4) -> RELU -> POOL2 -> CONV5-256 -> RELU -> POOL2 -> CONV3-512
+    (pad 1) -> RELU -> CONV3-1024 (pad 1) -> RELU -> CONV3-1024 (pad 1) -> RELU ->
+    POOL2 -> FC 3072 -> RELU -> FC 4096 -> RELU -> FC``: 231 -> 56 -> 28 -> 24 -> 12
+    -> 12 -> 12 -> 12 -> 6, all exact; the first FC sees 6x6x1024.
+    """
+    c = lambda n: _scaled(n, width)  # noqa: E731
+    layers = [Conv(c(96), 11, stride=4), ReLU(), MaxPool(2, 2),
+              Conv(c(256), 5), ReLU(), MaxPool(2, 2),
+              Conv(c(512), 3, pad=1), ReLU(),
+              Conv(c(1024), 3, pad=1), ReLU(),
+              Conv(c(1024), 3, pad=1), ReLU(), MaxPool(2, 2),
+              Affine(c(3072)), ReLU(), Affine(c(4096)), ReLU(), Affine(num_classes)]
+    return layers, (3, 231, 231)
 
 
 def vgg16(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
@@ -251,11 +296,14 @@ def resnet50(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
 _BUILDERS = {"lenet5": lenet5, "alexnet": alexnet, "zfnet": zfnet, "vgg16": vgg16,
              "googlenet": googlenet, "resnet18": resnet18, "resnet34": resnet34,
              "resnet50": resnet50}
+# Networks of the benchmarks (soumith/convnet-benchmarks), not case studies of the notes.
+_BENCHMARK_BUILDERS = {"overfeat_fast": overfeat_fast, "vgg_a": vgg_a}
 
 
-def names() -> list[str]:
-    """The architectures :func:`get` knows."""
-    return list(_BUILDERS)
+def names(benchmarks: bool = False) -> list[str]:
+    """The notes' case studies :func:`get` knows; with ``benchmarks=True``, also the
+    networks it knows for the benchmarks (``overfeat_fast``, ``vgg_a``)."""
+    return list(_BUILDERS) + (list(_BENCHMARK_BUILDERS) if benchmarks else [])
 
 
 def get(name: str, num_classes: int | None = None, width: float = 1.0, seed: int = 0,
@@ -266,7 +314,7 @@ def get(name: str, num_classes: int | None = None, width: float = 1.0, seed: int
     ----------
     name : str
         One of :func:`names`: lenet5, alexnet, zfnet, vgg16, googlenet, resnet18,
-        resnet34, resnet50.
+        resnet34, resnet50; or overfeat_fast, vgg_a (``names(benchmarks=True)``).
     num_classes : int, optional
         Size of the last layer; default 10 for lenet5, 1000 (ImageNet) otherwise.
     width : float
@@ -288,13 +336,15 @@ def get(name: str, num_classes: int | None = None, width: float = 1.0, seed: int
     ValueError
         For an unknown name, a bad width, or an input size the architecture cannot take.
     """
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {names()}")
+    builders = {**_BUILDERS, **_BENCHMARK_BUILDERS}
+    if name not in builders:
+        raise ValueError(f"unknown architecture {name!r}; choose one of "
+                         f"{names(benchmarks=True)}")
     if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
         raise ValueError(f"width must be a positive number, got width = {width!r}")
     if num_classes is None:
         num_classes = 10 if name == "lenet5" else 1000
-    layers, default_shape = _BUILDERS[name](num_classes=num_classes, width=width, **options)
+    layers, default_shape = builders[name](num_classes=num_classes, width=width, **options)
     model = Sequential(layers, input_shape or default_shape, reg=reg, dtype=dtype, seed=seed,
                        name=name)
     model.output_shape()  # fail now, with the layer's explanation, if the input cannot work

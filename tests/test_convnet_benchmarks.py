@@ -1,0 +1,138 @@
+"""The convnet-benchmarks networks: OverFeat[fast] and VGG-A in the zoo with the layer
+shapes of soumith/convnet-benchmarks' Torch scripts, the same networks in PyTorch
+(``torch_mirror``: equal scores and gradients with the same weights), and the bench
+section's network tables and files on tiny copies (timings printed, never asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from convnets.bench.convnet_benchmarks import (
+    NETWORKS,
+    auto_choices,
+    convnet_benchmark_networks,
+    quick_run,
+    write_networks,
+)
+from convnets.gradcheck import assert_close
+from convnets.nn import zoo
+from convnets.nn.layers import Conv
+
+
+def conv_shapes(model):
+    return [(layer.filters, layer.size, layer.stride, layer.pad)
+            for layer in model.layers if isinstance(layer, Conv)]
+
+
+def test_overfeat_fast_has_the_scripts_layers():
+    model = zoo.get("overfeat_fast")
+    assert model.input_shape == (3, 231, 231)
+    assert conv_shapes(model) == [(96, (11, 11), 4, 0), (256, (5, 5), 1, 0),
+                                  (512, (3, 3), 1, 1), (1024, (3, 3), 1, 1),
+                                  (1024, (3, 3), 1, 1)]
+    sizes = [out[1] for _, _, out in model.trace()]
+    # 231 -> 56 -> pool 28 -> 24 -> pool 12 -> 12 -> 12 -> 12 -> pool 6, then FCs.
+    assert [s for s in sizes if s > 1] == [56, 56, 28, 24, 24, 12, 12, 12, 12, 12, 12, 12, 6]
+    fc_in = [inp for layer, inp, _ in model.trace() if layer.kind == "FC"][0]
+    assert fc_in == (1024, 6, 6)
+    # 34,944 + 614,656 + 1,180,160 + 4,719,616 + 9,438,208 convs,
+    # 113,249,280 + 12,587,008 + 4,097,000 FCs.
+    assert model.num_params() == 145_920_872
+
+
+def test_vgg_a_is_configuration_a():
+    model = zoo.get("vgg_a")
+    assert [f for f, *_ in conv_shapes(model)] == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert {(size, s, p) for _, size, s, p in conv_shapes(model)} == {((3, 3), 1, 1)}
+    assert [inp for layer, inp, _ in model.trace() if layer.kind == "FC"][0] == (512, 7, 7)
+    assert model.num_params() == 132_863_336       # torchvision's vgg11 count
+
+
+def test_benchmark_networks_are_known_but_not_case_studies():
+    assert "vgg_a" not in zoo.names() and "overfeat_fast" not in zoo.names()
+    assert zoo.names(benchmarks=True)[-2:] == ["overfeat_fast", "vgg_a"]
+    assert {name for name, _ in NETWORKS.values()} <= set(zoo.names(benchmarks=True))
+    with pytest.raises(ValueError, match=r"unknown architecture 'vgg_b'; choose one of "
+                                         r"\[.*'overfeat_fast', 'vgg_a'\]"):
+        zoo.get("vgg_b")
+
+
+@pytest.mark.parametrize("name", [name for name, _ in NETWORKS.values()])
+def test_torch_mirror_is_the_same_network(name):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as tf
+    from convnets.bench.torch_mirror import torch_mirror
+
+    model = zoo.get(name, width=1 / 16, num_classes=7, dtype=np.float64, seed=3)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, *model.input_shape))
+    y = rng.integers(0, 7, size=2)
+    net = torch_mirror(model)
+    scores = net(torch.from_numpy(x))
+    assert_close(scores.detach().numpy(), model.forward(x), rtol=1e-9, atol=1e-10,
+                 network=name)
+    # Same loss, same gradient of every parameter.
+    loss, grads = model.loss(x, y)
+    torch_loss = tf.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y))
+    torch_loss.backward()
+    assert torch_loss.item() == pytest.approx(loss, rel=1e-10)
+    assert set(net.mirrored) == set(grads) == set(model.params)
+    fc_weights = {layer.key("w") for layer in model.layers if layer.kind == "FC"}
+    for key, grad in grads.items():
+        theirs = net.mirrored[key].grad.numpy()
+        theirs = theirs.T if key in fc_weights else theirs     # nn.Linear holds w.T
+        assert_close(theirs, grad, rtol=1e-7, atol=1e-9 * float(np.abs(grad).max()),
+                     network=name, key=key)
+
+
+def test_torch_mirror_refuses_a_layer_it_cannot_translate():
+    pytest.importorskip("torch")
+    from convnets.bench.torch_mirror import torch_mirror
+
+    model = zoo.get("resnet18", width=1 / 16)
+    with pytest.raises(ValueError, match=r"torch_mirror has no translation for layer "
+                                         r"SpatialBatchNorm\(bn1"):
+        torch_mirror(model)
+
+
+def test_network_tables_and_files_on_tiny_copies(tmp_path):
+    tiny = {"VGG-A": ("vgg_a", "as the script"), "GoogLeNet": ("googlenet", "paper's")}
+    records, table = convnet_benchmark_networks(tiny, batch=1, repeat=1, with_torch=False,
+                                                width=1 / 32)
+    assert [r["network"] for r in records] == ["VGG-A", "GoogLeNet"]
+    for r in records:
+        assert r["implementation"] == "numpy" and r["batch"] == 1
+        assert r["total_ms"] == pytest.approx(r["forward_ms"] + r["backward_ms"]) or (
+            r["backward_ms"] == 0.0)
+        assert r["total_ms"] > 0
+    # auto's choice for every conv layer is counted (8 convs in VGG-A, 57 in GoogLeNet).
+    counts = [sum(int(part.rsplit("x", 1)[1]) for part in r["conv_strategies"].split(", "))
+              for r in records]
+    assert counts == [8, 57]
+    assert "VGG-A: input 1x3x224x224" in table and "torch: not installed" in table
+    assert "| Library | Class" in table and "Sequential.loss, auto:" in table
+    (tmp_path / "convnet_benchmarks.json").write_text(json.dumps({"rows": [1]}))
+    write_networks(records, tmp_path)
+    saved = json.loads((tmp_path / "convnet_benchmarks.json").read_text())
+    assert saved["rows"] == [1] and len(saved["networks"]) == 2
+    lines = (tmp_path / "convnet_benchmarks_networks.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("network,zoo,input")
+
+
+def test_auto_choices_are_valid_strategies():
+    from convnets.layers.conv_fast import CONV_STRATEGIES
+
+    model = zoo.get("alexnet", width=1 / 16)
+    counts = auto_choices(model, batch=2)
+    assert sum(counts.values()) == 5 and set(counts) <= set(CONV_STRATEGIES)
+
+
+def test_quick_run_from_the_flag_or_the_environment(monkeypatch):
+    monkeypatch.delenv("CONVNETS_BENCH_QUICK", raising=False)
+    assert quick_run(True) and not quick_run(False)
+    monkeypatch.setenv("CONVNETS_BENCH_QUICK", "1")
+    assert quick_run(False)
+    monkeypatch.setenv("CONVNETS_BENCH_QUICK", "0")
+    assert not quick_run(False)
