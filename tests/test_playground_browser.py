@@ -4,7 +4,9 @@
 In JupyterLab: the lesson's first cell (Shift+Enter) shows the playground; *train* makes
 the examples-seen counter and the loss curve change, *pause* stops them; a definition
 that breaks a sizing rule shows the error with its numbers, a valid one changes the
-table. On the Voila page: the widget shows without any code cell, and *train* trains.
+table; then, with JupyterLab's ``commsOverSubshells`` disabled, training goes on through
+a kernel interrupt and stops on *pause*. On the Voila page: the widget shows without any
+code cell, *train* trains and *pause* stops it.
 Screenshots go to ``out/screenshots/playground-*.png`` (ignored by git). The machinery
 (Chromium, Playwright, an isolated JupyterLab) is ``browser_support``'s.
 """
@@ -96,12 +98,18 @@ def button(page, label: str):
     return page.locator(".cn-playground button", has_text=re.compile(f"^\\s*{label}\\s*$"))
 
 
-def train_and_pause(page, fail, shot) -> None:
-    """Press train: the counter and the loss curve change; press pause: they stop."""
+def train_and_pause(page, fail, shot, interrupt=None) -> None:
+    """Press train: the counter and the loss curve change; press pause: they stop. With
+    ``interrupt``, the kernel is interrupted while training: training goes on."""
     before, curve = seen(page), loss_src(page)
     button(page, "train").click()
     wait_for(lambda: seen(page) > before + 320 and loss_src(page) != curve, 30,
              "the examples-seen counter and the loss curve did not change", fail)
+    if interrupt is not None:
+        interrupt()
+        after = seen(page)
+        wait_for(lambda: seen(page) > after + 320, 30,
+                 "training stopped when the kernel was interrupted", fail)
     page.wait_for_timeout(400)      # the new pictures painted
     shot("training")
     button(page, "pause").click()
@@ -160,7 +168,8 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
             page.screenshot("lab-valid-definition")
             # The same with comm messages kept off the kernel's subshells (JupyterLab's
             # kernels setting commsOverSubshells, default perCommTarget): reload the page
-            # with the setting, run the cell again, train and pause.
+            # with the setting, run the cell again, train, interrupt the kernel (training
+            # goes on: it runs in the playground's own thread) and pause.
             settings = (tmp_path / "jupyter" / "settings" / "@jupyterlab" / "apputils-extension"
                         / "kernels-settings.jupyterlab-settings")
             settings.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +185,8 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
             page.open()
             page.wait_kernel_idle()
             run_first_cell(page)
-            train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-nosubshells-{name}"))
+            train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-nosubshells-{name}"),
+                            interrupt=lambda: page.menu("Kernel", "Interrupt Kernel"))
     finally:
         if page is not None:
             page.close()
