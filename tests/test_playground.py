@@ -480,3 +480,16 @@ def test_colour_images_as_arrays_give_colour_filters(digits):
             Playground(data=(X, y), net="CONV filters=2\nFC units=10", start=False)
     finally:
         pg.close()
+
+
+def test_a_long_run_keeps_its_whole_loss_curve_in_bounded_memory(digits, monkeypatch):
+    from convnets.playground import engine
+    monkeypatch.setattr(engine, "MAX_LOSS_POINTS", 10)
+    model = build_network(DEFAULT_DEFINITION, (1, 8, 8), 10).model
+    trainer = LiveTrainer(model, digits, batch_size=4)
+    for _ in range(25):
+        trainer.step()
+    points = trainer.history.loss
+    assert 5 <= len(points) <= 10
+    assert points[0][0] < 30 and points[-1][0] >= 90  # from the first steps to the last
+    assert all(a[0] < b[0] for a, b in zip(points, points[1:], strict=False))

@@ -36,6 +36,7 @@ __all__ = ["LiveTrainer", "StepFailed", "LayerStats", "timed_loss", "save_networ
            "read_definition"]
 
 TIME_SMOOTHING = 0.1     # weight of the newest step in the per-layer time averages
+MAX_LOSS_POINTS = 20_000  # beyond this, neighbouring loss points are averaged in pairs
 
 
 class StepFailed(RuntimeError):
@@ -63,9 +64,19 @@ class LayerStats:
 class History:
     """Curves over examples seen: the loss of every step, accuracies when measured."""
 
-    loss: list = field(default_factory=list)           # (examples seen, loss)
+    loss: list = field(default_factory=list)   # (examples seen, loss); averaged in pairs
+    # when it grows past MAX_LOSS_POINTS, so that drawing it costs the same in a long run
     train_acc: list = field(default_factory=list)      # (examples seen, accuracy)
     val_acc: list = field(default_factory=list)
+
+
+def _halved(points: list) -> list:
+    """Consecutive pairs of ``(x, y)`` points averaged (an odd last point kept)."""
+    pairs = zip(points[0:len(points) - 1:2], points[1::2], strict=True)
+    halved = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in pairs]
+    if len(points) % 2:
+        halved.append(points[-1])
+    return halved
 
 
 def timed_loss(model, X, y, forward_ms=None, backward_ms=None, keep: bool = False):
@@ -353,6 +364,8 @@ class LiveTrainer:
         self.steps += 1
         self.examples_seen += len(X)
         self.history.loss.append((self.examples_seen, loss))
+        if len(self.history.loss) > MAX_LOSS_POINTS:  # a long run: keep its whole curve,
+            self.history.loss = _halved(self.history.loss)  # at half the resolution
         for stats, f, b in zip(self.layers, forward_ms, backward_ms, strict=True):
             if stats.forward_ms == 0:
                 stats.forward_ms, stats.backward_ms = f, b
