@@ -506,9 +506,11 @@ assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)
 # %% [markdown]
 # **Summary.** The converted network does about an eleventh of the work of the 36
 # crops: a little less than the ratio of the areas, `36 * 224^2 / 384^2 = 12.25`, since
-# its FC layers (now convs) still run at 36 positions. It runs about that much
-# faster. This is why it is common to enlarge an image, run the converted network once
-# and average the map of scores.
+# its FC layers (now convs) still run at 36 positions. The time saved, printed above, is
+# of the same order but not the same number: it depends on the machine, and the small
+# network spends part of its time outside the arithmetic (one call per crop instead of
+# one in all). This is why it is common to enlarge an image, run the converted network
+# once and average the map of scores.
 
 # %% [markdown]
 # ## Summary

@@ -113,6 +113,7 @@ class LessonRun:
     notebook: object          # the executed notebook, the added cells removed
     extra: list               # the executed extra cells, in order
     figures: list             # one dict per figure: number, title, inches, problems
+    wrote_into_course: bool   # the course folder changed while the lesson ran
 
 
 @contextmanager
@@ -166,6 +167,7 @@ def run_lesson(path: Path, extra_cells: tuple[str, ...] = ()) -> LessonRun:
     working directory; raises LessonFailed (again, from the cache) if it failed."""
     key = (path, tuple(extra_cells))
     if key not in _RUNS:
+        before = sorted(path.parent.rglob("*"))
         with tempfile.TemporaryDirectory(prefix="lesson-") as tmp:
             work = Path(tmp) / "work"
             work.mkdir()
@@ -180,7 +182,8 @@ def run_lesson(path: Path, extra_cells: tuple[str, ...] = ()) -> LessonRun:
                 cells = notebook.cells
                 extra = cells[len(cells) - len(extra_cells) - 1:]
                 notebook.cells = cells[1:len(cells) - len(extra_cells) - 1]
-                _RUNS[key] = LessonRun(notebook, extra[:-1], figure_report(extra[-1]))
+                _RUNS[key] = LessonRun(notebook, extra[:-1], figure_report(extra[-1]),
+                                       sorted(path.parent.rglob("*")) != before)
     run = _RUNS[key]
     if isinstance(run, LessonFailed):
         raise run
