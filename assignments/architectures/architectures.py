@@ -1347,12 +1347,11 @@ with hidden_checks("test_digits_accuracy"):
 # `train_digits_model` with another seed or more filters and compare.
 
 # %% nbgrader={"grade": false, "grade_id": "demo_learned_filters", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import matplotlib.pyplot as plt
-
-
 def show_grid(images, title, cmap, vmin, vmax, label, first=None):
     """Images in rows of 8 on one colour scale with a colour bar; `first`, a grey image
     shown in a column of its own on the left."""
+    import matplotlib.pyplot as plt
+
     cols, rows = 8, -(-len(images) // 8)
     lead = first is not None
     fig, axes = plt.subplots(rows, cols + lead, figsize=(9, 1.2 * rows + 0.8),
