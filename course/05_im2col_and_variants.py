@@ -212,11 +212,12 @@ out_1x1, _ = conv_forward_fast(small, w_1x1[:, :, None, None], np.zeros(3),
                                {"stride": 1, "pad": 0})
 print("input", small.shape, "-> output", out_1x1.shape)
 assert small.shape == (1, 3, 32, 32) and out_1x1.shape == (1, 3, 32, 32)
-for k in range(3):
-    for i in range(32):
-        for j in range(32):
-            dot = np.dot(w_1x1[k], small[0, :, i, j])     # a 3-d dot product
-            assert np.isclose(out_1x1[0, k, i, j], dot, rtol=1e-12, atol=1e-15)
+# One output, by hand: at pixel (10, 20) filter 0 is a 3-d dot product with R, G, B.
+pixel = small[0, :, 10, 20]
+print("R, G, B at (10, 20):", np.round(pixel, 3), "  0.299 R + 0.587 G + 0.114 B =",
+      round(float(np.dot(w_1x1[0], pixel)), 4), "  the layer:", round(out_1x1[0, 0, 10, 20], 4))
+assert np.isclose(out_1x1[0, 0, 10, 20], np.dot(w_1x1[0], pixel), rtol=1e-12, atol=1e-15)
+# And every output: each filter's dot product with the channels at every pixel at once.
 assert_close(out_1x1[0], np.einsum("kc,chw->khw", w_1x1, small[0]), rtol=1e-12, atol=1e-15)
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), layout="constrained")
