@@ -192,7 +192,8 @@ def index_page(entries: list[tuple[str, str, str, list[str]]], failed: list[str]
 body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
        line-height: 1.5; padding: 0 1rem; }}
 .file {{ color: #666; font-size: 0.9em; }}
-ol > li {{ margin-bottom: 0.6rem; }}
+.lessons {{ list-style: none; padding-left: 0; }}
+.lessons > li {{ margin-bottom: 0.8rem; }}
 .sections {{ color: #444; font-size: 0.92em; margin: 0.2rem 0 0 0; }}
 </style>
 </head>
@@ -201,9 +202,9 @@ ol > li {{ margin-bottom: 0.6rem; }}
 <p>Each page is a lesson executed from a clean kernel, with its outputs and figures;
 every number in it was computed by the code shown and checked by an <code>assert</code>.
 To run and change the code, open the lessons in JupyterLab (<code>make lab</code>).</p>
-<ol>
+<ul class="lessons">
 {items}
-</ol>
+</ul>
 {failures}</body>
 </html>
 """
