@@ -177,6 +177,8 @@ def test_pages_link_to_their_neighbours_and_the_contents_page(tmp_path):
     contents = (out / "index.html").read_text(encoding="utf-8")
     order = [contents.index(f'href="0{n}_tiny.html"') for n in (1, 2, 3)]
     assert order == sorted(order)
-    for n in (1, 2, 3):
-        assert f"<li>1. The first part of {n}</li><li>Summary</li>" in contents
+    for n in (1, 2, 3):    # each section linked to its heading on the lesson's page
+        assert (f'<li><a href="0{n}_tiny.html#1.-The-first-part-of-{n}">1. The first part of '
+                f'{n}</a></li><li><a href="0{n}_tiny.html#Summary">Summary</a></li>') in contents
+        assert f'id="1.-The-first-part-of-{n}"' in pages[n]
     assert "<h2>Not built</h2>" in contents and "025_broken.py" in contents

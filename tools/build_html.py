@@ -8,7 +8,7 @@ JupyterLab (``jupyter.source_hidden``, e.g. the set-up of a lesson's exercises) 
 only its output; a widget, which needs a kernel, is replaced by a note saying so. Every
 page has a bar at its top and bottom with links to the previous lesson, the contents and
 the next lesson; ``index.html`` is the contents page: every lesson with its title and
-its sections.
+links to its sections.
 
     python tools/build_html.py                    # every lesson -> out/html/
     python tools/build_html.py course/01_*.py --out /tmp/html
@@ -121,10 +121,14 @@ def export_html(notebook, title: str) -> str:
     return body
 
 
-def lesson_sections(notebook) -> list[str]:
-    """The section headings (``## ...``) of the notebook's markdown cells, in order."""
-    return [line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
-            for line in cell.source.splitlines() if line.startswith("## ")]
+H2 = re.compile(r'<h2 id="([^"]*)">(.*?)<a class="anchor-link"', re.S)
+
+
+def page_sections(page: str) -> list[tuple[str, str]]:
+    """The sections of an exported page, ``(anchor id, heading text)`` in order: its
+    ``<h2>`` headings (the lesson's ``## ...`` lines), as nbconvert wrote them."""
+    return [(html.unescape(anchor), html.unescape(re.sub(r"<[^>]+>", "", text)).strip())
+            for anchor, text in H2.findall(page)]
 
 
 NAV_STYLE = """<style>
@@ -166,18 +170,19 @@ def with_navigation(page: str, previous, following) -> str:
             + page[closing:])
 
 
-def index_page(entries: list[tuple[str, str, str, list[str]]], failed: list[str]) -> str:
-    """The contents page: one entry per lesson built, with its sections, and the lessons
-    that failed."""
-    def sections(names):
+def index_page(entries: list[tuple[str, str, str, list]], failed: list[str]) -> str:
+    """The contents page: one entry per lesson built, with links to its sections, and
+    the lessons that failed."""
+    def sections(href, names):
         if not names:
             return ""
         return ("\n    <ul class=\"sections\">" + "".join(
-            f"<li>{html.escape(name)}</li>" for name in names) + "</ul>\n  ")
+            f'<li><a href="{html.escape(href)}#{html.escape(anchor)}">{html.escape(name)}'
+            f"</a></li>" for anchor, name in names) + "</ul>\n  ")
 
     items = "\n".join(f'  <li><a href="{html.escape(href)}">{html.escape(title)}</a> '
                       f'<span class="file">({html.escape(source)})</span>'
-                      f'{sections(names)}</li>'
+                      f'{sections(href, names)}</li>'
                       for href, title, source, names in entries)
     failures = ""
     if failed:
@@ -226,7 +231,7 @@ def build(lessons: list[Path], out: Path, timeout: int = 600, log=print) -> tupl
         title = lesson_title(notebook, path.stem)
         page = out / f"{path.stem}.html"
         pages.append(export_html(notebook, title))
-        entries.append((page.name, title, path.name, lesson_sections(notebook)))
+        entries.append((page.name, title, path.name, page_sections(pages[-1])))
         log(f"{path.name} -> {page} ({len(pages[-1]) / 1e6:.1f} MB, "
             f"{time.perf_counter() - start:.1f} s)")
     # The links go to the neighbours that were built.
