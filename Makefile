@@ -41,7 +41,7 @@ browser:
 		|| echo "warning: could not install Debian's chromium; tests/test_browser.py will try again and say why"; }
 
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The newest releases pyproject.toml allows, in a separate environment ($(LATEST)), with

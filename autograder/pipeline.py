@@ -297,7 +297,41 @@ class GraderTimeout(Exception):
     """Grading one submission took longer than its budget plus the grader's allowance."""
 
 
+def _resident_bytes(field: str = "VmRSS") -> int | None:
+    """This process's resident memory (``VmRSS``) or its peak (``VmHWM``), in bytes."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_peak() -> int | None:
+    """Start measuring this process's peak memory afresh (Linux: writing 5 to
+    clear_refs resets VmHWM); returns its resident memory now, None where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    return _resident_bytes()
+
+
 def _grade_task(args: dict) -> dict:
+    """Grade one submission in this worker, and record what its checks cost the worker
+    in memory (``grader_peak_bytes``: peak resident memory above the start)."""
+    start = _reset_peak()
+    result = _grade_bounded(args)
+    peak = _resident_bytes("VmHWM") if start is not None else None
+    if peak is not None:
+        result["grader_peak_bytes"] = max(peak - start, 0)
+    return result
+
+
+def _grade_bounded(args: dict) -> dict:
     config = SandboxConfig(limits=Limits(**args["limits"]), hide=args["hide"])
     seconds = config.limits.submission_timeout + GRADER_EXTRA_SECONDS
     try:

@@ -17,7 +17,9 @@ fake-backward          the real forward passes, made to recognise numerical-  no
 ansi-print             ANSI escapes printed by answer cells and put in the    graded as
                        messages of the ValueErrors the tests expect           the reference
 bool-reply             forward passes that answer (28000, 1) and (1, 28000)   a status, a
-                       bool arrays: 56 kB that broadcast to 784 M entries     lower score
+                       bool arrays: 56 kB that broadcast to 784 M entries     lower score,
+                                                                              the grader
+                                                                              < 300 MB
 payload                a thousand cells, each raising a 200 kB error          artefacts of
                                                                               a few MB
 javascript-link        ``javascript:`` links spelt every way, in markdown     no link acts
@@ -32,6 +34,7 @@ import copy
 import html
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -457,11 +460,26 @@ def expect_ansi_harmless(g: Graded) -> list[str]:
     return v
 
 
+# What checking one submission may add to the grading worker's memory (the review's
+# 56 kB bool reply once cost it 6 GB).
+GRADER_PEAK_BYTES = 300 * 1024**2
+
+
 def expect_bounded_status(g: Graded) -> list[str]:
     v = _status(g, "graded", "crashed", "timed out", "grader error")
     if g.score >= float(g.reference["score"]):
         v.append(f"score {g.score}: the bool replies lost nothing (reference "
                  f"{g.reference['score']})")
+    results = g.artefacts()["results"]
+    try:
+        peak = json.loads(results.read_text()).get("grader_peak_bytes")
+    except (OSError, ValueError, AttributeError):
+        return v + [f"no readable results ({results.name})"]
+    if peak is None and sys.platform == "linux":
+        v.append("the results do not say what grading cost the worker (grader_peak_bytes)")
+    elif peak is not None and peak > GRADER_PEAK_BYTES:
+        v.append(f"checking it cost the grader {peak / 1024**2:.0f} MB (bound "
+                 f"{GRADER_PEAK_BYTES / 1024**2:.0f} MB)")
     return v
 
 

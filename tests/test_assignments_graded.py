@@ -9,6 +9,9 @@ hidden tests compare the student's functions with ``convnets`` on random inputs,
 reference student only gets full marks when the notebook's solutions match the package.
 """
 
+import sys
+from pathlib import Path
+
 import convnets
 import nbformat
 import numpy as np
@@ -16,6 +19,9 @@ import pytest
 
 from autograder import course as course_mod
 from autograder import pipeline, samples
+
+sys.path.insert(0, str(Path(__file__).parent))
+import submission_fuzzer as fz  # noqa: E402
 
 ASSIGNMENTS = course_mod.assignment_names()
 # The maxima: the test cells' points plus the written answers' (test_assignment_sources
@@ -26,9 +32,11 @@ MAX_SCORES = {"conv_naive": 36, "conv_fast": 32, "pooling_layers": 44, "architec
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    """A copy of the five assignments built once for the whole run (the fuzzer's and the
+    hostile corpus's course: one build instead of three)."""
     root = tmp_path_factory.mktemp("course")
-    course_dir = root / "course"
-    course_mod.build(course_dir, ASSIGNMENTS)
+    course_dir = fz.copy_course(fz.built_course(tmp_path_factory.mktemp("built")),
+                                root / "course")
     subs = samples.write_samples(course_dir, root / "samples")
     return course_dir, subs
 

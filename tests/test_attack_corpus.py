@@ -49,11 +49,21 @@ def test_score_expectations(tmp_path):
     assert "status 'crashed'" in ac.expect_zero(graded(tmp_path, score=0, status="crashed"))[0]
 
 
-def test_bool_reply_must_cost_points_and_end_with_a_known_status(tmp_path):
-    assert ac.expect_bounded_status(graded(tmp_path, score=6)) == []
-    assert ac.expect_bounded_status(graded(tmp_path, score=0, status="timed out")) == []
-    assert "lost nothing" in ac.expect_bounded_status(graded(tmp_path, score=28))[0]
-    assert ac.expect_bounded_status(graded(tmp_path, score=6, status="feedback failed"))
+def test_bool_reply_must_cost_points_end_with_a_known_status_and_little_memory(tmp_path):
+    cheap = json.dumps({"grader_peak_bytes": 40 * 1024**2})
+    assert ac.expect_bounded_status(graded(tmp_path, score=6, results=cheap)) == []
+    assert ac.expect_bounded_status(graded(tmp_path, score=0, status="timed out",
+                                           results=cheap)) == []
+    assert "lost nothing" in ac.expect_bounded_status(graded(tmp_path, score=28,
+                                                             results=cheap))[0]
+    assert ac.expect_bounded_status(graded(tmp_path, score=6, status="feedback failed",
+                                           results=cheap))
+    costly = json.dumps({"grader_peak_bytes": 6 * 1024**3})
+    assert "cost the grader 6144 MB" in ac.expect_bounded_status(
+        graded(tmp_path, score=6, results=costly))[0]
+    if sys.platform == "linux":
+        assert "grader_peak_bytes" in ac.expect_bounded_status(
+            graded(tmp_path, score=6, results="{}"))[0]
 
 
 def test_control_characters_in_the_page_are_caught(tmp_path):
