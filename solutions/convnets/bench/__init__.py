@@ -4,7 +4,9 @@
 ``report``     the table row, the timers (best of turns), the BLAS description
 ``layers``     the conv layer: naive vs fast, vs the machine's GEMM, vs PyTorch,
                memory; FC->CONV against crops
-``convnet_benchmarks``  soumith/convnet-benchmarks' five layers, every strategy vs PyTorch
+``convnet_benchmarks``  soumith/convnet-benchmarks' five layers (every strategy vs PyTorch,
+               peak memory) and its four ImageNet networks vs the same in PyTorch
+``torch_mirror``  a zoo network translated into ``torch.nn`` with the same weights
 ``training``   a whole training step, NumPy vs PyTorch (``python -m convnets.bench.training``)
 ``run``        ``SECTIONS`` and the command line (``make bench``)
 =============  ========================================================================

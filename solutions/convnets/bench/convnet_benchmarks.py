@@ -13,10 +13,12 @@ L5    384 x 13 x 13    384 of 3 x 3
 ====  ===============  ==============
 
 For each layer, in float32, every strategy that applies to it
-(:data:`convnets.CONV_STRATEGIES`; ``auto`` marks the one ``method='auto'`` picks;
-``--quick``: only im2col, Winograd and auto's choice, at batch 1) and
+(:data:`convnets.CONV_STRATEGIES`, the FFT on filters of 5x5 and more; ``auto`` marks
+the one ``method='auto'`` picks; ``--quick``: only im2col, Winograd and auto's choice,
+at batch 1) and
 ``torch.nn.functional.conv2d`` when PyTorch is installed (never a dependency), timed
-in turns in the same run: forward, backward to the input, backward to the weights,
+in turns in the same run (an untimed call of each, then the best of two turns): forward,
+backward to the input, backward to the weights,
 total. Our backward computes both gradients in one call; "backward to the weights"
 is ``conv_backward_fast(..., compute_dx=False)`` and "backward to the input" the full
 backward minus that. GFLOP/s counts the direct convolution's ``2*N*F*C*HH*WW*H'*W'``
@@ -66,11 +68,12 @@ from ..layers.conv_fast import (
 from ..nn import zoo
 from ..nn.blocks import Block
 from ..nn.layers import Conv
-from .report import Row, best_time, best_times
+from .report import Row, best_time
 
 __all__ = ["CONVNET_BENCHMARK_LAYERS", "BATCH", "QUICK_BATCH", "QUICK_METHODS", "OUT_DIR",
            "NETWORKS", "NETWORK_BATCH", "sgemm_gflops", "peak_bytes", "convnet_benchmarks",
            "convnet_benchmark_networks", "auto_choices", "write_networks", "quick_run",
+           "timed_turns", "FFT_MIN_FILTER",
            "section_convnet_benchmarks"]
 
 # name -> (input (C, H, W), filters (F, C, HH, WW)); stride 1, no padding.
@@ -96,6 +99,27 @@ NETWORKS = {
     "GoogLeNet": ("googlenet", "paper's (padded, LRN, 5x5; script: no pad, no LRN)"),
 }
 NETWORK_BATCH = 2   # the original: 128 (VGG-A: 64)
+
+
+# The FFT is timed on filters of this size and more (L1-L4): on L5's 3x3 one step took
+# 6.4 s (84x torch) in a trial run, a tenth of the section's time for a known answer.
+FFT_MIN_FILTER = 5
+
+
+def timed_turns(fns: dict, turns: int, warmup: bool = True) -> dict:
+    """Best seconds of each function: an untimed call of each first (unless
+    ``warmup`` is False), then ``turns`` turns calling every function once, timed, so
+    that a disturbance from other work on the machine hits all of them alike."""
+    if warmup:
+        for fn in fns.values():
+            fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(turns):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def peak_bytes(fn) -> int:
@@ -184,7 +208,9 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         dout = rng.standard_normal(out.shape).astype(np.float32)
         timed = [m for m in CONV_STRATEGIES
                  if (m in methods or m == auto_cache["method"])
-                 and conv_strategy_applies(m, w_shape, CONV_PARAM, np.float32) is None]
+                 and conv_strategy_applies(m, w_shape, CONV_PARAM, np.float32) is None
+                 and (m != "fft" or min(w_shape[2:]) >= FFT_MIN_FILTER
+                      or m == auto_cache["method"])]
         fns = {}
         for method in timed:
             for phase, fn in _ours(x, w, b, dout, method).items():
@@ -192,16 +218,19 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         if torch_version:
             for phase, fn in _torch(x, w, b, dout).items():
                 fns[("torch", phase)] = fn
-        times = best_times(fns, repeat=repeat, inner=1)
         flops = _direct_flops(batch, x_chw, w_shape)
         x_col_bytes = (np.prod(w_shape[1:]) * batch * (x_chw[1] - w_shape[2] + 1)
                        * (x_chw[2] - w_shape[3] + 1) * x.itemsize)
         peaks = {}
-        for method in timed:
+        for method in timed:            # untimed, traced: also the warm-up of our calls
             def step(method=method, x=x, w=w, b=b, dout=dout):
                 out, cache = conv_forward_fast(x, w, b, CONV_PARAM, method=method)
                 conv_backward_fast(dout, cache)
             peaks[method] = peak_bytes(step)
+        for (impl, _), fn in fns.items():
+            if impl == "torch":
+                fn()
+        times = timed_turns(fns, turns=repeat, warmup=False)
         layer_records = []
         for impl in timed + (["torch"] if torch_version else []):
             t = {phase: s for (m, phase), s in times.items() if m == impl}
@@ -346,7 +375,7 @@ def convnet_benchmark_networks(networks: dict | None = None, batch: int = NETWOR
         if torch_version:
             for phase, fn in _torch_network(model, x, y).items():
                 fns[("torch", phase)] = fn
-        times = best_times(fns, repeat=repeat, inner=1)
+        times = timed_turns(fns, turns=repeat)
         choices = auto_choices(model, batch)
         shape = "x".join(map(str, (batch, *model.input_shape)))
         network_records = []
