@@ -389,8 +389,9 @@ class LiveTrainer:
         self.configs = {k: dict(c) for k, c in configs.items()}
 
     # ------------------------------------------------------------ measuring
-    def predict_proba(self, X, batch_size: int = 200) -> np.ndarray:
-        """Softmax probabilities ``(N, num_classes)`` in test mode."""
+    def predict_proba(self, X, batch_size: int = 100) -> np.ndarray:
+        """Softmax probabilities ``(N, num_classes)`` in test mode, ``batch_size`` images
+        per forward pass (the Solver's accuracy check uses 100 too)."""
         out = []
         for start in range(0, len(X), batch_size):
             scores = self.model.forward(X[start:start + batch_size]).astype(np.float64)
