@@ -112,8 +112,11 @@ print("shifting the input by the stride shifts every depth slice by one column")
 #
 # To see depth slices that mean something we use a real photograph (227x227 crop) and
 # six hand-made 11x11 filters, stripe patterns (Gabor filters) turned by 30 degrees
-# from one to the next, with AlexNet's stride 4. The pictures show the size of each
-# response, `|depth slice|`: bright where the picture has an edge of that orientation.
+# from one to the next, with AlexNet's stride 4. The filters and the depth slices have
+# both signs, so they are drawn in blue (negative), white (0) and red (positive), the
+# six filters on one scale and the six slices on another: a slice is strongly red or
+# blue where the picture has stripes or edges of its filter's orientation, and nearly
+# white elsewhere.
 
 # %%
 photo = load_sample_image("china.jpg").astype(np.float64) / 255.0
