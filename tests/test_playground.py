@@ -209,6 +209,8 @@ def test_data_as_arrays_is_split_and_checked():
         resolve_data((X, y[:49]))
     with pytest.raises(ValueError, match=r"data must be 'digits'.*got 'digitz'"):
         resolve_data("digitz")
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        resolve_data("mnist:/nonexistent/folder")  # the project's loader, its own message
 
 
 # ------------------------------------------------------------------- figures from NumPy
