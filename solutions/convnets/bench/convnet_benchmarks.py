@@ -33,8 +33,9 @@ are not traced ("-").
 Then the four networks of its ``imagenet_winners`` (:data:`NETWORKS`), built with the
 zoo (:mod:`convnets.nn.zoo`) in float32: forward (test mode) and forward+backward
 (``Sequential.loss``: softmax loss, every parameter's gradient), at batch
-:data:`NETWORK_BATCH`, against the very same networks with the same weights in
-PyTorch (:func:`convnets.bench.torch_mirror.torch_mirror`; forward under
+:data:`NETWORK_BATCH`, the second call of each (the first is the warm-up), against
+the very same networks with the same weights in PyTorch
+(:func:`convnets.bench.torch_mirror.torch_mirror`; forward under
 ``torch.no_grad()``, then ``cross_entropy(...).backward()``). The zoo's networks
 differ from the Torch scripts of convnet-benchmarks in two places, said in the table:
 AlexNet is the paper's single tower (96-256-384-384-256 filters, LRN, 227x227) where the
@@ -455,8 +456,9 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
                                         repeat=1 if quick else 2,
                                         methods=QUICK_METHODS if quick else CONV_STRATEGIES)
     print(table)
+    # One timed turn after the warm-up: VGG-A alone takes about a minute per turn here.
     networks, network_table = convnet_benchmark_networks(
-        batch=QUICK_BATCH if quick else NETWORK_BATCH, repeat=1 if quick else 2)
+        batch=QUICK_BATCH if quick else NETWORK_BATCH, repeat=1)
     write_networks(networks, OUT_DIR)
     print(network_table)
     print(f"(written to {OUT_DIR / 'convnet_benchmarks.csv'}, "
