@@ -19,8 +19,9 @@
 # Computers are very good at one particular pile of dot products: a matrix multiply
 # (BLAS GEMM). This lesson turns the convolution into one (**im2col**), shows that the
 # backward pass is itself a convolution (with flipped filters), looks at two variants
-# of the filter (1x1 and dilated), measures how fast the receptive field grows when
-# layers are stacked, and times the loop version against the matrix version.
+# of the filter (1x1 and dilated) and measures how fast the receptive field grows when
+# layers are stacked. An optional last section times the loop version against the
+# matrix version.
 
 # %%
 import time
@@ -343,7 +344,10 @@ plt.show()
 # with dilations 1, 2, 4 three layers see 15x15. Our `receptive_field` helper agrees.
 
 # %% [markdown]
-# ## 6. How much faster is the matrix multiply?
+# ## Going further: how much faster is the matrix multiply?
+#
+# *Optional: this section goes beyond the notes, into what makes the code fast. The
+# summary and the exercises of the lesson follow it.*
 #
 # The naive layer loops in Python over images, filters and output positions; the fast
 # one builds `X_col` and calls one GEMM. We time both on a small batch (timings depend

@@ -26,8 +26,8 @@
 # Along the way we check the notes' statement that this pass gives "an identical
 # result" to evaluating the network on 36 crops. It does for some networks and not
 # for others (VGG among them), and we show why. We also check their recipe for a
-# stride of 16 pixels (two passes give only half of the positions) and time the
-# trick.
+# stride of 16 pixels (two passes give only half of the positions) and count the
+# work the trick saves; an optional last section times it.
 
 # %%
 import time
@@ -468,12 +468,12 @@ plt.show()
 # In general a stride of `32/s` needs `s*s` passes.
 
 # %% [markdown]
-# ## 6. The time saved
+# ## 6. The work saved
 #
 # The 36 crops overlap heavily, and evaluated one by one they recompute the same
 # convolutions many times. The converted network computes every convolution once on
 # the whole image. We count the multiply-adds of the full-size VGG-16 both ways (each
-# conv row of a summary does `weights x output height x output width` of them)...
+# conv row of a summary does `weights x output height x output width` of them).
 
 # %%
 def multiply_adds(summary):
@@ -488,9 +488,20 @@ print(f"36 crops: {crops_work / 1e9:,.0f} G multiply-adds; one pass on 384x384: 
 assert 10 < crops_work / pass_work < 36 * 224**2 / 384**2 == 12.25
 
 # %% [markdown]
-# ... and time them on the small VGG-16 (in float32, as one would run it). The times
-# depend on the machine, so they are printed, not checked; the difference in scores is
-# the padding effect of section 4.
+# **Summary.** The converted network does about an eleventh of the work of the 36
+# crops: a little less than the ratio of the areas, `36 * 224^2 / 384^2 = 12.25`, since
+# its FC layers (now convs) still run at 36 positions. This is why it is common to
+# enlarge an image, run the converted network once and average the map of scores.
+
+# %% [markdown]
+# ## Going further: the time saved
+#
+# *Optional: this section goes beyond the notes, into how fast the code runs. The
+# summary and the exercises of the lesson follow it.*
+#
+# Work is not time. We time the 36 crops and the converted pass on the small VGG-16 (in
+# float32, as one would run it). The times depend on the machine, so they are printed,
+# not checked; the difference in scores is the padding effect of section 4.
 
 # %%
 start = time.perf_counter()
@@ -504,13 +515,9 @@ print(f"largest score difference (padding): {timing['max_abs_difference']:.3f}")
 assert timing["crops"] == 36 and timing["map_shape"] == (10, 6, 6)
 
 # %% [markdown]
-# **Summary.** The converted network does about an eleventh of the work of the 36
-# crops: a little less than the ratio of the areas, `36 * 224^2 / 384^2 = 12.25`, since
-# its FC layers (now convs) still run at 36 positions. The time saved, printed above, is
-# of the same order but not the same number: it depends on the machine, and the small
-# network spends part of its time outside the arithmetic (one call per crop instead of
-# one in all). This is why it is common to enlarge an image, run the converted network
-# once and average the map of scores.
+# **Summary.** The time saved is of the same order as the work saved but not the same
+# number: it depends on the machine, and the small network spends part of its time
+# outside the arithmetic (one call per crop instead of one in all).
 
 # %% [markdown]
 # ## Summary
