@@ -387,6 +387,114 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # it on larger layers). The cost is the memory for `X_col`.
 
 # %% [markdown]
+# ## Going further: five ways to compute the same layer
+#
+# *Optional, like the section above. The summary and the exercises follow it.*
+#
+# im2col is not the only way to turn a convolution into fast matrix work.
+# `conv_forward_fast(..., method=name)` runs any of these strategies, all with the
+# naive layer's signature and results:
+#
+# - `im2col`: the full `X_col` and one GEMM (this lesson);
+# - `im2col-grid` and `shifted-gemm` (stride 1): the same products without ever
+#   holding all of `X_col`;
+# - `winograd` and `winograd4` (3x3, stride 1): Winograd's minimal filtering computes a
+#   2x2 (4x4) block of outputs from a 4x4 (6x6) tile with 16 (36) multiplications per
+#   channel instead of 36 (144), moving the rest of the work into cheap additions;
+# - `fft`: by the convolution theorem, the FFT of the input times the FFT of the
+#   filter, whatever the filter's size.
+#
+# Fewer multiplications do not always mean less time: the transforms cost memory
+# traffic, and they cost float32 digits. We put them side by side on two layers of the
+# notes, AlexNet's CONV1 (11x11, stride 4) and a VGG 3x3 layer, at batch 1: the
+# multiplications each one performs, its time here (forward and backward, the better of
+# two runs, one for the slow FFT; measured, so printed and not asserted), its float32
+# error against a float64 computation, and the strategy `method="auto"` runs.
+
+# %%
+from convnets.layers.conv_cost import FLOAT32_ERROR_BOUNDS  # noqa: E402
+from convnets.layers.conv_fast import CONV_STRATEGIES, conv_strategy_applies  # noqa: E402
+
+
+def multiplications(method, x_shape, w_shape, out_hw):
+    """Multiplications in the products of one forward pass (transforms not counted)."""
+    N, C = x_shape[:2]
+    F, _, HH, WW = w_shape
+    H_out, W_out = out_hw
+    if method in ("winograd", "winograd4"):
+        m = 2 if method == "winograd" else 4
+        tiles = N * -(-H_out // m) * -(-W_out // m)
+        return F * C * (m + 2) ** 2 * tiles
+    if method == "fft":
+        return None   # complex products per frequency; the count depends on the FFT size
+    return N * F * C * HH * WW * H_out * W_out     # the GEMM strategies: one per weight use
+
+
+def compare_strategies(name, x_shape, w_shape, param):
+    x64 = rng.standard_normal(x_shape)
+    w64 = rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))
+    b64 = np.zeros(w_shape[0])
+    x32, w32, b32 = (a.astype(np.float32) for a in (x64, w64, b64))
+    reference, _ = conv_forward_fast(x64, w64, b64, param, method="im2col")
+    _, auto_cache = conv_forward_fast(x32, w32, b32, param)
+    errors = auto_cache["float32_errors"] = {}
+    print(f"{name}: x {x_shape}, w {w_shape}, {param}")
+    for method in CONV_STRATEGIES:
+        if conv_strategy_applies(method, w_shape, param, np.float32):
+            continue
+
+        def step(method=method):
+            out, cache = conv_forward_fast(x32, w32, b32, param, method=method)
+            conv_backward_fast(np.ones_like(out), cache)
+            return out
+
+        seconds, out = best_time(step, 1 if method == "fft" else 2)
+        error = float(np.abs(out - reference).max() / np.abs(reference).max())
+        errors[method] = error
+        count = multiplications(method, x_shape, w_shape, reference.shape[2:])
+        mults = "-" if count is None else f"{count / 1e6:8.1f} M"
+        chosen = "  <- auto" if method == auto_cache["method"] else ""
+        print(f"  {method:13s} {mults:>10s} mult.  {seconds * 1e3:8.1f} ms  "
+              f"float32 error {error:.1e}{chosen}")
+        # Each strategy keeps to the float32 error bound its docstring states.
+        assert error < FLOAT32_ERROR_BOUNDS[method], (method, error)
+    predicted = auto_cache["auto_predicted"]
+    assert auto_cache["method"] == min(predicted, key=predicted.get)
+    print("  auto's predicted ms:",
+          ", ".join(f"{m} {s * 1e3:.1f}" for m, s in sorted(predicted.items(),
+                                                             key=lambda item: item[1])))
+    return auto_cache
+
+
+alexnet_auto = compare_strategies("AlexNet CONV1", (1, 3, 227, 227), (96, 3, 11, 11),
+                                  {"stride": 4, "pad": 0})
+vgg_auto = compare_strategies("VGG 3x3 layer", (1, 64, 28, 28), (64, 64, 3, 3),
+                              {"stride": 1, "pad": 1})
+# At stride 4 only im2col and the FFT apply (the FFT computes every stride-1 output and
+# keeps one in 16); at 3x3 stride 1 all six do.
+assert "winograd" not in alexnet_auto["auto_predicted"]
+assert {"winograd", "fft"} <= set(vgg_auto["auto_predicted"])
+# Winograd: 2.25 and 4 times fewer multiplications than the direct products (28 = 14
+# blocks of 2 = 7 blocks of 4, no partial tile); F(4x4, 3x3) loses more float32 digits,
+# and auto never considers it there.
+vgg_layer = ((1, 64, 28, 28), (64, 64, 3, 3), (28, 28))
+assert multiplications("im2col", *vgg_layer) / multiplications("winograd", *vgg_layer) == 2.25
+assert multiplications("im2col", *vgg_layer) / multiplications("winograd4", *vgg_layer) == 4
+vgg_errors = vgg_auto["float32_errors"]
+assert vgg_errors["winograd4"] > 2 * vgg_errors["winograd"], vgg_errors
+assert "winograd4" not in vgg_auto["auto_predicted"]
+
+# %% [markdown]
+# **Summary.** On the VGG layer Winograd F(2x2) does 2.25 times fewer multiplications
+# than im2col and F(4x4) 4 times fewer, but whether that saves time depends on the
+# machine: the transforms are memory-bound work on small matrices. The FFT's cost does
+# not grow with the filter size, yet at AlexNet's stride 4 it computes 16 times the
+# outputs it keeps. F(4x4)'s float32 error is several times the others', which is why
+# `method="auto"` (a cost model measured on this machine, choosing the fastest predicted
+# strategy) leaves it out in float32. `make bench` runs the same comparison on
+# convnet-benchmarks' layers and networks, against PyTorch.
+
+# %% [markdown]
 # ## Summary
 #
 # - im2col stretches every receptive field into a column, so a whole CONV layer is one
