@@ -215,6 +215,22 @@ def test_data_as_arrays_is_split_and_checked():
 
 # ------------------------------------------------------------------- figures from NumPy
 
+def test_tiled_maps_scale_every_channel_on_its_own():
+    from convnets.playground.render import diverging, to_uint8, upscale
+    from PIL import Image
+    volume = np.random.default_rng(3).standard_normal((16, 8, 8))
+    volume[3], volume[4] = 0.0, 2.0                    # flat channels
+    for gradient in (False, True):
+        picture = np.asarray(Image.open(io.BytesIO(tile_maps(volume, gradient=gradient))))
+        assert picture.shape[:2] == (4 * 48 + 3 * 2, 4 * 48 + 3 * 2)  # 4x4 tiles, 2 px gaps
+        for channel in range(16):
+            r, c = divmod(channel, 4)
+            tile = picture[r * 50:r * 50 + 48, c * 50:c * 50 + 48]
+            levels = to_uint8(volume[channel], symmetric=gradient)
+            expected = upscale(diverging(levels) if gradient else levels, 6)
+            np.testing.assert_array_equal(tile, expected)
+
+
 def test_png_bytes_decode_to_the_same_pixels():
     from PIL import Image
     rng = np.random.default_rng(1)

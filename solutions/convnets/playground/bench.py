@@ -16,7 +16,8 @@ Each is measured in wall-clock examples per second and in examples per CPU secon
 whole process (all threads: the worker, the views, BLAS), the latter less disturbed by
 other work on a shared machine. The issue's target: the playground trains at no less
 than 0.9 of the Solver's speed.
-Speed is printed here, never asserted in tests. ``--quick`` trains fewer examples.
+Speed is printed here, never asserted in tests. Each run lasts about 4 s of the Solver's
+training (``--quick``: 1 s, one turn).
 :func:`section_playground` gives the same figures as rows of :mod:`convnets.bench.report`
 (it is not in ``make bench``'s sections: tests/test_conv.py pins their list).
 """
@@ -97,13 +98,18 @@ def _playground_rate(text, data, examples: int) -> tuple[float, float, int]:
         pg.close()
 
 
-def measure(text: str = DEFAULT_DEFINITION, epochs: int = 8, turns: int = 3,
+def measure(text: str = DEFAULT_DEFINITION, seconds: float = 4.0, turns: int = 3,
             data=None) -> dict:
     """Best examples per second of the three ways (see the module docstring) on the
-    digits, each over ``epochs`` passes of the training set; the ratios to the Solver."""
+    digits, each over as many whole epochs as the Solver trains in about ``seconds``
+    (at least 2: the playground's start-up, its first full refresh, is then a small part
+    of the run, as in a session of minutes); the ratios to the Solver."""
     data = data or resolve_data("digits")
     iterations = len(data["X_train"]) // SETTINGS["batch_size"]
-    examples = epochs * iterations * SETTINGS["batch_size"]
+    epoch = iterations * SETTINGS["batch_size"]
+    rate, _ = _solver_rate(text, data, 1)            # calibration (and warm-up)
+    epochs = max(2, min(200, round(seconds * rate / epoch)))
+    examples = epochs * epoch
     names = ("Solver", "engine", "playground")
     best = dict.fromkeys(names, 0.0)
     cpu = dict.fromkeys(names, 0.0)
@@ -133,7 +139,8 @@ def section_playground(quick: bool = False):
         return [Row("playground", "needs the course extra", "float32", "skipped", str(err))]
     rows = []
     for case, text in CASES.items():
-        result = measure(text, epochs=3 if quick else 8, turns=1 if quick else 3, data=data)
+        result = measure(text, seconds=1.0 if quick else 4.0, turns=1 if quick else 3,
+                         data=data)
         rows.append(Row("playground", case, "float32", "Solver examples/s",
                         f"{result['Solver']:,.0f}"))
         rows.append(Row("playground", case, "float32", "playground / Solver",
@@ -146,13 +153,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convnets.playground.bench",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 epochs, one turn")
+    parser.add_argument("--quick", action="store_true", help="runs of about 1 s, one turn")
     args = parser.parse_args(argv)
     from ..bench.report import blas_info
     print(blas_info())
     data = resolve_data("digits")
     for case, text in CASES.items():
-        r = measure(text, epochs=3 if args.quick else 8, turns=1 if args.quick else 3,
+        r = measure(text, seconds=1.0 if args.quick else 4.0, turns=1 if args.quick else 3,
                     data=data)
         print(f"\n{case}: {r['examples']:,} examples of 1x8x8 digits, batch "
               f"{SETTINGS['batch_size']}, SGD+momentum, float32")

@@ -55,7 +55,7 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", W, H, 8, colour_type, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
 def to_uint8(x: np.ndarray, symmetric: bool = False) -> np.ndarray:
@@ -88,15 +88,19 @@ def upscale(pixels: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1)
 
 
-def _grid(tiles: list[np.ndarray], columns: int, gap: int, background) -> np.ndarray:
-    h, w = tiles[0].shape[:2]
-    rows = math.ceil(len(tiles) / columns)
-    shape = (rows * (h + gap) - gap, columns * (w + gap) - gap) + tiles[0].shape[2:]
-    canvas = np.full(shape, background, dtype=np.uint8)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
-    return canvas
+def _grid(tiles, columns: int, gap: int, background) -> np.ndarray:
+    """Tiles ``(N, h, w)`` or ``(N, h, w, 3)`` (an array or a list of equal tiles) laid out
+    ``columns`` to a row with ``gap`` pixels of ``background`` between them."""
+    tiles = np.asarray(tiles, dtype=np.uint8)
+    n, h, w = tiles.shape[:3]
+    rows = math.ceil(n / columns)
+    padded = np.empty((rows * columns, h + gap, w + gap) + tiles.shape[3:], dtype=np.uint8)
+    padded[...] = background
+    padded[:n, :h, :w] = tiles
+    colour = tiles.shape[3:]
+    grid = padded.reshape((rows, columns, h + gap, w + gap) + colour)
+    grid = grid.swapaxes(1, 2).reshape((rows * (h + gap), columns * (w + gap)) + colour)
+    return np.ascontiguousarray(grid[:rows * (h + gap) - gap, :columns * (w + gap) - gap])
 
 
 def _factor(side: int, target: int = 48) -> int:
@@ -117,14 +121,24 @@ def tile_maps(volume: np.ndarray, gradient: bool = False, columns: int | None = 
     if H == W == 1:  # an FC layer's units: one row of cells
         volume = volume.reshape(1, 1, C)
         C, H, W = volume.shape
-    factor = _factor(max(H, W), target) if W > 1 or H > 1 else 1
-    if W > 64:  # a long row of FC units: keep the picture narrow enough
-        factor = max(1, min(factor, 640 // W))
-    tiles = []
-    for channel in volume:
-        levels = to_uint8(channel, symmetric=gradient)
-        tile = diverging(levels) if gradient else levels
-        tiles.append(upscale(tile, factor))
+    if H == 1:  # a row of units: cells of up to 16 pixels, the row at most 640 wide
+        factor = max(1, min(16, 640 // W))
+    else:
+        factor = _factor(max(H, W), target)
+    # every channel scaled on its own, all at once
+    v = np.nan_to_num(volume.astype(np.float64))
+    if gradient:
+        m = np.abs(v).max(axis=(1, 2), keepdims=True)
+        m[m == 0] = 1.0
+        tiles = diverging(np.clip((v / m + 1) * 127.5, 0, 255).astype(np.uint8))
+    else:
+        lo, hi = v.min(axis=(1, 2), keepdims=True), v.max(axis=(1, 2), keepdims=True)
+        span = hi - lo
+        flat = span <= 0
+        scaled = (v - lo) * (255.0 / np.where(flat, 1.0, span))
+        tiles = np.where(flat, np.where(hi == 0, 0.0, 128.0), scaled).astype(np.uint8)
+    if factor > 1:
+        tiles = np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2)
     columns = columns or max(1, min(C, math.ceil(math.sqrt(C))))
     background = (255, 255, 255) if gradient else 255
     return png_bytes(_grid(tiles, columns, 2, background))

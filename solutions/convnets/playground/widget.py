@@ -13,10 +13,12 @@ long time does not stop training.
 The views are refreshed on a wall-clock budget, whatever the step rate: the figures
 (curves, per-layer times and statistics, status line) every ``figure_interval`` seconds,
 the pictures (activation maps, filters, test predictions, confusion matrix) every
-``picture_interval`` seconds. Each refresh sends one message per view that changed, a few
-dozen messages per second at most (jupyter_server drops output beyond about 1000 per
-second). Every figure is PNG or SVG bytes made with NumPy (:mod:`.render`): no matplotlib
-in the thread.
+``picture_interval`` seconds, and less often when drawing them would take more than a few
+per cent of the time (a large network): the views cost at most about a tenth of the
+training time (``FIGURE_SHARE``, ``PICTURE_SHARE``, ``TEST_SHARE``). Each refresh sends
+one message per view that changed, a few dozen messages per second at most
+(jupyter_server drops output beyond about 1000 per second). Every figure is PNG or SVG
+bytes made with NumPy (:mod:`.render`): no matplotlib in the thread.
 
 A step that fails (a loss that is not finite, an exception) stops training, says so in
 the status line and keeps the last good weights (:class:`~.engine.LiveTrainer`).
@@ -58,7 +60,11 @@ PRETRAINED_DIGITS = Path(__file__).with_name("digits_pretrained.npz")
 UPDATE_RULE_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 GRID_SIZE = 20               # test images in the predictions grid
 TEST_SAMPLES = 1000          # test examples behind the accuracy and the confusion matrix
-TEST_SHARE = 0.03            # of the wall-clock time, at most, spent on the test accuracy
+# Shares of the wall-clock time, at most, spent on the views while training (together at
+# most a tenth): each view is redrawn at its interval, or later when drawing it took long.
+FIGURE_SHARE = 0.03          # curves, per-layer times and statistics, the status line
+PICTURE_SHARE = 0.05         # activation maps, filters, predictions grid
+TEST_SHARE = 0.02            # the test accuracy and the confusion matrix
 
 
 def _widgets():
@@ -158,7 +164,7 @@ class Playground:
         self._stop = threading.Event()
         self._busy = False
         self._lock = threading.RLock()
-        self._last_figures = self._last_pictures = self._next_test = -math.inf
+        self._next_figures = self._next_pictures = self._next_test = -math.inf
         self._dirty = True
         self._rate_samples: collections.deque = collections.deque(maxlen=200)
         self.examples_per_second = 0.0
@@ -393,7 +399,7 @@ class Playground:
         now = time.perf_counter()
         # per-layer statistics: when the figures are due, on the last step asked for, and
         # on the first step of a new network
-        record = (now - self._last_figures >= self.figure_interval or self._steps_wanted == 1
+        record = (now >= self._next_figures or self._steps_wanted == 1
                   or math.isnan(self.trainer.layers[0].act_min))
         try:
             self.trainer.step(record_stats=record)
@@ -472,7 +478,7 @@ class Playground:
 
     def _set_example(self, index: int) -> None:
         self.example_index = int(index)
-        self._last_pictures = -math.inf
+        self._next_pictures = -math.inf
         self._dirty = True
 
     def _save(self, path) -> None:
@@ -532,14 +538,22 @@ class Playground:
 
     # ================================================================= views
     def refresh(self, force: bool = False) -> None:
-        """Redraw the views whose refresh interval has passed (all of them with ``force``)."""
+        """Redraw the views that are due (all of them with ``force``).
+
+        The figures are due every ``figure_interval`` seconds and the pictures every
+        ``picture_interval``, or less often when drawing them takes longer than
+        ``FIGURE_SHARE`` / ``PICTURE_SHARE`` of the time in between (a large network):
+        the views never take more than about a tenth of the training time."""
         now = time.perf_counter()
-        if force or now - self._last_figures >= self.figure_interval:
-            self._last_figures = now
+        if force or now >= self._next_figures:
             self._draw_figures()
-        if force or now - self._last_pictures >= self.picture_interval:
-            self._last_pictures = now
-            self._draw_pictures(force or now >= self._next_test)
+            took = time.perf_counter() - now
+            self._next_figures = now + max(self.figure_interval, took / FIGURE_SHARE)
+        start = time.perf_counter()
+        if force or start >= self._next_pictures:
+            self._draw_pictures(force or start >= self._next_test)
+            took = time.perf_counter() - start
+            self._next_pictures = start + max(self.picture_interval, took / PICTURE_SHARE)
         if force:
             self._dirty = False
 
