@@ -24,7 +24,10 @@
 # multiplied elementwise by the filter's 27 weights, summed, plus the filter's bias.
 # Below you can step through the 18 of them with a slider (in a running notebook), watch
 # them play as an animation (anywhere, even in the HTML page without a kernel), or read
-# the static figures and the printed trace.
+# the static figures and the printed trace. Where no code runs at all, such as this
+# lesson's text on GitHub, the same 18 steps play as an animated image:
+# `docs/img/conv_demo.gif` in the repository (drawn from this lesson's numbers by
+# `tools/make_conv_demo_gif.py`; the README shows it).
 
 # %%
 import ipywidgets as widgets
