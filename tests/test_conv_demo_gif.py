@@ -90,3 +90,18 @@ def test_script_draws_the_committed_gif(script, numbers, tmp_path):
         assert changed.mean() <= MAX_CHANGED_PIXELS, (
             f"frame {n + 1}: {changed.mean():.1%} of the pixels differ from the committed "
             "GIF; run tools/make_conv_demo_gif.py and commit docs/img/conv_demo.gif")
+
+
+def test_readme_and_lesson_show_the_pictures():
+    """The README shows the GIF and the lesson page's picture, both small enough to
+    commit; lesson 4's text names the GIF for readers on GitHub."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    budgets = {"docs/img/conv_demo.gif": MAX_BYTES, "docs/img/lesson_exercise.png": 400_000}
+    for path, budget in budgets.items():
+        assert f"]({path})" in readme, f"the README does not show {path}"
+        size = (ROOT / path).stat().st_size
+        assert size < budget, f"{path} is {size:,} bytes, over {budget:,}"
+    with Image.open(ROOT / "docs/img/lesson_exercise.png") as picture:
+        assert picture.format == "PNG" and picture.size[0] >= 800
+    lesson = (ROOT / "course" / "04_conv_demo.py").read_text(encoding="utf-8")
+    assert "docs/img/conv_demo.gif" in lesson and "tools/make_conv_demo_gif.py" in lesson
