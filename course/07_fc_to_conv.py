@@ -30,8 +30,6 @@
 # work the trick saves; an optional last section times it.
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 from convnets import (
@@ -504,7 +502,6 @@ assert 10 < crops_work / pass_work < 36 * 224**2 / 384**2 == 12.25
 # not checked; the difference in scores is the padding effect of section 4.
 
 # %%
-start = time.perf_counter()
 timing = time_fc_to_conv(zoo.get("vgg16", width=1 / 32, num_classes=10, seed=7),
                          batch_size=12)
 print(f"{timing['crops']} crops of {timing['window']} on a {timing['image_size']}x"
