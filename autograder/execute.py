@@ -248,11 +248,25 @@ def _trusted_cell(original: dict, source: str) -> dict:
     return cell
 
 
+# Locked cells whose grade_id starts with this only show something to the student (a
+# photo filtered by their convolution, a speed comparison, a filter view): the grader
+# needs nothing from them and does not run them. Their code is the source's (locked
+# cells are restored from it), so a student cannot mark their own code as skippable.
+DEMO_PREFIX = "demo_"
+
+
+def is_demo_cell(cell: dict) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked")) and not meta.get("grade") and not meta.get("solution") \
+        and str(meta.get("grade_id", "")).startswith(DEMO_PREFIX)
+
+
 def student_cells(submission_nb: dict, test_ids: set[str],
                   source_nb: dict | None = None) -> list[tuple[str, str]]:
     """The submission's code cells that are not tests, as (label, code).
 
-    With ``source_nb``, cell roles come from the source (:func:`trusted_notebook`).
+    With ``source_nb``, cell roles come from the source (:func:`trusted_notebook`), and
+    the source's demonstration cells (:data:`DEMO_PREFIX`) are left out.
     """
     if source_nb is not None:
         submission_nb = trusted_notebook(submission_nb, source_nb)
@@ -262,6 +276,8 @@ def student_cells(submission_nb: dict, test_ids: set[str],
             continue
         meta = nbgrader_meta(cell)
         if is_test_cell(cell) or str(meta.get("grade_id", "")) in test_ids:
+            continue
+        if source_nb is not None and is_demo_cell(cell):
             continue
         cells.append((f"<cell {index + 1}>", plain_python(cell_source(cell))))
     return cells

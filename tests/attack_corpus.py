@@ -11,6 +11,8 @@ generated classes (a seeded sample in ``make test``, every attack on every assig
 attack                 the submission                                         outcome
 =====================  =====================================================  ==========
 nothing-implemented    every answer cell's functions return ``np.zeros(1)``   score 0
+raise-everything       every function raises the ValueError bad input gets    score 0
+echo-inputs            every function returns its inputs                      score 0
 fake-backward          the real forward passes, made to recognise numerical-  none of the
                        gradient probes; backward passes that return zeros of  backward
                        the right number, shapes and dtypes                    tests' points
@@ -331,6 +333,41 @@ def nothing_implemented(nb: dict, assignment: str) -> dict:
     return nb
 
 
+def _replace_answers(nb: dict, function: str, klass: str) -> dict:
+    """Every answer cell's functions and classes replaced by the given bodies."""
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if not is_answer(cell):
+            continue
+        fake = ["import numpy as _np"]
+        for node in ast.parse(_src(cell)).body:
+            if isinstance(node, ast.FunctionDef):
+                fake.append(f"def {node.name}(*args, **kwargs):\n{function}")
+            elif isinstance(node, ast.ClassDef):
+                fake.append(f"class {node.name}:\n{klass}")
+        cell["source"] = "\n".join(fake)
+    return nb
+
+
+def raise_everything(nb: dict, assignment: str) -> dict:
+    """Every function refuses every input with a ValueError (what the tests of bad
+    input expect): checks of refusals alone would pay for it."""
+    return _replace_answers(
+        nb, '    raise ValueError("x, w, conv_param: invalid (expected anything)")\n',
+        "    def __init__(self, *args, **kwargs):\n"
+        "        raise ValueError('invalid hyperparameters')\n")
+
+
+def echo_inputs(nb: dict, assignment: str) -> dict:
+    """Every function hands back its first argument (or a tuple of them): right shapes
+    where the output's shape is the input's, nothing computed."""
+    return _replace_answers(
+        nb, "    return args[0] if len(args) == 1 else tuple(args)\n",
+        "    def __init__(self, *args, **kwargs):\n        self.params = {}\n\n"
+        "    def loss(self, X, y=None):\n"
+        "        return X if y is None else (0.0, {})\n")
+
+
 def fake_backward(nb: dict, assignment: str, backward: str = "_zero_backward") -> dict:
     """Probe-aware forwards and backwards returning zeros of the right shapes: the
     visible gradient checks can pass, the hidden comparison with the reference cannot."""
@@ -570,6 +607,10 @@ class Attack:
 ATTACKS = [
     Attack("attack/nothing-implemented", "every answer returns np.zeros(1)",
            nothing_implemented, expect_zero, "score 0"),
+    Attack("attack/raise-everything", "every function raises ValueError",
+           raise_everything, expect_zero, "score 0"),
+    Attack("attack/echo-inputs", "every function returns its inputs",
+           echo_inputs, expect_zero, "score 0"),
     Attack("attack/fake-backward", "probe-aware forwards, zero backwards",
            fake_backward, expect_no_backward_points, "none of the backward tests' points"),
     Attack("attack/ansi-print", "ANSI escapes printed and in expected ValueErrors",

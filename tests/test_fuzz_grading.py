@@ -21,9 +21,10 @@ import submission_fuzzer as fz  # noqa: E402
 # every attack on every assignment in make fuzz.
 SAMPLE = {
     "conv_naive": (11, "folders", 5, ("attack/nothing-implemented", "attack/ansi-print")),
-    "conv_fast": (12, "zip", 4, ("attack/fake-backward", "attack/payload")),
+    "conv_fast": (12, "zip", 4, ("attack/fake-backward", "attack/payload",
+                                 "attack/echo-inputs")),
     "pooling_layers": (13, "folders", 4, ("attack/javascript-link", "attack/bool-reply")),
-    "architectures": (14, "folders", 3, ("attack/remote-image",)),
+    "architectures": (14, "folders", 3, ("attack/remote-image", "attack/raise-everything")),
     "fcconv_case_studies": (15, "zip", 4, ("attack/fake-backward", "attack/ansi-print")),
 }
 CLEAN = ("reference", "blank")

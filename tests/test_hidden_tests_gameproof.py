@@ -136,6 +136,19 @@ def test_nothing_implemented_scores_zero(course, name, tmp_path):
     assert result["score"] == 0 and not passed, (passed, result["message"])
 
 
+@pytest.mark.parametrize("attack", [ac.raise_everything, ac.echo_inputs],
+                         ids=["raise-everything", "echo-inputs"])
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_refusing_or_echoing_everything_scores_zero(course, name, attack, tmp_path):
+    """Functions that raise the ValueError bad input gets, or hand back their inputs:
+    no test pays for refusals or shapes alone (architectures' pattern-error test paid
+    2 points for refusing everything before)."""
+    result = grade(course, name, attack(solution_notebook(course, name), name), "fake",
+                   tmp_path)
+    passed = [gid for gid, t in result["tests"].items() if t["passed"]]
+    assert result["score"] == 0 and not passed, (passed, result["message"])
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_fake_backward_gets_none_of_the_backward_points(course, name, tmp_path):
     """Probe-aware forwards, backwards returning zeros of the right shapes: the visible
