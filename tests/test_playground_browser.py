@@ -6,7 +6,8 @@ the examples-seen counter and the loss curve change, *pause* stops them; a defin
 that breaks a sizing rule shows the error with its numbers, a valid one changes the
 table; then, with JupyterLab's ``commsOverSubshells`` disabled, training goes on through
 a kernel interrupt and stops on *pause*. On the Voila page: the widget shows without any
-code cell, *train* trains and *pause* stops it.
+code cell, *train* trains and *pause* stops it, and a stroke drawn on the canvas with the
+mouse gets the network's answer.
 Screenshots go to ``out/screenshots/playground-*.png`` (ignored by git). The machinery
 (Chromium, Playwright, an isolated JupyterLab) is ``browser_support``'s.
 """
@@ -229,6 +230,23 @@ def test_make_playground_page_shows_the_widget_alone_and_trains(browser, tmp_pat
         page.screenshot(path=str(shots / "voila-ready.png"))
         train_and_pause(page, fail,
                         lambda name: page.screenshot(path=str(shots / f"voila-{name}.png")))
+        # draw a stroke on the canvas (the anywidget's JavaScript): the network answers
+        page.locator(".cn-playground .lm-TabBar-tab, .cn-playground .p-TabBar-tab",
+                     has_text="your input").first.click()
+        canvas = page.locator("canvas.convnets-drawing").first
+        canvas.wait_for(timeout=30_000)
+        box = canvas.bounding_box()
+        x = box["x"] + box["width"] / 2
+        page.mouse.move(x, box["y"] + box["height"] * 0.15)
+        page.mouse.down()
+        for k in range(2, 18):
+            page.mouse.move(x, box["y"] + box["height"] * (0.15 + 0.04 * k))
+        page.mouse.up()
+        wait_for(lambda: "the network says" in
+                 page.locator(".cn-playground .cn-message").first.inner_text(), 30,
+                 "no prediction for the drawn stroke", fail)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / "voila-drawing.png"))
     finally:
         page.close()
         import psutil

@@ -223,6 +223,10 @@ class Playground:
             return dict(format="svg+xml", layout=w.Layout(width=f"{width}px",
                                                           flex="0 0 auto"))
 
+        def picture(border: str = "") -> dict:  # a PNG at its own size
+            return dict(format="png", layout=w.Layout(flex="0 0 auto", width="auto",
+                                                      height="auto", border=border))
+
         self.loss_view = w.Image(**svg(380))
         self.loss_view.add_class("cn-loss")
         self.accuracy_view = w.Image(**svg(380))
@@ -230,17 +234,17 @@ class Playground:
         self.layer_table = w.HTML()
         self.example = w.IntSlider(value=0, min=0, max=len(self.data["X_val"]) - 1,
                                    description="example", continuous_update=False)
-        self.example_view = w.Image(format="png")
+        self.example_view = w.Image(**picture("1px solid #bbb"))  # white paper
         self.example_label = w.HTML()
         self.maps_box = w.VBox()
-        self.filters_view = w.Image(format="png")
-        self.filter_grads_view = w.Image(format="png")
+        self.filters_view = w.Image(**picture())
+        self.filter_grads_view = w.Image(**picture())
         self.predictions_view = w.Image(**svg(750))
         self.confusion_view = w.Image(**svg(420))
         grid, _ = canvas_grid(self.input_shape)
         self.canvas = DrawingCanvas(grid=grid) if HAVE_ANYWIDGET else None
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="image")
-        self.drawing_view = w.Image(format="png")
+        self.drawing_view = w.Image(**picture("1px solid #bbb"))
         self.drawing_bars = w.Image(**svg(200))
         self.drawing_maps = w.VBox()
 
@@ -279,11 +283,13 @@ class Playground:
         ])
         design = w.VBox([w.HTML("<b>network</b> (one layer per line, or the notes' pattern "
                                 "notation)"), self.editor, self.build_button, self.summary])
+        top = w.Layout(align_items="flex-start")
         training = w.VBox([w.HBox([self.loss_view, self.accuracy_view]), self.times_view])
         layers = w.VBox([self.layer_table,
-                         w.HBox([self.example, self.example_view, self.example_label]),
+                         w.HBox([self.example, self.example_view, self.example_label],
+                                layout=top),
                          w.HTML("<b>first layer's filters</b> and their gradients"),
-                         w.HBox([self.filters_view, self.filter_grads_view]),
+                         w.HBox([self.filters_view, self.filter_grads_view], layout=top),
                          w.HTML("<b>activations</b> (left) and their gradients (right) of "
                                 "the chosen example, every channel"),
                          self.maps_box])
@@ -292,7 +298,8 @@ class Playground:
             w.HTML("Draw a digit (or upload an image); the network's answer and its "
                    "activations follow."),
             w.HBox([w.VBox(([self.canvas] if self.canvas is not None else [])
-                           + [self.upload]), self.drawing_view, self.drawing_bars]),
+                           + [self.upload]), self.drawing_view, self.drawing_bars],
+                   layout=top),
             self.drawing_maps])
         self.tabs = w.Tab(children=[training, layers, testing, drawing])
         for i, title in enumerate(("training", "layers", "test set", "your input")):
@@ -606,7 +613,11 @@ class Playground:
         kinds = [s.kind for s in self.trainer.layers]
         old = list(box.children)
         if len(old) != len(outputs) or getattr(box, "_names", None) != names:
-            old = [w.HBox([w.HTML(), w.Image(format="png"), w.Image(format="png")])
+            natural = dict(format="png", layout=w.Layout(flex="0 0 auto", width="auto",
+                                                         height="auto"))
+            old = [w.HBox([w.HTML(layout=w.Layout(width="110px", flex="0 0 auto")),
+                           w.Image(**natural), w.Image(**natural)],
+                          layout=w.Layout(align_items="flex-start"))
                    for _ in outputs]
             box._names = names
         for row, name, kind, out, grad in zip(old, names, kinds, outputs, grads, strict=True):
