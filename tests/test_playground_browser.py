@@ -230,9 +230,17 @@ def test_make_playground_page_shows_the_widget_alone_and_trains(browser, tmp_pat
         page.screenshot(path=str(shots / "voila-ready.png"))
         train_and_pause(page, fail,
                         lambda name: page.screenshot(path=str(shots / f"voila-{name}.png")))
+        # the other tabs show their pictures
+        for tab, shown in (("layers", ".cn-layers"), ("test set", "img")):
+            page.locator(".cn-playground .lm-TabBar-tab", has_text=tab).first.click()
+            page.wait_for_timeout(300)
+            visible = page.locator(f".cn-playground .lm-TabPanel:visible {shown}, "
+                                   f".cn-playground .widget-tab-contents {shown}")
+            if not visible.count():
+                raise fail(f"the {tab} tab shows nothing")
+            page.screenshot(path=str(shots / f"voila-{tab.replace(' ', '-')}.png"))
         # draw a stroke on the canvas (the anywidget's JavaScript): the network answers
-        page.locator(".cn-playground .lm-TabBar-tab, .cn-playground .p-TabBar-tab",
-                     has_text="your input").first.click()
+        page.locator(".cn-playground .lm-TabBar-tab", has_text="your input").first.click()
         canvas = page.locator("canvas.convnets-drawing").first
         canvas.wait_for(timeout=30_000)
         box = canvas.bounding_box()
