@@ -144,6 +144,8 @@ VGG_A_CONFIG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
 def _vgg(config, num_classes: int, width: float) -> list:
+    """The layers of a VGG configuration: 3x3 convs (pad 1) with ReLU, 'M' a 2x2 max
+    pool, then the FC stack."""
     layers = []
     for item in config:
         if item == "M":
@@ -187,13 +189,7 @@ def vgg16(num_classes: int = 1000, width: float = 1.0) -> tuple[list, tuple]:
     then ``[FC 4096 -> RELU]*2 -> FC``. 224/2/2/2/2/2 = 7, so the first FC sees
     7x7x512.
     """
-    layers = []
-    for item in VGG16_CONFIG:
-        if item == "M":
-            layers.append(MaxPool(2, 2))
-        else:
-            layers += [Conv(_scaled(item, width), 3, pad=1), ReLU()]
-    return layers + _fc_stack(_scaled(4096, width), num_classes), (3, 224, 224)
+    return _vgg(VGG16_CONFIG, num_classes, width), (3, 224, 224)
 
 
 # (name, c1, c3_reduce, c3, c5_reduce, c5, pool_proj) of Szegedy et al. (2014), Table 1.
