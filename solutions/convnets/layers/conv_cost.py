@@ -1,9 +1,9 @@
 """The cost model behind ``conv_forward_fast(..., method='auto')``: which strategy is
 fastest for a layer, predicted from this machine's measured throughput.
 
-Nothing here is a hand-made table of layers. A short calibration (about 0.2 s, the
-first time ``auto`` runs in a process) measures what the strategies spend their time
-on:
+Nothing here is a hand-made table of layers. A short calibration (about 1 s, up to
+2.5 s on a busy machine, the first time ``auto`` runs on a machine) measures what the
+strategies spend their time on:
 
 * GEMM throughput (GFLOP/s) in float32 and float64, as a function of the smallest
   dimension of the product (a 256 x s @ s x 256 product is far less efficient at
@@ -20,19 +20,20 @@ on:
 :meth:`ConvCostModel.predict` adds up, for each strategy, the work it does on the
 layer (forward plus backward with ``dx``: flops of each GEMM at the rate of its
 smallest dimension, bytes copied, transforms, calls) divided by those rates, times
-the strategy's factor; ``auto``
-runs the strategy with the least predicted time among those that apply to the layer
-and keep the dtype's accuracy (:func:`auto_candidates`: in float32 and float16, only
-strategies whose float32 error bound is at most :data:`AUTO_FLOAT32_BOUND`, so never
-Winograd F(4x4, 3x3); in float64, the dtype of gradient checks, only the GEMM
-strategies).
+the strategy's factor; ``auto`` runs the strategy with the least predicted time among
+those that apply to the layer and keep the dtype's accuracy (:func:`auto_candidates`:
+in float32 and float16, only strategies whose float32 error bound is at most
+:data:`AUTO_FLOAT32_BOUND`, so never Winograd F(4x4, 3x3); in float64, the dtype of
+gradient checks, only the GEMM strategies).
 
 The measured model is kept for the process and stored as JSON in the user's cache
 directory (``$XDG_CACHE_HOME/convnets/`` or ``~/.cache/convnets/``, one file per
 machine, NumPy version and thread count), so that the choices stay the same from one
 run to the next; when that directory cannot be written, the model lives only in the
-process. ``conv_forward_fast(..., cost_model=model)`` and :func:`choose_conv_method`
-take any other model (tests inject one instead of timing).
+process. A calibration disturbed by other work is kept too: delete the file
+(:func:`cost_model_path`) to measure again. ``conv_forward_fast(...,
+cost_model=model)`` and :func:`choose_conv_method` take any other model (tests inject
+one instead of timing).
 """
 
 from __future__ import annotations
@@ -282,8 +283,8 @@ def _best(fn, repeat=7, min_seconds=2e-4) -> float:
 
 
 def measure_conv_cost_model(run_strategy) -> ConvCostModel:
-    """Measure this machine's throughputs and each strategy's factor (about half a
-    second) into a :class:`ConvCostModel`. ``run_strategy(method, x, w, b,
+    """Measure this machine's throughputs and each strategy's factor (about 1 s; 2.5 s
+    on a busy machine) into a :class:`ConvCostModel`. ``run_strategy(method, x, w, b,
     conv_param)`` runs one strategy's forward and backward
     (:func:`convnets.layers.conv_fast.run_conv_strategy`; passed in because
     ``conv_fast`` imports this module)."""
@@ -298,7 +299,7 @@ def measure_conv_cost_model(run_strategy) -> ConvCostModel:
             seconds = _best(lambda a=a, b=b: a @ b)
             points.append((s, 2.0 * big * s * big / seconds / 1e9))
         gemm.append((np.dtype(dtype).name, tuple(points)))
-    src = rng.standard_normal(1 << 22).astype(np.float32)
+    src = rng.standard_normal(1 << 21).astype(np.float32)      # 8 MB, past the caches
     dst = np.empty_like(src)
     copy = 2 * src.nbytes / _best(lambda: np.copyto(dst, src)) / 1e9
     fft = []
@@ -335,7 +336,9 @@ def _strategy_factors(rates: ConvCostModel, run_strategy) -> tuple:
     for method in best:
         run_strategy(method, x, w, b, conv_param)                 # warm up
     # In turns, every strategy once per turn, the best turn kept: a disturbance from
-    # other work on the machine hits one turn of every strategy, not all of one.
+    # other work on the machine hits one turn of every strategy, not all of one. Seven
+    # turns: with three, a busy machine (load 8 on 2 cores) gave im2col a factor of 95
+    # against 2 to 3 in quieter runs.
     for _ in range(7):
         for method in best:
             start = time.perf_counter()
