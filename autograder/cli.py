@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -208,7 +209,20 @@ def cmd_demo(args) -> int:
 
     start = time.monotonic()
     course = args.course.resolve()
-    names = course_mod.build(course)
+    try:
+        names = course_mod.build(course)
+    except course_mod.CourseError as err:
+        # nbgrader refuses to change an assignment's graded cells once students are in
+        # its gradebook (it would lose their grades). A folder that holds only this
+        # demo's sample students loses nothing by starting afresh; any other student
+        # keeps the folder as it is, and the error says why.
+        if course_mod.GRADED_ALREADY not in str(err) or \
+                not _only_demo_students(course, samples.STUDENTS):
+            raise
+        print(f"the assignments changed since the last demo in {course}, which holds only "
+              f"the sample students: starting it afresh")
+        shutil.rmtree(course)
+        names = course_mod.build(course)
     print(f"built the release of {len(names)} assignments")
     subs = samples.write_samples(course, course_mod.REPO / "out" / "samples")
     for name in names:
@@ -221,6 +235,20 @@ def cmd_demo(args) -> int:
     print(f"demo finished in {time.monotonic() - start:.0f} s")
     print(f"grades: {path}")
     return 0
+
+
+def _only_demo_students(course: Path, demo: tuple[str, ...]) -> bool:
+    """Whether every student the course knows (gradebook, submitted, autograded,
+    feedback folders) is one of the demo's sample students."""
+    found = set()
+    for stage in ("submitted", "autograded", "feedback"):
+        folder = course / stage
+        if folder.is_dir():
+            found |= {p.name for p in folder.iterdir()}
+    if (course / "gradebook.db").is_file():
+        with course_mod.open_gradebook(course) as gb:
+            found |= {s.id for s in gb.students}
+    return found <= set(demo)
 
 
 COMMANDS = {"build": cmd_build, "grade": cmd_grade, "feedback": cmd_feedback,

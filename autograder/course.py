@@ -180,13 +180,26 @@ def build_source(course: Path, name: str) -> Path:
     return dest / f"{name}.ipynb"
 
 
+# nbgrader's words when an assignment's cells change after students were graded.
+GRADED_ALREADY = "submissions associated with"
+
+
 def build(course: Path, names: list[str] | None = None) -> list[str]:
     """Sources, student releases and self-study solutions of the given assignments."""
     names = names or assignment_names()
     write_config(course)
     for name in names:
         build_source(course, name)
-        nbgrader(course, "generate_assignment", name, "--force")
+        try:
+            nbgrader(course, "generate_assignment", name, "--force")
+        except CourseError as err:
+            if GRADED_ALREADY in str(err):
+                raise CourseError(
+                    f"{err}\n{name}'s graded cells changed since students were graded in "
+                    f"{course}; nbgrader refuses to change them so that no grade is lost. "
+                    f"Build the new version in another course folder (--course DIR), or "
+                    f"restore the version those students were graded on.") from None
+            raise
         write_solution_notebook(course, name)
     set_due_dates(course, names)
     return names
