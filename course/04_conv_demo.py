@@ -234,20 +234,14 @@ for step in (0, 13):
 assert all(out[0][steps[s]] == output_by_hand(*steps[s])[0] for s in (0, 13))
 
 # %% [markdown]
-# **Summary.** A CONV layer computes each output as one dot product between a filter
-# and the block of padded input under it, plus a bias; with `5x5x3` input, `K = 2`,
-# `F = 3`, `S = 2`, `P = 1` that is 18 dot products of length 27, and the layer's
-# answers equal the hand computation exactly. Lesson 5 computes all of them with a
-# single matrix multiplication.
-
-# %% [markdown]
 # ## Summary
 #
 # - The notes' demo, `[5x5x3]` input, two `3x3x3` filters, `S = 2`, `P = 1`, gives a
-#   `[3x3x2]` output: 18 dot products of a filter with the padded block under it, plus
-#   a bias.
+#   `[3x3x2]` output: 18 dot products of length 27, each a filter with the padded block
+#   under it, plus a bias; the layer's answers equal the hand computation exactly.
 # - Each one is the sum over the three channels of the elementwise products, which you
 #   can check by hand, step by step, in the animation.
+# - Lesson 5 computes all 18 with a single matrix multiplication.
 
 # %% [markdown]
 # ## Exercises
