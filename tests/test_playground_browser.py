@@ -182,8 +182,7 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
                 stored = json.loads(answer.read())
             page.expect(stored["settings"].get("commsOverSubshells") == "disabled",
                         f"the setting did not take: {stored['settings']}", "setting")
-            p.reload(wait_until="domcontentloaded")
-            page.open()
+            page.open()                 # JupyterLab loaded again, with the setting
             page.wait_kernel_idle()
             run_first_cell(page)
             train_and_pause(p, page.fail, lambda name: page.screenshot(f"lab-nosubshells-{name}"),
