@@ -308,45 +308,35 @@ def append_cell(nb: dict, code: str, cid: str = "attack") -> dict:
 # The submissions
 # --------------------------------------------------------------------------------------
 
-def nothing_implemented(nb: dict, assignment: str) -> dict:
-    """Every answer cell replaced: its functions return ``np.zeros(1)``, its classes
-    hold no parameters and score ``np.zeros(1)``."""
+def _replace_answers(nb: dict, function: str, klass: str,
+                     overrides: dict | None = None) -> dict:
+    """Every answer cell's functions and classes replaced by the given bodies
+    (``overrides``: name -> a whole definition for that name)."""
     nb = copy.deepcopy(nb)
+    overrides = overrides or {}
     for cell in nb["cells"]:
         if not is_answer(cell):
             continue
         fake = ["import numpy as _np"]
         for node in ast.parse(_src(cell)).body:
             if isinstance(node, ast.FunctionDef):
-                if assignment == "conv_naive" and node.name in NOTHING_CONV:
-                    fake.append(NOTHING_CONV[node.name])
-                else:
-                    fake.append(f"def {node.name}(*args, **kwargs):\n"
-                                f"    return _np.zeros(1)\n")
-            elif isinstance(node, ast.ClassDef):
-                fake.append(f"class {node.name}:\n"
-                            f"    def __init__(self, *args, **kwargs):\n"
-                            f"        self.params = {{}}\n\n"
-                            f"    def loss(self, X, y=None):\n"
-                            f"        return _np.zeros(1)\n")
-        cell["source"] = "\n".join(fake)
-    return nb
-
-
-def _replace_answers(nb: dict, function: str, klass: str) -> dict:
-    """Every answer cell's functions and classes replaced by the given bodies."""
-    nb = copy.deepcopy(nb)
-    for cell in nb["cells"]:
-        if not is_answer(cell):
-            continue
-        fake = ["import numpy as _np"]
-        for node in ast.parse(_src(cell)).body:
-            if isinstance(node, ast.FunctionDef):
-                fake.append(f"def {node.name}(*args, **kwargs):\n{function}")
+                fake.append(overrides.get(
+                    node.name, f"def {node.name}(*args, **kwargs):\n{function}"))
             elif isinstance(node, ast.ClassDef):
                 fake.append(f"class {node.name}:\n{klass}")
         cell["source"] = "\n".join(fake)
     return nb
+
+
+def nothing_implemented(nb: dict, assignment: str) -> dict:
+    """Every answer cell replaced: its functions return ``np.zeros(1)`` (conv_naive's
+    layer as the review wrote it), its classes hold no parameters and score
+    ``np.zeros(1)``."""
+    return _replace_answers(
+        nb, "    return _np.zeros(1)\n",
+        "    def __init__(self, *args, **kwargs):\n        self.params = {}\n\n"
+        "    def loss(self, X, y=None):\n        return _np.zeros(1)\n",
+        NOTHING_CONV if assignment == "conv_naive" else None)
 
 
 def raise_everything(nb: dict, assignment: str) -> dict:
