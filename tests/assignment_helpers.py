@@ -51,7 +51,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from notebook_kernel import ANSI, execute
+from notebook_kernel import ANSI, environment, execute
 from text_notebooks import in_jupytext_form
 
 from autograder.course import (
@@ -273,26 +273,15 @@ def copy_assignment_folder(name: str, dest: Path) -> Path:
     return dest
 
 
-@contextlib.contextmanager
 def _environment(runtime: Path):
     """Environment for kernels and nbgrader: runtime dir, matplotlib's inline backend (the
-    picture cells' figures become outputs, as in Jupyter), the venv's bin on PATH."""
-    saved = {k: os.environ.get(k) for k in
-             ("JUPYTER_RUNTIME_DIR", "MPLBACKEND", "PATH", "PYDEVD_DISABLE_FILE_VALIDATION")}
+    picture cells' figures become outputs, as in Jupyter), the venv's bin on PATH
+    (nbgrader runs `alembic`, installed next to this interpreter, to open a gradebook)."""
     runtime.mkdir(parents=True, exist_ok=True)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    # nbgrader runs `alembic` (installed next to this interpreter) when it opens a gradebook.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + (saved["PATH"] or "")
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(
+        JUPYTER_RUNTIME_DIR=str(runtime), MPLBACKEND="module://matplotlib_inline.backend_inline",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
 
 def cell_error(cell) -> str | None:

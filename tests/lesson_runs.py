@@ -19,16 +19,14 @@ Around the lesson's own cells, the run adds:
 from __future__ import annotations
 
 import json
-import os
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
-from notebook_kernel import ANSI, execute
+from notebook_kernel import ANSI, environment, execute
 
 CELL_TIMEOUT = 120          # seconds per cell; each lesson runs in a few seconds in all
 
@@ -116,21 +114,10 @@ class LessonRun:
     wrote_into_course: bool   # the course folder changed while the lesson ran
 
 
-@contextmanager
 def lesson_environment(runtime: Path):
     """Agg backend and the kernel's connection files in ``runtime``, for the run only."""
-    changes = {"MPLBACKEND": "Agg", "JUPYTER_RUNTIME_DIR": str(runtime),
-               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    saved = {key: os.environ.get(key) for key in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(MPLBACKEND="Agg", JUPYTER_RUNTIME_DIR=str(runtime),
+                       PYDEVD_DISABLE_FILE_VALIDATION="1")
 
 
 def read_lesson(path: Path):

@@ -7,6 +7,8 @@ kernels are installed elsewhere.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
@@ -48,3 +50,19 @@ def execute(notebook, workdir: Path, allow_errors: bool, timeout: int):
     )
     client.execute()
     return notebook
+
+
+@contextlib.contextmanager
+def environment(**changes: str):
+    """``os.environ`` with ``changes`` for the block (kernels read it when they start),
+    restored after it."""
+    saved = {key: os.environ.get(key) for key in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
