@@ -29,6 +29,13 @@ that by the float32 GEMM throughput measured in the same run (:func:`sgemm_gflop
 strategy (``tracemalloc``, in a separate untimed run), "of X_col" that peak over the
 size of the layer's full im2col matrix ``C*HH*WW x N*H'*W'``; PyTorch's allocations
 are not traced ("-").
+"predicted ms" is the time the cost model of ``method='auto'``
+(:mod:`convnets.layers.conv_cost`, this machine's unless another is given) predicts for
+the strategy's forward + backward on the layer, and "pred / meas" that prediction over
+the measured total: the model's error, visible per layer and strategy (the model
+need only rank the strategies right, but a strategy whose ratio differs much from the
+others' on a layer is one the model mis-ranks there). The section's summary rows give
+auto's time over the fastest strategy's time per layer (target: at most 1.2).
 
 Then the four networks of its ``imagenet_winners`` (:data:`NETWORKS`), built with the
 zoo (:mod:`convnets.nn.zoo`) in float32: forward (test mode) and forward+backward
@@ -65,6 +72,7 @@ from ..layers.conv_fast import (
     conv_backward_fast,
     conv_forward_fast,
     conv_strategy_applies,
+    machine_cost_model,
 )
 from ..nn import zoo
 from ..nn.blocks import Block
@@ -185,11 +193,14 @@ def _torch(x, w, b, dout):
 def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: int = 2,
                        out_dir: Path | str | None = OUT_DIR, with_torch: bool = True,
                        gemm_size: int = 1024,
-                       methods: tuple[str, ...] = CONV_STRATEGIES) -> tuple[list[dict], str]:
+                       methods: tuple[str, ...] = CONV_STRATEGIES,
+                       cost_model=None) -> tuple[list[dict], str]:
     """Time the strategies of ``methods`` that apply to each layer, plus the one
     ``method='auto'`` picks, and torch; return the records (one dict per layer and
     implementation) and the printed table, and write both files to ``out_dir``
-    (None: no file)."""
+    (None: no file). ``cost_model``: the model auto asks and whose predictions are
+    shown (default: this machine's, :func:`~convnets.layers.conv_fast.machine_cost_model`)."""
+    model = machine_cost_model() if cost_model is None else cost_model
     layers = CONVNET_BENCHMARK_LAYERS if layers is None else layers
     torch_version = None
     if with_torch:
@@ -205,7 +216,7 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         x = rng.standard_normal((batch, *x_chw)).astype(np.float32)
         w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
         b = rng.standard_normal(w_shape[0]).astype(np.float32)
-        out, auto_cache = conv_forward_fast(x, w, b, CONV_PARAM)
+        out, auto_cache = conv_forward_fast(x, w, b, CONV_PARAM, cost_model=model)
         dout = rng.standard_normal(out.shape).astype(np.float32)
         timed = [m for m in CONV_STRATEGIES
                  if (m in methods or m == auto_cache["method"])
@@ -244,6 +255,8 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
                 bwd_in = max(t["backward"] - bwd_w, 0.0)
             total = fwd + bwd_in + bwd_w
             gflops = 3 * flops / total / 1e9
+            predicted = None if impl == "torch" else model.predict(
+                impl, (batch, *x_chw), w_shape, CONV_PARAM, np.float32)
             layer_records.append({
                 "layer": name, "input": "x".join(map(str, x_chw)),
                 "filters": f"{w_shape[0]}x{w_shape[2]}x{w_shape[3]}", "batch": batch,
@@ -252,13 +265,15 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
                 "backward_weights_ms": bwd_w * 1e3, "total_ms": total * 1e3,
                 "gflops": gflops, "of_sgemm": gflops / sgemm,
                 "peak_mb": peaks[impl] / 1e6 if impl in peaks else None,
-                "of_x_col": peaks[impl] / x_col_bytes if impl in peaks else None})
+                "of_x_col": peaks[impl] / x_col_bytes if impl in peaks else None,
+                "predicted_ms": None if predicted is None else predicted * 1e3,
+                "predicted_vs_measured": None if predicted is None else predicted / total})
         if torch_version:
             t_torch = layer_records[-1]["total_ms"]
             for r in layer_records:
                 r["vs_torch"] = r["total_ms"] / t_torch
         records += layer_records
-    table = _format(records, batch, sgemm, torch_version)
+    table = _format(records, batch, sgemm, torch_version, model.source)
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -268,29 +283,35 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
             writer.writeheader()
             writer.writerows(records)
         meta = {"batch": batch, "sgemm_gflops": sgemm, "torch": torch_version,
+                "cost_model": model.source,
                 "dtype": "float32", "stride": 1, "pad": 0,
                 "date": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": records}
         (out_dir / "convnet_benchmarks.json").write_text(json.dumps(meta, indent=1))
     return records, table
 
 
-def _format(records, batch, sgemm, torch_version) -> str:
+def _format(records, batch, sgemm, torch_version, model_source="") -> str:
     header = ("layer", "input", "filters", "implementation", "fwd ms", "bwd in ms",
-              "bwd w ms", "total ms", "GFLOP/s", "of SGEMM", "/ torch", "peak MB", "of X_col")
+              "bwd w ms", "total ms", "GFLOP/s", "of SGEMM", "/ torch", "peak MB", "of X_col",
+              "predicted ms", "pred / meas")
     lines = [header]
     for r in records:
         impl = r["implementation"] + (" (auto)" if r["auto"] else "")
         ratio = f"{r['vs_torch']:.2f}" if "vs_torch" in r else "-"
         peak = "-" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
         of_x_col = "-" if r["of_x_col"] is None else f"{r['of_x_col']:.2f}"
+        pred = "-" if r["predicted_ms"] is None else f"{r['predicted_ms']:.1f}"
+        error = ("-" if r["predicted_vs_measured"] is None
+                 else f"{r['predicted_vs_measured']:.2f}")
         lines.append((r["layer"], r["input"], r["filters"], impl, f"{r['forward_ms']:.1f}",
                       f"{r['backward_input_ms']:.1f}", f"{r['backward_weights_ms']:.1f}",
                       f"{r['total_ms']:.1f}", f"{r['gflops']:.1f}", f"{r['of_sgemm']:.2f}",
-                      ratio, peak, of_x_col))
+                      ratio, peak, of_x_col, pred, error))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = [f"convnet-benchmarks layers, float32, batch {batch} (the original: 128), "
             f"stride 1, no padding; SGEMM {sgemm:.1f} GFLOP/s; torch: "
-            f"{torch_version or 'not installed'}"]
+            f"{torch_version or 'not installed'}"
+            + (f"; auto's cost model: {model_source}" if model_source else "")]
     for k, line in enumerate(lines):
         text.append("  ".join(c.rjust(widths[i]) if i >= 4 else c.ljust(widths[i])
                               for i, c in enumerate(line)).rstrip())
@@ -475,6 +496,10 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
         rows.append(Row("convnet-benchmarks", case, "float32",
                         f"fastest: {best['implementation']} fwd+bwd",
                         f"{best['total_ms']:.0f} ms, {best['gflops']:.0f} GFLOP/s"))
+        auto_ratio = auto["total_ms"] / best["total_ms"]
+        rows.append(Row("convnet-benchmarks", case, "float32",
+                        "auto's time / fastest strategy's time", f"{auto_ratio:.2f}",
+                        "<= 1.2", auto_ratio <= 1.2))
         if "vs_torch" in best:
             rows.append(Row("convnet-benchmarks", case, "float32",
                             "fastest time / torch time", f"{best['vs_torch']:.2f}",

@@ -1,9 +1,9 @@
 """The cost model behind ``conv_forward_fast(..., method='auto')``: which strategy is
 fastest for a layer, predicted from this machine's measured throughput.
 
-Nothing here is a hand-made table of layers. A short calibration (about 1 s, up to
-2.5 s on a busy machine, the first time ``auto`` runs on a machine) measures what the
-strategies spend their time on:
+Nothing here is a hand-made table of layers. A short calibration (about 2 s on a quiet
+machine, more when other work disturbs it, the first time ``auto`` runs on a machine)
+measures what the strategies spend their time on:
 
 * GEMM throughput (GFLOP/s) in float32 and float64, as a function of the smallest
   dimension of the product (a 256 x s @ s x 256 product is far less efficient at
@@ -12,28 +12,54 @@ strategies spend their time on:
 * ``scipy.fft.rfft2`` throughput, in ``2.5 n log2 n`` operations per real transform of
   ``n`` points;
 * the fixed cost of one call into NumPy and of one matrix of a stacked ``matmul``;
-* each strategy's forward and backward on one small reference layer
-  (:data:`REFERENCE_LAYER`), divided by what the rates above predict for it: a factor
-  per strategy for what the count of flops and bytes misses (temporaries, transposes,
-  NumPy's loops), measured rather than guessed.
+* each strategy's forward and backward on the three layers of
+  :data:`CALIBRATION_LAYERS` (a small one, a 3x3 one with many channels, a 7x7 one
+  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks), against what
+  the rates above count for it: per strategy a fixed ``overhead`` and a ``factor`` on
+  the counted work, fitted so that ``overhead + factor * work`` matches the three
+  measured times (relative least squares, both non-negative). The small layer fixes
+  the overhead, the large ones the factor, so that a large layer is predicted from
+  large layers' behaviour (one small reference layer, as before, gave every strategy
+  a single ratio measured where fixed costs dominate: ``auto`` then chose
+  'im2col-grid' on convnet-benchmarks' L2 and L3, 2-3.5x slower than 'im2col').
 
 :meth:`ConvCostModel.predict` adds up, for each strategy, the work it does on the
 layer (forward plus backward with ``dx``: flops of each GEMM at the rate of its
 smallest dimension, bytes copied, transforms, calls) divided by those rates, times
-the strategy's factor; ``auto`` runs the strategy with the least predicted time among
-those that apply to the layer and keep the dtype's accuracy (:func:`auto_candidates`:
-in float32 and float16, only strategies whose float32 error bound is at most
-:data:`AUTO_FLOAT32_BOUND`, so never Winograd F(4x4, 3x3); in float64, the dtype of
-gradient checks, only the GEMM strategies).
+the strategy's factor, plus its overhead; ``auto`` runs the strategy with the least
+predicted time among those that apply to the layer and keep the dtype's accuracy
+(:func:`auto_candidates`: in float32 and float16, only strategies whose float32 error
+bound is at most :data:`AUTO_FLOAT32_BOUND`, so never Winograd F(4x4, 3x3); in
+float64, the dtype of gradient checks, only the GEMM strategies). ``make bench``'s
+convnet-benchmarks section prints the prediction next to the measured time of every
+strategy on every layer, so the model's error is visible.
 
-The measured model is kept for the process and stored as JSON in the user's cache
-directory (``$XDG_CACHE_HOME/convnets/`` or ``~/.cache/convnets/``, one file per
-machine, NumPy version and thread count), so that the choices stay the same from one
-run to the next; when that directory cannot be written, the model lives only in the
-process. A calibration disturbed by other work is kept too: delete the file
-(:func:`cost_model_path`) to measure again. ``conv_forward_fast(...,
-cost_model=model)`` and :func:`choose_conv_method` take any other model (tests inject
-one instead of timing).
+A calibration on a shared machine is disturbed by other work. Each figure is timed in
+:data:`TURNS` turns (every figure of a group once per turn, so that a disturbance hits
+one turn of each rather than all turns of one) and the fastest turn is kept. The
+calibration counts as disturbed when, for any figure, the second-fastest turn is more
+than :data:`SPREAD_LIMIT` times the fastest (the turns disagree: no two of them were
+quiet), or when a strategy's fitted factor differs from the median of all strategies'
+factors by more than :data:`FACTOR_LIMIT` times (a strategy disturbed in every turn:
+once, under a load of 8 on 2 cores, im2col got a factor of 95 against 2 to 3 for the
+others). A disturbed calibration is measured again,
+up to :data:`ATTEMPTS` times in all, each attempt's turns added to the earlier ones';
+when the last attempt is still disturbed, its model is used for this process only and
+never stored (under sustained load every new process then calibrates again, twice).
+
+An undisturbed model is stored as JSON in the cache directory (``$CONVNETS_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/convnets/``, else ``~/.cache/convnets/``; :func:`cost_model_path`),
+with :data:`FORMAT_VERSION` and the machine's identity (:func:`machine_identity`: host,
+CPU model, core count, NumPy, SciPy and BLAS versions, thread setting), so that the
+choices stay the same from one run to the next. A file of another format version or
+another machine identity is ignored (measured again and replaced). When the directory
+cannot be written, the model lives only in the process. Delete the file to measure
+again when the machine's load was unusual during the calibration (e.g. ``make bench``'s
+prediction column shows one strategy off by far more than the others), after changing
+the BLAS library or its thread count through a route the identity does not see
+(e.g. CPU affinity), or after moving the cache directory between machines of the same
+name. ``conv_forward_fast(..., cost_model=model)`` and :func:`choose_conv_method` take
+any other model (tests inject one instead of timing).
 """
 
 from __future__ import annotations
@@ -55,9 +81,10 @@ from ..shapes import conv_output_shape
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
-           "auto_candidates",
-           "measure_conv_cost_model", "conv_cost_model", "choose_conv_method",
-           "cost_model_path"]
+           "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "FACTOR_LIMIT",
+           "ATTEMPTS", "auto_candidates", "fit_strategy_costs", "time_turns",
+           "machine_identity", "measure_conv_cost_model", "conv_cost_model",
+           "choose_conv_method", "cost_model_path", "load_or_measure"]
 
 # Each strategy's float32 error bound, as its docstring states and
 # tests/test_conv_strategies.py checks: the largest absolute error of out, dx and dw
@@ -71,9 +98,27 @@ AUTO_FLOAT32_BOUND = 1e-5
 EXACT_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm")
 # Smallest GEMM dimensions at which the throughput is measured.
 GEMM_SIZES = (1, 4, 16, 64, 256)
-# The layer on which each strategy's factor is measured: every strategy applies to it
-# (3x3, stride 1), float32. ((N, C, H, W), (F, C, HH, WW), conv_param)
-REFERENCE_LAYER = ((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
+# The layers on which each strategy's overhead and factor are fitted, float32:
+# ((N, C, H, W), (F, C, HH, WW), conv_param). Small, where fixed costs dominate; 3x3
+# with more channels (every strategy applies, Winograd included); 7x7 with
+# C*HH*WW = 2352 rows, whose 'im2col-grid' block of 256 columns (2.4 MB) no longer fits
+# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4. Each forward + backward
+# takes a few milliseconds on a quiet machine.
+CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1}),
+                      ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
+                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
+# The version of the stored file's format: a file of another version is ignored.
+FORMAT_VERSION = 2
+# Timed turns per figure of the calibration; the fastest is kept.
+TURNS = 5
+# A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
+# this ratio, or a strategy's fitted factor differs from the median of the strategies'
+# factors by more than FACTOR_LIMIT times (quiet runs: within 2x; a load of 8 on 2 cores
+# once gave im2col 95 against 2 to 3 for the others).
+SPREAD_LIMIT = 1.5
+FACTOR_LIMIT = 10.0
+# Calibrations tried before a disturbed one is used (in this process only).
+ATTEMPTS = 2
 # Bytes per block of the stride-1 strategies (conv_strategies.BLOCK_BYTES), for the
 # number of calls they make.
 _BLOCK_BYTES = 1 << 21
@@ -97,10 +142,16 @@ class ConvCostModel:
     matmul_item_us : float
         Microseconds per matrix of a stacked ``np.matmul`` of tiny matrices.
     strategy_factors : tuple of (method, factor)
-        Measured time over predicted time of each strategy on :data:`REFERENCE_LAYER`
-        (a strategy missing here has factor 1).
+        Each strategy's measured time per second of counted work, fitted on
+        :data:`CALIBRATION_LAYERS` (a strategy missing here has factor 1).
+    strategy_overheads : tuple of (method, seconds)
+        Each strategy's fixed cost per forward + backward beyond the counted work,
+        fitted with the factor (a strategy missing here has none).
     source : str
         Where the figures come from ('measured ...' or anything a caller says).
+    disturbed : str
+        Empty for a calibration that passed the checks of the module docstring,
+        otherwise what disturbed it (such a model is never stored).
     """
 
     gemm_gflops: tuple
@@ -109,7 +160,9 @@ class ConvCostModel:
     call_us: float
     matmul_item_us: float
     strategy_factors: tuple = ()
+    strategy_overheads: tuple = ()
     source: str = "given"
+    disturbed: str = ""
 
     # -- throughputs ------------------------------------------------------------------
 
@@ -149,12 +202,14 @@ class ConvCostModel:
     def predict(self, method: str, x_shape, w_shape, conv_param, dtype) -> float:
         """Predicted seconds of ``method``'s forward plus backward (with ``dx``) on a
         layer with input ``x_shape`` (N, C, H, W), filters ``w_shape`` (F, C, HH, WW)
-        and ``conv_param``, computed in ``dtype``: the work counted by
-        :meth:`work_seconds` times the strategy's measured factor. The strategy must
+        and ``conv_param``, computed in ``dtype``: the strategy's fitted overhead plus
+        the work counted by :meth:`work_seconds` times its fitted factor. The strategy must
         apply to the layer (see
         :func:`~convnets.layers.conv_fast.conv_strategy_applies`)."""
         factor = dict(self.strategy_factors).get(method, 1.0)
-        return factor * self.work_seconds(method, x_shape, w_shape, conv_param, dtype)
+        overhead = dict(self.strategy_overheads).get(method, 0.0)
+        return overhead + factor * self.work_seconds(method, x_shape, w_shape, conv_param,
+                                                     dtype)
 
     def work_seconds(self, method: str, x_shape, w_shape, conv_param, dtype) -> float:
         """Seconds of the strategy's GEMMs, copies, transforms and calls on the layer,
@@ -265,100 +320,203 @@ def _choice(model, x_shape, w_shape, param_items, dtype_name, applies):
 
 # --- measuring the model ---------------------------------------------------------------
 
-def _best(fn, repeat=7, min_seconds=2e-4) -> float:
-    """Seconds of one call of ``fn``: the best of ``repeat`` turns, each of enough
-    calls to last ``min_seconds`` (the least disturbed turn on a shared machine)."""
-    fn()
-    start = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - start, 1e-7)
-    inner = max(1, int(min_seconds / once))
-    best = float("inf")
-    for _ in range(repeat):
+def time_turns(fns: dict, turns: int = TURNS, min_seconds: float = 2e-4) -> dict:
+    """Seconds of one call of each function of ``fns`` (label -> function), in each of
+    ``turns`` turns: ``{label: [seconds, ...]}``.
+
+    Each function is called once untimed (its time sets how many calls one timing
+    averages: as many as last ``min_seconds``), then in every turn each function runs
+    in order, so that a
+    disturbance from other work hits one turn of every function, not every turn of
+    one. :func:`measure_conv_cost_model` takes any function of this signature (tests
+    pass made-up timings)."""
+    inner = {}
+    for label, fn in fns.items():
         start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.perf_counter() - start) / inner)
+        fn()
+        inner[label] = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-7)))
+    seconds: dict = {label: [] for label in fns}
+    for _ in range(turns):
+        for label, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(inner[label]):
+                fn()
+            seconds[label].append((time.perf_counter() - start) / inner[label])
+    return seconds
+
+
+def _fastest(seconds: dict, spreads: dict) -> dict:
+    """The fastest turn of each label; records in ``spreads`` how far the second
+    fastest is from it (1.0: two turns agree exactly)."""
+    best = {}
+    for label, turns in seconds.items():
+        ordered = sorted(turns)
+        best[label] = ordered[0]
+        spreads[label] = ordered[1] / ordered[0] if len(ordered) > 1 and ordered[0] > 0 \
+            else 1.0
     return best
 
 
-def measure_conv_cost_model(run_strategy) -> ConvCostModel:
-    """Measure this machine's throughputs and each strategy's factor (about 1 s; 2.5 s
-    on a busy machine) into a :class:`ConvCostModel`. ``run_strategy(method, x, w, b,
-    conv_param)`` runs one strategy's forward and backward
-    (:func:`convnets.layers.conv_fast.run_conv_strategy`; passed in because
-    ``conv_fast`` imports this module)."""
+def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, float]:
+    """``(overhead, factor)`` such that ``overhead + factor * work[i]`` matches the
+    measured ``seconds[i]``, in relative least squares (each layer's error counted as
+    a fraction of its time, so the small layer weighs as much as the large ones), both
+    non-negative. With one layer, or when the times do not grow with the work (the
+    fitted factor explains less than a thousandth of the largest time), the factor is
+    the median of ``seconds / work`` and the overhead 0."""
+    from scipy.optimize import nnls
+
+    work_a, sec_a = np.asarray(work, float), np.asarray(seconds, float)
+    if len(work_a) >= 2:
+        a = np.stack([1.0 / sec_a, work_a / sec_a], axis=1)
+        (overhead, factor), _ = nnls(a, np.ones(len(work_a)))
+        if factor * work_a.max() > 1e-3 * sec_a.max():
+            return float(overhead), float(factor)
+    return 0.0, float(np.median(sec_a / work_a))
+
+
+def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
+    """Measure this machine's throughputs and each strategy's overhead and factor into
+    a :class:`ConvCostModel` (one attempt; :func:`conv_cost_model` repeats a disturbed
+    one). ``run_strategy(method, x, w, b, conv_param)`` runs one strategy's forward
+    and backward (:func:`convnets.layers.conv_fast.run_conv_strategy`; passed in
+    because ``conv_fast`` imports this module). ``timer(fns, turns)`` times the
+    functions of a dict in turns, as :func:`time_turns` does. The model's
+    ``disturbed`` says what disturbed the calibration (empty when nothing did)."""
     rng = np.random.default_rng(0)
-    gemm = []
+    spreads: dict = {}
+    fns = {}
     for dtype in (np.float32, np.float64):
-        points = []
         for s in GEMM_SIZES:
             big = 512 if s == GEMM_SIZES[-1] else 256
             a = rng.standard_normal((big, s)).astype(dtype)
             b = rng.standard_normal((s, big)).astype(dtype)
-            seconds = _best(lambda a=a, b=b: a @ b)
-            points.append((s, 2.0 * big * s * big / seconds / 1e9))
-        gemm.append((np.dtype(dtype).name, tuple(points)))
+            fns[f"gemm {np.dtype(dtype).name} {s}"] = lambda a=a, b=b: a @ b
     src = rng.standard_normal(1 << 21).astype(np.float32)      # 8 MB, past the caches
     dst = np.empty_like(src)
-    copy = 2 * src.nbytes / _best(lambda: np.copyto(dst, src)) / 1e9
-    fft = []
+    fns["copy"] = lambda: np.copyto(dst, src)
     for dtype in (np.float32, np.float64):
         planes = rng.standard_normal((32, 64, 64)).astype(dtype)
-        seconds = _best(lambda planes=planes: scipy.fft.rfft2(planes))
-        fft.append((np.dtype(dtype).name, 32 * 2.5 * 4096 * 12 / seconds / 1e9))
+        fns[f"fft {np.dtype(dtype).name}"] = lambda planes=planes: scipy.fft.rfft2(planes)
     tiny = np.ones(4)
-    call = _best(lambda: [np.add(tiny, tiny) for _ in range(200)]) / 200 * 1e6
+    fns["call"] = lambda: [np.add(tiny, tiny) for _ in range(200)]
     stack = np.ones((2000, 2, 2))
-    item = _best(lambda: np.matmul(stack, stack)) / 2000 * 1e6
-    # A larger product is never slower per flop than a smaller one: the running
-    # maximum drops measurements disturbed by other work on a shared machine.
-    gemm = [(name, tuple((s, max(r for _, r in points[:i + 1]))
-                         for i, (s, _) in enumerate(points))) for name, points in gemm]
-    rates = ConvCostModel(gemm_gflops=tuple(gemm), copy_gbytes=copy, fft_gflops=tuple(fft),
-                          call_us=call, matmul_item_us=item)
-    return ConvCostModel(gemm_gflops=tuple(gemm), copy_gbytes=copy, fft_gflops=tuple(fft),
-                         call_us=call, matmul_item_us=item,
-                         strategy_factors=_strategy_factors(rates, run_strategy),
-                         source=f"measured {time.strftime('%Y-%m-%d %H:%M:%S')} on "
-                                f"{platform.node()}")
+    fns["matmul item"] = lambda: np.matmul(stack, stack)
+    best = _fastest(timer(fns, TURNS), spreads)
+    gemm = []
+    for dtype in ("float32", "float64"):
+        points = []
+        for s in GEMM_SIZES:
+            big = 512 if s == GEMM_SIZES[-1] else 256
+            points.append((s, 2.0 * big * s * big / best[f"gemm {dtype} {s}"] / 1e9))
+        # A larger product is never slower per flop than a smaller one: the running
+        # maximum drops measurements disturbed by other work on a shared machine.
+        gemm.append((dtype, tuple((s, max(r for _, r in points[:i + 1]))
+                                  for i, (s, _) in enumerate(points))))
+    rates = ConvCostModel(
+        gemm_gflops=tuple(gemm), copy_gbytes=2 * src.nbytes / best["copy"] / 1e9,
+        fft_gflops=tuple((d, 32 * 2.5 * 4096 * 12 / best[f"fft {d}"] / 1e9)
+                         for d in ("float32", "float64")),
+        call_us=best["call"] / 200 * 1e6, matmul_item_us=best["matmul item"] / 2000 * 1e6)
+    overheads, factors = _strategy_costs(rates, run_strategy, timer, spreads)
+    reasons = [f"{label}: second-fastest turn {spread:.2f}x the fastest"
+               for label, spread in spreads.items() if spread > SPREAD_LIMIT]
+    typical = float(np.median([factor for _, factor in factors]))
+    reasons += [f"{method}: factor {factor:.3g}, the strategies' median {typical:.3g}"
+                for method, factor in factors
+                if not typical / FACTOR_LIMIT <= factor <= typical * FACTOR_LIMIT]
+    return ConvCostModel(
+        gemm_gflops=rates.gemm_gflops, copy_gbytes=rates.copy_gbytes,
+        fft_gflops=rates.fft_gflops, call_us=rates.call_us,
+        matmul_item_us=rates.matmul_item_us, strategy_factors=factors,
+        strategy_overheads=overheads,
+        source=f"measured {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}",
+        disturbed="; ".join(reasons))
 
 
-def _strategy_factors(rates: ConvCostModel, run_strategy) -> tuple:
-    """Each strategy's measured time on :data:`REFERENCE_LAYER` (forward + backward,
-    float32, best of turns) over the time ``rates`` counts for it."""
-    x_shape, w_shape, conv_param = REFERENCE_LAYER
+def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads) -> tuple:
+    """Each strategy's ``(overheads, factors)`` fitted (:func:`fit_strategy_costs`) on
+    its forward + backward times on the layers of :data:`CALIBRATION_LAYERS` it
+    applies to (float32, fastest of the turns) against the work ``rates`` count."""
+    # Imported here: conv_fast imports this module.
+    from .conv_fast import conv_strategy_applies
+
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    w = (rng.standard_normal(w_shape) / 17).astype(np.float32)
-    b = np.zeros(w_shape[0], dtype=np.float32)
-    best = dict.fromkeys(FLOAT32_ERROR_BOUNDS, float("inf"))
-    for method in best:
-        run_strategy(method, x, w, b, conv_param)                 # warm up
-    # In turns, every strategy once per turn, the best turn kept: a disturbance from
-    # other work on the machine hits one turn of every strategy, not all of one. Seven
-    # turns: with three, a busy machine (load 8 on 2 cores) gave im2col a factor of 95
-    # against 2 to 3 in quieter runs.
-    for _ in range(7):
-        for method in best:
-            start = time.perf_counter()
-            run_strategy(method, x, w, b, conv_param)
-            best[method] = min(best[method], time.perf_counter() - start)
-    return tuple((method, seconds / rates.work_seconds(method, x_shape, w_shape,
-                                                       conv_param, np.float32))
-                 for method, seconds in best.items())
+    fns, work = {}, {}
+    for i, (x_shape, w_shape, conv_param) in enumerate(CALIBRATION_LAYERS):
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
+        b = np.zeros(w_shape[0], dtype=np.float32)
+        for method in FLOAT32_ERROR_BOUNDS:
+            if conv_strategy_applies(method, w_shape, conv_param, np.float32):
+                continue
+            fns[(method, i)] = (lambda method=method, x=x, w=w, b=b, conv_param=conv_param:
+                                run_strategy(method, x, w, b, conv_param))
+            work[(method, i)] = rates.work_seconds(method, x_shape, w_shape, conv_param,
+                                                   np.float32)
+    timings = timer({f"{m} on calibration layer {i}": fn for (m, i), fn in fns.items()},
+                    TURNS)
+    best = _fastest(timings, spreads)
+    overheads, factors = [], []
+    for method in FLOAT32_ERROR_BOUNDS:
+        keys = [key for key in fns if key[0] == method]
+        overhead, factor = fit_strategy_costs(
+            [work[key] for key in keys],
+            [best[f"{method} on calibration layer {i}"] for _, i in keys])
+        overheads.append((method, overhead))
+        factors.append((method, factor))
+    return tuple(overheads), tuple(factors)
 
 
-def cost_model_path() -> Path:
-    """Where this machine's model is stored: one file per host, CPU count, NumPy
-    version and BLAS thread setting, in the user's cache directory."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convnets"
+def machine_identity() -> dict:
+    """What the stored model depends on: host name, CPU model, core count, NumPy,
+    SciPy and BLAS versions, and the BLAS thread setting of the environment."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:                   # an older NumPy, or a build without the record
+        blas = "unknown"
     threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "-"
-    key = f"{platform.node()}-{os.cpu_count()}cpu-numpy{np.__version__}-threads{threads}"
-    return base / f"conv_cost_model-{key}.json"
+    return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas,
+            "threads": threads}
+
+
+def cost_model_path(cache_dir: str | Path | None = None) -> Path:
+    """Where this machine's model is stored: in ``cache_dir`` when given, else
+    ``$CONVNETS_CACHE_DIR``, else ``$XDG_CACHE_HOME/convnets``, else
+    ``~/.cache/convnets``; one file per host, CPU count, NumPy version and BLAS
+    thread setting (the file also records :func:`machine_identity`, checked on
+    reading)."""
+    if cache_dir is None:
+        cache_dir = os.environ.get("CONVNETS_CACHE_DIR") or Path(
+            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convnets"
+    ident = machine_identity()
+    key = f"{ident['host']}-{ident['cores']}cpu-numpy{ident['numpy']}-threads{ident['threads']}"
+    return Path(cache_dir) / f"conv_cost_model-{key}.json"
+
+
+def _to_json(model: ConvCostModel) -> dict:
+    return {"format_version": FORMAT_VERSION, "machine": machine_identity(), **asdict(model)}
 
 
 def _from_json(data: dict) -> ConvCostModel:
+    """The stored model, or ValueError when the file is of another format version or
+    another machine (then it is measured again)."""
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"format version {data.get('format_version')!r}, "
+                         f"not {FORMAT_VERSION}")
+    if data.get("machine") != machine_identity():
+        raise ValueError(f"measured on {data.get('machine')!r}, not {machine_identity()!r}")
+    if data.get("disturbed"):
+        raise ValueError(f"a disturbed calibration: {data['disturbed']}")
     return ConvCostModel(
         gemm_gflops=tuple((name, tuple((int(s), float(r)) for s, r in points))
                           for name, points in data["gemm_gflops"]),
@@ -366,28 +524,50 @@ def _from_json(data: dict) -> ConvCostModel:
         fft_gflops=tuple((name, float(r)) for name, r in data["fft_gflops"]),
         call_us=float(data["call_us"]), matmul_item_us=float(data["matmul_item_us"]),
         strategy_factors=tuple((str(m), float(f)) for m, f in data["strategy_factors"]),
+        strategy_overheads=tuple((str(m), float(s)) for m, s in data["strategy_overheads"]),
         source=str(data["source"]))
 
 
-@functools.cache
-def conv_cost_model(run_strategy) -> ConvCostModel:
-    """This machine's model: read from :func:`cost_model_path` when a valid one is
-    there, otherwise measured (:func:`measure_conv_cost_model` with ``run_strategy``)
-    and stored there when the directory can be written. Kept for the life of the
-    process (:func:`convnets.layers.conv_fast.machine_cost_model` calls it)."""
+def load_or_measure(run_strategy, cache_dir=None, timer=time_turns) -> ConvCostModel:
+    """The model stored in ``cache_dir`` (see :func:`cost_model_path`) when it is of
+    this format version and this machine; otherwise measured and, when undisturbed,
+    stored. A disturbed calibration is measured again, up to :data:`ATTEMPTS` times
+    in all, each attempt adding its turns to those of the attempts before it (the
+    fastest of all turns kept, the spread checked over all of them); when the last is
+    still disturbed it is returned for this process only, not stored, and the next
+    process measures again."""
     try:
-        path = cost_model_path()
-        return _from_json(json.loads(path.read_text()))
+        return _from_json(json.loads(cost_model_path(cache_dir).read_text()))
     except (OSError, RuntimeError, ValueError, KeyError, TypeError):
-        pass              # no home directory, no file, or not a model: measure
-    model = measure_conv_cost_model(run_strategy)
+        pass              # no home directory, no file, another machine or format: measure
+    history: dict = {}
+
+    def all_turns(fns, turns):
+        for label, seconds in timer(fns, turns).items():
+            history.setdefault(label, []).extend(seconds)
+        return {label: list(history[label]) for label in fns}
+
+    for _ in range(ATTEMPTS):
+        model = measure_conv_cost_model(run_strategy, all_turns)
+        if not model.disturbed:
+            break
+    else:
+        return model
     try:
-        path = cost_model_path()
+        path = cost_model_path(cache_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
                                          suffix=".tmp") as f:
-            json.dump(asdict(model), f, indent=1)
+            json.dump(_to_json(model), f, indent=1)
         os.replace(f.name, path)
     except (OSError, RuntimeError):
         pass              # e.g. a read-only home in the grading sandbox: this process only
     return model
+
+
+@functools.cache
+def conv_cost_model(run_strategy) -> ConvCostModel:
+    """This machine's model (:func:`load_or_measure` in the default cache directory),
+    kept for the life of the process
+    (:func:`convnets.layers.conv_fast.machine_cost_model` calls it)."""
+    return load_or_measure(run_strategy)
