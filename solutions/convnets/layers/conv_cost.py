@@ -1,9 +1,10 @@
 """The cost model behind ``conv_forward_fast(..., method='auto')``: which strategy is
 fastest for a layer, predicted from this machine's measured throughput.
 
-Nothing here is a hand-made table of layers. A short calibration (about 2 s on a quiet
-machine, more when other work disturbs it, the first time ``auto`` runs on a machine)
-measures what the strategies spend their time on:
+Nothing here is a hand-made table of layers. A short calibration, the first time
+``auto`` runs on a machine (measured on the shared 2-core machine under a load of 10:
+2.5 s to 10 s per attempt, two attempts when the first is disturbed; less on a quiet
+machine), measures what the strategies spend their time on:
 
 * GEMM throughput (GFLOP/s) in float32 and float64, as a function of the smallest
   dimension of the product (a 256 x s @ s x 256 product is far less efficient at
