@@ -326,11 +326,10 @@ def time_turns(fns: dict, turns: int = TURNS, min_seconds: float = 2e-4) -> dict
     ``turns`` turns: ``{label: [seconds, ...]}``.
 
     Each function is called once untimed (its time sets how many calls one timing
-    averages: as many as last ``min_seconds``), then in every turn each function runs
-    in order, so that a
-    disturbance from other work hits one turn of every function, not every turn of
-    one. :func:`measure_conv_cost_model` takes any function of this signature (tests
-    pass made-up timings)."""
+    averages: as many as last ``min_seconds``); then, in every turn, each function is
+    timed once in order, so that a disturbance from other work hits one turn of every
+    function, not every turn of one. :func:`measure_conv_cost_model` takes any
+    function of this signature (tests pass made-up timings)."""
     inner = {}
     for label, fn in fns.items():
         start = time.perf_counter()
@@ -365,6 +364,7 @@ def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, 
     non-negative. With one layer, or when the times do not grow with the work (the
     fitted factor explains less than a thousandth of the largest time), the factor is
     the median of ``seconds / work`` and the overhead 0."""
+    # Imported here, when calibrating only: scipy.optimize takes time to import.
     from scipy.optimize import nnls
 
     work_a, sec_a = np.asarray(work, float), np.asarray(seconds, float)
