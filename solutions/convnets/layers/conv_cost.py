@@ -61,6 +61,14 @@ the BLAS library or its thread count through a route the identity does not see
 (e.g. CPU affinity), or after moving the cache directory between machines of the same
 name. ``conv_forward_fast(..., cost_model=model)`` and :func:`choose_conv_method` take
 any other model (tests inject one instead of timing).
+What the model does not see: the cost of synchronising BLAS's threads on every GEMM
+call when other work holds the cores. 'im2col' makes three large GEMM calls, while
+'im2col-grid' makes one per block (28 forward on L2 at batch 2); with one BLAS
+thread its forward on L2 took 94 ms against im2col's 145, with two threads on the
+loaded 2-core machine 218 against 144. The calibration keeps each figure's fastest
+turn, where no such stall happened, so on a busy machine the model favours
+many-call strategies; where the two are close (L2), ``auto``'s choice between them
+can change from one calibration to the next.
 """
 
 from __future__ import annotations
