@@ -320,11 +320,32 @@ def _reset_peak() -> int | None:
     return _resident_bytes()
 
 
+# The reference package's convolutions in the hidden tests run one fixed strategy:
+# the same answers on every machine, and no grading worker pays for calibrating the
+# cost model that chooses one (convnets.layers.conv_fast.FIXED_METHOD_ENV).
+REFERENCE_ENVIRONMENT = {"CONVNETS_CONV_METHOD": "im2col"}
+
+
+@contextlib.contextmanager
+def _reference_environment():
+    saved = {key: os.environ.get(key) for key in REFERENCE_ENVIRONMENT}
+    os.environ.update(REFERENCE_ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _grade_task(args: dict) -> dict:
     """Grade one submission in this worker, and record what its checks cost the worker
     in memory (``grader_peak_bytes``: peak resident memory above the start)."""
     start = _reset_peak()
-    result = _grade_bounded(args)
+    with _reference_environment():
+        result = _grade_bounded(args)
     peak = _resident_bytes("VmHWM") if start is not None else None
     if peak is not None:
         result["grader_peak_bytes"] = max(peak - start, 0)

@@ -45,10 +45,14 @@ factors by more than :data:`FACTOR_LIMIT` times (a strategy disturbed in every t
 once, under a load of 8 on 2 cores, im2col got a factor of 95 against 2 to 3 for the
 others). A disturbed calibration is measured again,
 up to :data:`ATTEMPTS` times in all, each attempt's turns added to the earlier ones';
-when the last attempt is still disturbed, its model is used for this process only and
-never stored (under sustained load every new process then calibrates again, twice).
+when the last attempt is still disturbed, its model is stored all the same, with what
+disturbed it (``disturbed`` in the file): the choices it makes are still correct
+convolutions, while measuring again in every new process (a grading worker, a lesson's
+kernel) would cost each of them seconds under exactly the load that disturbed it.
+Delete the file, or call :func:`load_or_measure` with ``remeasure=True``, to measure
+again on a quiet machine.
 
-An undisturbed model is stored as JSON in the cache directory (``$CONVNETS_CACHE_DIR``,
+The model is stored as JSON in the cache directory (``$CONVNETS_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/convnets/``, else ``~/.cache/convnets/``; :func:`cost_model_path`),
 with :data:`FORMAT_VERSION` and the machine's identity (:func:`machine_identity`: host,
 CPU model, core count, NumPy, SciPy and BLAS versions, thread setting), so that the
@@ -160,7 +164,8 @@ class ConvCostModel:
         Where the figures come from ('measured ...' or anything a caller says).
     disturbed : str
         Empty for a calibration that passed the checks of the module docstring,
-        otherwise what disturbed it (such a model is never stored).
+        otherwise what disturbed it (stored with the model: measure again on a quiet
+        machine).
     """
 
     gemm_gflops: tuple
@@ -524,8 +529,6 @@ def _from_json(data: dict) -> ConvCostModel:
                          f"not {FORMAT_VERSION}")
     if data.get("machine") != machine_identity():
         raise ValueError(f"measured on {data.get('machine')!r}, not {machine_identity()!r}")
-    if data.get("disturbed"):
-        raise ValueError(f"a disturbed calibration: {data['disturbed']}")
     return ConvCostModel(
         gemm_gflops=tuple((name, tuple((int(s), float(r)) for s, r in points))
                           for name, points in data["gemm_gflops"]),
@@ -534,21 +537,23 @@ def _from_json(data: dict) -> ConvCostModel:
         call_us=float(data["call_us"]), matmul_item_us=float(data["matmul_item_us"]),
         strategy_factors=tuple((str(m), float(f)) for m, f in data["strategy_factors"]),
         strategy_overheads=tuple((str(m), float(s)) for m, s in data["strategy_overheads"]),
-        source=str(data["source"]))
+        source=str(data["source"]), disturbed=str(data.get("disturbed", "")))
 
 
-def load_or_measure(run_strategy, cache_dir=None, timer=time_turns) -> ConvCostModel:
+def load_or_measure(run_strategy, cache_dir=None, timer=time_turns, *,
+                    remeasure: bool = False) -> ConvCostModel:
     """The model stored in ``cache_dir`` (see :func:`cost_model_path`) when it is of
-    this format version and this machine; otherwise measured and, when undisturbed,
-    stored. A disturbed calibration is measured again, up to :data:`ATTEMPTS` times
-    in all, each attempt adding its turns to those of the attempts before it (the
-    fastest of all turns kept, the spread checked over all of them); when the last is
-    still disturbed it is returned for this process only, not stored, and the next
-    process measures again."""
-    try:
-        return _from_json(json.loads(cost_model_path(cache_dir).read_text()))
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
-        pass              # no home directory, no file, another machine or format: measure
+    this format version and this machine (and ``remeasure`` is false); otherwise
+    measured and stored. A disturbed calibration is measured again, up to
+    :data:`ATTEMPTS` times in all, each attempt adding its turns to those of the
+    attempts before it (the fastest of all turns kept, the spread checked over all of
+    them); when the last is still disturbed it is stored with what disturbed it, so
+    that the next process does not pay for measuring again."""
+    if not remeasure:
+        try:
+            return _from_json(json.loads(cost_model_path(cache_dir).read_text()))
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            pass          # no home directory, no file, another machine or format: measure
     history: dict = {}
 
     def all_turns(fns, turns):
@@ -560,8 +565,6 @@ def load_or_measure(run_strategy, cache_dir=None, timer=time_turns) -> ConvCostM
         model = measure_conv_cost_model(run_strategy, all_turns)
         if not model.disturbed:
             break
-    else:
-        return model
     try:
         path = cost_model_path(cache_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
