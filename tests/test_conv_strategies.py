@@ -771,3 +771,25 @@ def test_the_grader_fixes_the_reference_strategy_while_it_grades(monkeypatch):
                             "CONVNETS_CONV_METHOD")) and {"status": "graded"})
     pipeline._grade_task({})
     assert seen["env"] == "im2col" and "CONVNETS_CONV_METHOD" not in os.environ
+
+
+def test_a_disturbed_machine_model_makes_auto_run_im2col(monkeypatch):
+    from dataclasses import replace as dc_replace
+
+    from convnets.layers import conv_fast as cf
+
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)), np.zeros(4)
+    param = {"stride": 1, "pad": 1}
+    monkeypatch.delenv(cf.FIXED_METHOD_ENV, raising=False)
+    favours_grid = made_up_model(**{"im2col": 50.0, "im2col-grid": 1.0,
+                                    "shifted-gemm": 50.0})
+    monkeypatch.setattr(cf, "machine_cost_model", lambda: favours_grid)
+    assert cf.conv_forward_fast(x, w, b, param)[1]["method"] == "im2col-grid"
+    disturbed = dc_replace(favours_grid, disturbed="copy: turns disagree")
+    monkeypatch.setattr(cf, "machine_cost_model", lambda: disturbed)
+    _, cache = cf.conv_forward_fast(x, w, b, param)
+    assert cache["method"] == "im2col" and cache["auto_predicted"] is None
+    # A model given by the caller is followed as it is.
+    assert cf.conv_forward_fast(x, w, b, param, cost_model=disturbed)[1]["method"] == \
+        "im2col-grid"

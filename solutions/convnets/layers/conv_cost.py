@@ -91,6 +91,7 @@ import numpy as np
 import scipy.fft
 
 from ..shapes import conv_output_shape
+from .conv_strategies import conv_strategy_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
@@ -452,9 +453,6 @@ def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads) -> tuple
     """Each strategy's ``(overheads, factors)`` fitted (:func:`fit_strategy_costs`) on
     its forward + backward times on the layers of :data:`CALIBRATION_LAYERS` it
     applies to (float32, fastest of the turns) against the work ``rates`` count."""
-    # Imported here: conv_fast imports this module.
-    from .conv_fast import conv_strategy_applies
-
     rng = np.random.default_rng(1)
     fns, work = {}, {}
     for i, (x_shape, w_shape, conv_param) in enumerate(CALIBRATION_LAYERS):

@@ -22,7 +22,41 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy.linalg import get_blas_funcs
 
+from .conv_winograd import winograd_applies
 from .im2col import pad_channels_first
+
+# Every way this package computes a convolution, by name (conv_forward_fast's method=).
+CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft")
+
+
+def check_conv_method(method, auto: bool) -> None:
+    """ValueError naming ``method`` unless it is a strategy's name (or 'auto')."""
+    names = (("auto",) if auto else ()) + CONV_STRATEGIES
+    if not isinstance(method, str) or method not in names:
+        raise ValueError(f"method must be one of {', '.join(map(repr, names))}, "
+                         f"got {method!r}")
+
+
+def conv_strategy_applies(method: str, w_shape, conv_param, dtype=np.float64) -> str | None:
+    """None when strategy ``method`` computes a layer with filters of ``w_shape``
+    (F, C, HH, WW), ``conv_param`` and computation ``dtype``; otherwise the rule it
+    breaks, with the values.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`CONV_STRATEGIES`.
+    """
+    check_conv_method(method, auto=False)
+    S, D = conv_param.get("stride", 1), conv_param.get("dilation", 1)
+    if method in ("im2col-grid", "shifted-gemm") and S != 1:
+        return f"stride must be 1, got {S}"
+    if method == "shifted-gemm" and np.dtype(dtype) not in (np.float32, np.float64):
+        return f"dtype must be float32 or float64 (BLAS gemm), got {np.dtype(dtype).name}"
+    if method in ("winograd", "winograd4"):
+        return winograd_applies(w_shape, S, D)
+    return None
+
 
 # Bytes of the block kept in cache: the block of X_col ("im2col-grid") or the block of
 # output accumulated over the taps ("shifted-gemm").
