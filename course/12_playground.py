@@ -183,11 +183,18 @@ assert playground.trainer.layers[5].output_shape == (16, 2, 2)
 # `make playground` opens the same widget as a page of its own (with Voila), without
 # the notebook around it: for a projector in a lecture hall. When you are done here,
 # `playground.close()` stops its thread.
+
+# %% [markdown]
+# ## Summary
 #
-# **Summary.** The playground checks a network's sizes as you type it (with the core's
-# own error and numbers), trains it in a background thread while you change the
-# hyperparameters, and shows the loss, the time of every layer, the activations, the
-# filters and the mistakes as they change, on the same NumPy layers as every lesson.
+# - The playground checks a network's sizes as you type it, with the core's own error
+#   and numbers, before anything trains; a definition that breaks a rule never
+#   replaces the running network.
+# - It trains in a background thread while you change the hyperparameters, and shows
+#   the loss, the time of every layer, the activations, the filters and the mistakes
+#   as they change, on the same NumPy layers as every lesson.
+# - The notes' pattern notation (`INPUT -> [CONV -> RELU -> POOL]*2 -> FC`) is a
+#   definition too.
 
 # %% [markdown]
 # ## Exercises

@@ -216,11 +216,7 @@ def test_no_lesson_uses_a_function_before_the_lesson_that_teaches_it():
     assert not early, early
 
 
-# Lesson 12 (the playground, issue 16) is being written: it joins when it has a summary.
-SUMMARIZED = [p for p in LESSONS if p.name != "12_playground.py"]
-
-
-@pytest.mark.parametrize("path", SUMMARIZED, ids=[p.stem for p in SUMMARIZED])
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_every_lesson_ends_with_a_summary_then_its_exercises(path):
     # After the teaching sections (and an optional "Going further"), a "## Summary"
     # cell, then "## Exercises" and nothing but the exercises.
