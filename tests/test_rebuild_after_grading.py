@@ -13,11 +13,10 @@ from toy_course import toy_course  # noqa: E402
 from autograder import cli, pipeline, samples  # noqa: E402
 from autograder import course as course_mod  # noqa: E402
 
-EXTRA_TEST = '''
-
-# %% nbgrader={"grade": true, "grade_id": "test_double_again", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert double(2) == 4
-'''
+EXTRA_TEST = (
+    '\n\n# %% nbgrader={"grade": true, "grade_id": "test_double_again", "locked": true, '
+    '"points": 1, "schema_version": 3, "solution": false, "task": false}\n'
+    "assert double(2) == 4\n")
 
 
 @pytest.fixture(scope="module")
