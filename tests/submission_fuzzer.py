@@ -912,6 +912,10 @@ MUTATIONS = [
     Mutation("process/spawn", m_spawn, True, 0.5),
 ]
 BY_KIND = {m.kind: m for m in MUTATIONS}
+# Mutations that keep the row each on its own but not together: a renamed notebook next
+# to an extra one is two notebooks, neither named as the assignment (which one is the
+# submission cannot be told: "missing notebook", as for files/two-notebooks).
+NOT_PRESERVING_TOGETHER = [{"files/renamed-notebook", "files/extra-notebook"}]
 # The mutations that broke a whole class before issue 12: every generated class of the
 # make-test sample has them.
 FIRST = ("marker/answer-comment", "output/print-cell")
@@ -1109,7 +1113,9 @@ def make_student(rng: random.Random, material: Material, student_id: str, marker
         except Exception:  # noqa: BLE001 - the notebook is too broken for nbformat
             d.v3 = False
             done = [(k, w) for k, w in done if k != "format/nbformat-3"]
-    preserving = all(BY_KIND[k].preserving for k, _ in done)
+    kinds = {k for k, _ in done}
+    preserving = all(BY_KIND[k].preserving for k in kinds) and \
+        not any(pair <= kinds for pair in NOT_PRESERVING_TOGETHER)
     return Student(student_id, base, done, _notebook_files(d), preserving=preserving)
 
 

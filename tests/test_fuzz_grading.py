@@ -170,3 +170,16 @@ def test_every_attack_applies_to_every_assignment(pristine, assignment):
                if c.metadata.get("nbgrader", {}).get("grade")]
         assert ids == graded, attack.kind
         assert student.attack == attack.kind and not student.preserving
+
+
+def test_a_renamed_notebook_next_to_an_extra_one_is_not_expected_to_keep_its_row(pristine):
+    """make fuzz found it: 'é名.ipynb' and 'scratch.ipynb' are two notebooks, neither
+    named as the assignment; the grader rightly says 'missing notebook'."""
+    material = _material(pristine, "fcconv_case_studies")
+    for seed in range(60):
+        student = fz.make_student(random.Random(seed), material, "s", "m", 2,
+                                  ("files/renamed-notebook", "files/extra-notebook"))
+        if {"files/renamed-notebook", "files/extra-notebook"} <= set(student.kinds):
+            assert not student.preserving
+            return
+    raise AssertionError("the two mutations were never applied together")
