@@ -412,7 +412,7 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # error against a float64 computation, and the strategy `method="auto"` runs.
 
 # %%
-from convnets.layers.conv_cost import FLOAT32_ERROR_BOUNDS  # noqa: E402
+from convnets.layers.conv_cost import FLOAT32_ERROR_BOUNDS, auto_candidates  # noqa: E402
 from convnets.layers.conv_fast import CONV_STRATEGIES, conv_strategy_applies  # noqa: E402
 
 
@@ -459,6 +459,11 @@ def compare_strategies(name, x_shape, w_shape, param):
         # Each strategy keeps to the float32 error bound its docstring states.
         assert error < FLOAT32_ERROR_BOUNDS[method], (method, error)
     predicted = auto_cache["auto_predicted"]
+    if predicted is None:
+        # This machine's calibration was disturbed by other work: auto runs im2col.
+        assert auto_cache["method"] == "im2col"
+        print("  auto ran im2col: this machine's calibration was disturbed")
+        return auto_cache
     assert auto_cache["method"] == min(predicted, key=predicted.get)
     print("  auto's predicted ms:",
           ", ".join(f"{m} {s * 1e3:.1f}" for m, s in sorted(predicted.items(),
@@ -470,10 +475,19 @@ alexnet_auto = compare_strategies("AlexNet CONV1", (1, 3, 227, 227), (96, 3, 11,
                                   {"stride": 4, "pad": 0})
 vgg_auto = compare_strategies("VGG 3x3 layer", (1, 64, 28, 28), (64, 64, 3, 3),
                               {"stride": 1, "pad": 1})
+
+
+def considered(w_shape, param):
+    """The strategies auto weighs in float32 for a layer: those that apply to it and
+    keep float32's accuracy."""
+    return {m for m in auto_candidates(np.float32)
+            if not conv_strategy_applies(m, w_shape, param, np.float32)}
+
+
 # At stride 4 only im2col and the FFT apply (the FFT computes every stride-1 output and
 # keeps one in 16); at 3x3 stride 1 all six do.
-assert "winograd" not in alexnet_auto["auto_predicted"]
-assert {"winograd", "fft"} <= set(vgg_auto["auto_predicted"])
+assert considered((96, 3, 11, 11), {"stride": 4, "pad": 0}) == {"im2col", "fft"}
+assert {"winograd", "fft"} <= considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # Winograd: 2.25 and 4 times fewer multiplications than the direct products (28 = 14
 # blocks of 2 = 7 blocks of 4, no partial tile); F(4x4, 3x3) loses more float32 digits,
 # and auto never considers it there.
@@ -482,7 +496,7 @@ assert multiplications("im2col", *vgg_layer) / multiplications("winograd", *vgg_
 assert multiplications("im2col", *vgg_layer) / multiplications("winograd4", *vgg_layer) == 4
 vgg_errors = vgg_auto["float32_errors"]
 assert vgg_errors["winograd4"] > 2 * vgg_errors["winograd"], vgg_errors
-assert "winograd4" not in vgg_auto["auto_predicted"]
+assert "winograd4" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 
 # %% [markdown]
 # **Summary.** On the VGG layer Winograd F(2x2) does 2.25 times fewer multiplications

@@ -358,12 +358,18 @@ def auto_choices(model, batch: int) -> dict[str, int]:
     return counts
 
 
+_VERIFIED: set = set()
+
+
 def _torch_network(model, x, y):
     import torch
     import torch.nn.functional as tf
 
-    from .torch_mirror import torch_mirror
+    from .torch_mirror import torch_mirror, verify_mirror
 
+    if model.name not in _VERIFIED:      # the same network, checked before it is timed
+        verify_mirror(model.name)
+        _VERIFIED.add(model.name)
     net = torch_mirror(model)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 

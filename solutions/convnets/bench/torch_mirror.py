@@ -14,7 +14,7 @@ ValueError naming the layer.
 
 from __future__ import annotations
 
-__all__ = ["torch_mirror"]
+__all__ = ["torch_mirror", "verify_mirror"]
 
 
 def torch_mirror(model, dtype=None):
@@ -124,3 +124,35 @@ def torch_mirror(model, dtype=None):
     net = nn.Sequential(chain(model.layers, model.input_shape), nn.Flatten())
     net.mirrored = mirrored
     return net
+
+
+def verify_mirror(name: str, width: float = 1 / 16, seed: int = 3) -> None:
+    """Check that :func:`torch_mirror` is the same network as the zoo's ``name``: on a
+    narrow float64 copy, equal scores, equal loss and equal gradients of every
+    parameter (AssertionError naming the network and parameter otherwise). The
+    benchmark runs it before timing torch (PyTorch is not installed for the tests)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as tf
+
+    from ..gradcheck import assert_close
+    from ..nn import zoo
+
+    model = zoo.get(name, width=width, num_classes=7, dtype=np.float64, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, *model.input_shape))
+    y = rng.integers(0, 7, size=2)
+    net = torch_mirror(model)
+    assert_close(net(torch.from_numpy(x)).detach().numpy(), model.forward(x), rtol=1e-9,
+                 atol=1e-10, network=name)
+    loss, grads = model.loss(x, y)
+    torch_loss = tf.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y))
+    torch_loss.backward()
+    assert abs(torch_loss.item() - loss) <= 1e-10 * abs(loss), (name, torch_loss.item(), loss)
+    assert set(net.mirrored) == set(grads) == set(model.params), name
+    fc_weights = {layer.key("w") for layer in model.layers if layer.kind == "FC"}
+    for key, grad in grads.items():
+        theirs = net.mirrored[key].grad.numpy()
+        theirs = theirs.T if key in fc_weights else theirs     # nn.Linear holds w.T
+        assert_close(theirs, grad, rtol=1e-7, atol=1e-9 * float(np.abs(grad).max()),
+                     network=name, key=key)
