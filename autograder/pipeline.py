@@ -327,9 +327,11 @@ REFERENCE_ENVIRONMENT = {"CONVNETS_CONV_METHOD": "im2col"}
 
 
 @contextlib.contextmanager
-def _reference_environment():
-    saved = {key: os.environ.get(key) for key in REFERENCE_ENVIRONMENT}
-    os.environ.update(REFERENCE_ENVIRONMENT)
+def environment(**changes: str):
+    """``os.environ`` with ``changes`` for the block, each changed key restored (or
+    removed) after it."""
+    saved = {key: os.environ.get(key) for key in changes}
+    os.environ.update(changes)
     try:
         yield
     finally:
@@ -344,7 +346,7 @@ def _grade_task(args: dict) -> dict:
     """Grade one submission in this worker, and record what its checks cost the worker
     in memory (``grader_peak_bytes``: peak resident memory above the start)."""
     start = _reset_peak()
-    with _reference_environment():
+    with environment(**REFERENCE_ENVIRONMENT):
         result = _grade_bounded(args)
     peak = _resident_bytes("VmHWM") if start is not None else None
     if peak is not None:

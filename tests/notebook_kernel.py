@@ -7,8 +7,6 @@ kernels are installed elsewhere.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from pathlib import Path
 
@@ -16,6 +14,8 @@ import nbclient
 from ipykernel.kernelspec import RESOURCES, get_kernel_dict
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
+
+from autograder.pipeline import environment  # noqa: F401 - the kernels' environment
 
 STARTUP_TIMEOUT = 60
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")    # terminal colours in tracebacks
@@ -50,19 +50,3 @@ def execute(notebook, workdir: Path, allow_errors: bool, timeout: int):
     )
     client.execute()
     return notebook
-
-
-@contextlib.contextmanager
-def environment(**changes: str):
-    """``os.environ`` with ``changes`` for the block (kernels read it when they start),
-    restored after it."""
-    saved = {key: os.environ.get(key) for key in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
