@@ -187,8 +187,10 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     dtype = np.result_type(x.dtype, w.dtype)
     K = C * HH * WW
     predicted = None
-    if method == "auto" and _fixed_method(w.shape, {"stride": S, "dilation": D}, dtype):
-        method = _fixed_method(w.shape, {"stride": S, "dilation": D}, dtype)
+    fixed = _fixed_method(w.shape, {"stride": S, "dilation": D}, dtype) \
+        if method == "auto" else None
+    if fixed:
+        method = fixed
     elif method == "auto":
         model = machine_cost_model() if cost_model is None else cost_model
         if cost_model is None and model.disturbed:
