@@ -281,24 +281,14 @@ GRADER_MEMORY_BYTES = 2 * 1024**3
 GRADER_EXTRA_SECONDS = 120          # beyond the submission's time budget
 
 
-def _address_space() -> int:
-    """This process's virtual memory size in bytes (0 where /proc cannot tell)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 class GraderTimeout(Exception):
     """Grading one submission took longer than its budget plus the grader's allowance."""
 
 
-def _resident_bytes(field: str = "VmRSS") -> int | None:
-    """This process's resident memory (``VmRSS``) or its peak (``VmHWM``), in bytes."""
+def _memory_bytes(field: str) -> int | None:
+    """A memory figure of this process from /proc/self/status, in bytes: ``VmSize``
+    (address space), ``VmRSS`` (resident) or ``VmHWM`` (peak resident); None where
+    /proc cannot tell."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -317,7 +307,7 @@ def _reset_peak() -> int | None:
             f.write("5")
     except OSError:
         return None
-    return _resident_bytes()
+    return _memory_bytes("VmRSS")
 
 
 # The reference package's convolutions in the hidden tests run one fixed strategy:
@@ -348,7 +338,7 @@ def _grade_task(args: dict) -> dict:
     start = _reset_peak()
     with environment(**REFERENCE_ENVIRONMENT):
         result = _grade_bounded(args)
-    peak = _resident_bytes("VmHWM") if start is not None else None
+    peak = _memory_bytes("VmHWM") if start is not None else None
     if peak is not None:
         result["grader_peak_bytes"] = max(peak - start, 0)
     return result
@@ -391,7 +381,8 @@ def grader_limits(memory_bytes: int, seconds: float):
         yield
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _address_space() + memory_bytes      # on top of what the process holds now
+    # on top of what the process holds now
+    limit = (_memory_bytes("VmSize") or 0) + memory_bytes
     for bound in (soft, hard):
         if bound != resource.RLIM_INFINITY:
             limit = min(limit, bound)
