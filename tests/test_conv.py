@@ -556,7 +556,7 @@ def test_bench_memory_section_prints_a_table(capsys, monkeypatch):
     assert "full im2col matrix" in printed and "peak of fast fwd+bwd" in printed
     assert [name for name, _ in bench.SECTIONS] == ["naive", "gemm", "torch", "memory",
                                                      "fc-to-conv", "training",
-                                                     "convnet-benchmarks"]
+                                                     "convnet-benchmarks", "playground"]
 
 
 def test_bench_without_pytorch_says_skipped(monkeypatch):

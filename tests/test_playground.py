@@ -125,6 +125,35 @@ def test_syntax_mistakes_name_the_line_and_the_rule(text, expected):
 
 # ------------------------------------------------------------------- the engine
 
+NORMALIZED = """INPUT
+CONV filters=6 size=3 pad=1
+BN
+RELU
+LRN size=3
+L2POOL size=2
+FC"""
+
+
+def test_normalization_and_l2_pooling_layers_are_kinds_of_their_own(digits):
+    from convnets.nn.layers import LRN, L2Pool, SpatialBatchNorm
+    checked = build_network(NORMALIZED, (1, 8, 8), 10, seed=1)
+    kinds = [type(layer) for layer in checked.model.layers]
+    assert SpatialBatchNorm in kinds and LRN in kinds and L2Pool in kinds
+    assert checked.model.layers[kinds.index(LRN)].lrn_param["size"] == 3
+    # BN learns one scale and one shift per channel of the CONV before it
+    assert checked.summary.total_params == (6 * 9 + 6) + 2 * 6 + (6 * 4 * 4 * 10 + 10)
+    # it trains: the timed step is the model's own loss, gradients of every parameter
+    trainer = LiveTrainer(checked.model, digits, learning_rate=0.05, batch_size=16)
+    first = trainer.step()
+    for _ in range(20):
+        last = trainer.step()
+    assert np.isfinite(last) and last < first
+    with pytest.raises(ValueError, match=r"LRN has no hyperparameter 'alpha'"):
+        build_network("INPUT\nCONV\nLRN alpha=2\nFC", (1, 8, 8), 10)
+    with pytest.raises(ValueError, match=r"BN takes no hyperparameters"):
+        build_network("INPUT\nCONV\nBN 3\nFC", (1, 8, 8), 10)
+
+
 def test_the_timed_step_computes_exactly_what_model_loss_computes(digits):
     model = build_network(TWO_CONVS, (1, 8, 8), 10, seed=3).model
     model.reg = 1e-2
@@ -511,3 +540,20 @@ def test_a_long_run_keeps_its_whole_loss_curve_in_bounded_memory(digits, monkeyp
     assert 5 <= len(points) <= 10
     assert points[0][0] < 30 and points[-1][0] >= 90  # from the first steps to the last
     assert all(a[0] < b[0] for a, b in zip(points, points[1:], strict=False))
+
+
+def test_the_speed_benchmark_measures_all_three_ways_in_one_run(digits):
+    """make bench's "playground" section: figures printed, never asserted as speeds."""
+    from convnets import bench
+    from convnets.playground.bench import TARGET_RATIO, measure
+
+    assert "playground" in [name for name, _ in bench.SECTIONS]
+    result = measure(DEFAULT_DEFINITION, seconds=0.1, turns=1, data=digits)
+    epoch = len(digits["X_train"]) // 32 * 32
+    assert result["examples"] >= 2 * epoch and result["examples"] % epoch == 0
+    for name in ("Solver", "engine", "playground"):
+        assert result[name] > 0 and result[f"{name} per CPU second"] > 0
+    assert result["playground / Solver"] == pytest.approx(result["playground"] / result["Solver"])
+    assert result["loss view refreshes"] >= 1      # the views were drawn while it trained
+    rows = bench.format_table(bench.section_playground(quick=True))
+    assert "playground / Solver" in rows and f">= {TARGET_RATIO}" in rows

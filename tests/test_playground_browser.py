@@ -5,9 +5,10 @@ In JupyterLab: the lesson's first cell (Shift+Enter) shows the playground; *trai
 the examples-seen counter and the loss curve change, *pause* stops them; a definition
 that breaks a sizing rule shows the error with its numbers, a valid one changes the
 table; then, with JupyterLab's ``commsOverSubshells`` disabled, training goes on through
-a kernel interrupt and stops on *pause*. On the Voila page: the widget shows without any
-code cell, *train* trains and *pause* stops it, and a stroke drawn on the canvas with the
-mouse gets the network's answer.
+a kernel interrupt and stops on *pause*. On the page of ``make playground`` (the make
+command itself, Voila behind it): the widget shows without any code cell, *train* trains
+and *pause* stops it, a stroke drawn on the canvas with the mouse gets the network's
+answer, and so does a picture uploaded through the file input.
 Screenshots go to ``out/screenshots/playground-*.png`` (ignored by git). The machinery
 (Chromium, Playwright, an isolated JupyterLab) is ``browser_support``'s.
 """
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -84,6 +86,21 @@ def seen(page) -> int:
 def loss_src(page) -> str:
     return page.locator(".cn-playground .cn-loss img, .cn-playground img.cn-loss").first \
         .get_attribute("src") or ""
+
+
+def shown_input(page) -> str:
+    """The picture of "your input" (drawn or uploaded) as the page shows it."""
+    return page.locator(".cn-playground .cn-your-input img, .cn-playground img.cn-your-input") \
+        .first.get_attribute("src") or ""
+
+
+def write_digit_picture(path: Path) -> None:
+    """A 64x64 PNG of a hand-drawn-looking 7: dark strokes on white paper."""
+    from PIL import Image, ImageDraw
+    picture = Image.new("L", (64, 64), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(14, 12), (50, 12), (28, 56)], fill=0, width=7)
+    picture.save(path)
 
 
 def wait_for(condition, timeout: float, what: str, fail) -> None:
@@ -194,19 +211,19 @@ def test_lesson_playground_trains_pauses_and_checks_definitions_in_jupyterlab(br
 
 
 def test_make_playground_page_shows_the_widget_alone_and_trains(browser, tmp_path):
-    from convnets.playground.page import voila_command, write_notebook
-
-    notebook = write_notebook(tmp_path / "page")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "JUPYTER_PATH")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLBACKEND", "JUPYTER_PATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     for var, name in {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
                       "JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython"}.items():
         (tmp_path / name).mkdir()
         env[var] = str(tmp_path / name)
     log = open(tmp_path / "voila.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(voila_command(notebook, port, browser=False), cwd=tmp_path,
-                            env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    # the command a lecturer types, with the page's notebook in this test's folder
+    args = f"--folder {tmp_path / 'page'} --port {port} --no-browser"
+    proc = subprocess.Popen(["make", "--no-print-directory", "-C", str(ROOT), "playground",
+                             f"PLAYGROUND_ARGS={args}"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     page = browser["context"].new_page()
     shots = browser["shots"]
     children = []
@@ -254,16 +271,30 @@ def test_make_playground_page_shows_the_widget_alone_and_trains(browser, tmp_pat
                  "no prediction for the drawn stroke", fail)
         page.wait_for_timeout(300)
         page.screenshot(path=str(shots / "voila-drawing.png"))
+        # upload a picture (dark ink on white, as a photographed digit): the input shown
+        # changes to it and the network answers
+        drawn = shown_input(page)
+        picture = tmp_path / "seven.png"
+        write_digit_picture(picture)
+        with page.expect_file_chooser(timeout=30_000) as chooser:   # a person's click
+            page.locator(".cn-playground .cn-upload").first.click()
+        chooser.value.set_files(str(picture))
+        wait_for(lambda: shown_input(page) not in ("", drawn) and "the network says" in
+                 page.locator(".cn-playground .cn-message").first.inner_text(), 30,
+                 "no prediction for the uploaded picture", fail)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / "voila-upload.png"))
     finally:
         page.close()
         import psutil
         with contextlib.suppress(psutil.Error):  # the kernel runs in a session of its own
             children = psutil.Process(proc.pid).children(recursive=True)
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)     # make, the page command and Voila
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         for child in children:
             with contextlib.suppress(psutil.Error):

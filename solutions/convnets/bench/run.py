@@ -5,8 +5,9 @@ on what else runs on it. Every figure in the table is measured in the same run,
 side by side, as the best of several repetitions (the least disturbed one), and
 printed next to its target. The sections are in :mod:`convnets.bench.layers`
 (naive vs fast, fast vs GEMM, fast vs PyTorch, memory, FC->CONV) and
-:mod:`convnets.bench.training` (training throughput); add one by appending to
-``SECTIONS``.
+:mod:`convnets.bench.training` (training throughput), :mod:`convnets.bench.convnet_benchmarks`
+and :mod:`convnets.playground.bench` (the playground against the Solver); add one by
+appending to ``SECTIONS``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from .layers import (
 from .report import Row, blas_info, format_table
 from .training import section_training
 
-__all__ = ["SECTIONS", "main"]
+__all__ = ["SECTIONS", "main", "section_playground"]
+
+
+def section_playground(quick: bool = False) -> list[Row]:
+    """The playground's training speed against the Solver's (imported only when run: it
+    needs the course extra's ipywidgets)."""
+    from ..playground.bench import section_playground as playground_rows
+    return playground_rows(quick)
 
 
 SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
@@ -37,6 +45,7 @@ SECTIONS: list[tuple[str, Callable[[bool], list[Row]]]] = [
     ("fc-to-conv", section_fc_to_conv),
     ("training", section_training),
     ("convnet-benchmarks", section_convnet_benchmarks),
+    ("playground", section_playground),
 ]
 
 

@@ -18,8 +18,8 @@ other work on a shared machine. The issue's target: the playground trains at no 
 than 0.9 of the Solver's speed.
 Speed is printed here, never asserted in tests. Each run lasts about 4 s of the Solver's
 training (``--quick``: 1 s, one turn).
-:func:`section_playground` gives the same figures as rows of :mod:`convnets.bench.report`
-(it is not in ``make bench``'s sections: tests/test_conv.py pins their list).
+:func:`section_playground` gives the same figures as rows of :mod:`convnets.bench.report`:
+``make bench``'s section "playground" (``python -m convnets.bench --only playground``).
 """
 
 from __future__ import annotations

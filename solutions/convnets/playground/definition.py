@@ -18,6 +18,9 @@ CONV      ``filters`` [8], ``size`` [3], ``stride`` [1], ``pad`` [0], ``dilation
 RELU      none
 POOL      max pooling: ``size`` [2], ``stride`` [= size]
 AVGPOOL   average pooling: ``size`` [2], ``stride`` [= size]
+L2POOL    L2-norm pooling: ``size`` [2], ``stride`` [= size]
+BN        batch normalization, one mean and variance per channel; none
+LRN       local response normalization across ``size`` [5] channels (AlexNet's)
 FC        ``units``; the last layer must be an FC giving one score per class, and its
           ``units`` may be left out (it is then the number of classes)
 ========  ==============================================================================
@@ -44,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nn.layers import Affine, AvgPool, Conv, MaxPool, ReLU
+from ..nn.layers import LRN, Affine, AvgPool, Conv, L2Pool, MaxPool, ReLU, SpatialBatchNorm
 from ..nn.patterns import from_pattern
 from ..nn.sequential import Sequential
 from ..nn.summary import SizingWarning, Summary, summarize
@@ -65,6 +68,9 @@ LAYER_KINDS = {
     "RELU": (ReLU, {}),
     "POOL": (MaxPool, {"size": 2, "stride": None}),
     "AVGPOOL": (AvgPool, {"size": 2, "stride": None}),
+    "L2POOL": (L2Pool, {"size": 2, "stride": None}),
+    "BN": (SpatialBatchNorm, {}),
+    "LRN": (LRN, {"size": 5}),
     "FC": (Affine, {"units": None}),
 }
 
@@ -153,7 +159,7 @@ def _parse_layer(number: int, item: str):
     try:
         if kind == "FC":
             return kind, values["units"]
-        if kind in ("POOL", "AVGPOOL"):
+        if kind in ("POOL", "AVGPOOL", "L2POOL"):
             return kind, cls(values["size"], values["stride"])
         return kind, cls(**values)
     except (TypeError, ValueError) as err:

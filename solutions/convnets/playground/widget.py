@@ -245,7 +245,9 @@ class Playground:
         grid, _ = canvas_grid(self.input_shape)
         self.canvas = DrawingCanvas(grid=grid) if HAVE_ANYWIDGET else None
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="image")
+        self.upload.add_class("cn-upload")
         self.drawing_view = w.Image(**picture("1px solid #bbb"))
+        self.drawing_view.add_class("cn-your-input")
         self.drawing_bars = w.Image(**svg(200))
         self.drawing_maps = w.VBox()
 
