@@ -148,6 +148,14 @@ def test_normalization_and_l2_pooling_layers_are_kinds_of_their_own(digits):
     for _ in range(20):
         last = trainer.step()
     assert np.isfinite(last) and last < first
+    # looking inside with one example leaves the running statistics as training left them
+    before = {k: v.copy() for k, v in checked.model.buffers.items()}
+    assert before and any(np.any(v != 0) for k, v in before.items() if "mean" in k)
+    outputs, grads, p = trainer.inspect(digits["X_val"][0], int(digits["y_val"][0]))
+    assert len(outputs) == len(grads) == len(checked.model.layers) and p.sum() == \
+        pytest.approx(1.0)
+    for key, value in checked.model.buffers.items():
+        np.testing.assert_array_equal(value, before[key])
     with pytest.raises(ValueError, match=r"LRN has no hyperparameter 'alpha'"):
         build_network("INPUT\nCONV\nLRN alpha=2\nFC", (1, 8, 8), 10)
     with pytest.raises(ValueError, match=r"BN takes no hyperparameters"):

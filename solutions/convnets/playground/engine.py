@@ -422,10 +422,17 @@ class LiveTrainer:
 
         Returns ``(outputs, output_grads, probabilities)``; ``outputs[i]`` has shape
         ``(C', H', W')`` (``(D, 1, 1)`` after an FC layer). The forward pass is the
-        training one (as in a step); nothing is updated.
+        training one (as in a step); nothing is updated, not even a batch normalization's
+        running statistics (one example must not move them).
         """
         x = np.asarray(x, dtype=self.model.dtype)[None]
-        _, _, outputs, grads = timed_loss(self.model, x, np.array([int(label)]), keep=True)
+        buffers = self.model.buffers
+        kept = dict(buffers)        # the layers replace their buffers' arrays, never edit them
+        try:
+            _, _, outputs, grads = timed_loss(self.model, x, np.array([int(label)]), keep=True)
+        finally:
+            buffers.clear()
+            buffers.update(kept)
         as_volume = [o[0].reshape(o.shape[1], *(o.shape[2:] or (1, 1))) for o in outputs]
         as_grads = [g[0].reshape(g.shape[1], *(g.shape[2:] or (1, 1))) for g in grads]
         scores = outputs[-1].reshape(-1).astype(np.float64)
