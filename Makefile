@@ -40,8 +40,13 @@ browser:
 		|| { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; } \
 		|| echo "warning: could not install Debian's chromium; tests/test_browser.py will try again and say why"; }
 
+# pytest-xdist: TEST_WORKERS processes, each running whole files (a file's fixtures are
+# built once); much of the suite waits on kernels, sandboxes and browsers, so 2 workers
+# on 2 cores take about 0.6 of the time of one. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests; rc=$$?; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 -n $(TEST_WORKERS) \
+		--dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The newest releases pyproject.toml allows, in a separate environment ($(LATEST)), with
@@ -52,7 +57,8 @@ test-latest: browser bubblewrap
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
 	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '$(EXTRAS)'
 	$(LATEST)/bin/ruff check solutions tests autograder assignments/checks.py course tools
-	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider tests; rc=$$?; \
+	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests; \
+		rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # Refresh the lock: run the suite on the newest releases, and only if it passes write
