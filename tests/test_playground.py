@@ -565,3 +565,32 @@ def test_the_speed_benchmark_measures_all_three_ways_in_one_run(digits):
     assert result["loss view refreshes"] >= 1      # the views were drawn while it trained
     rows = bench.format_table(bench.section_playground(quick=True))
     assert "playground / Solver" in rows and f">= {TARGET_RATIO}" in rows
+
+
+def test_accuracy_measurements_keep_to_their_share_of_the_training_time(digits):
+    """A fast network on the digits with eval_every=1 would measure after every step;
+    the trainer spaces the measurements so that they cost at most EVAL_SHARE of the time
+    (plus the one in progress), and still measures on the first step."""
+    from convnets.playground.engine import EVAL_SHARE
+
+    trainer = LiveTrainer(build_network(DEFAULT_DEFINITION, (1, 8, 8), 10).model, digits,
+                          eval_every=1)
+    spent = []
+    measure = trainer.evaluate
+
+    def timed_evaluate():
+        started = time.perf_counter()
+        try:
+            return measure()
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    trainer.evaluate = timed_evaluate
+    started = time.perf_counter()
+    for _ in range(300):
+        trainer.step()
+    elapsed = time.perf_counter() - started
+    assert len(trainer.history.val_acc) == len(spent) >= 1
+    assert trainer.history.val_acc[0][0] == 32             # measured on the first step
+    assert len(spent) < 300
+    assert sum(spent) <= EVAL_SHARE * elapsed + max(spent) + 1e-3
