@@ -179,15 +179,18 @@ def _torch(x, w, b, dout):
     def forward():
         return tf.conv2d(tx, tw, tb)
 
+    # torch's backward needs its forward graph: one forward, kept, and each gradient
+    # timed on its own (subtracting a separately timed forward from a forward+backward
+    # gave 0 ms in noisy runs)
+    graph = forward()
+
     def input_grad():
-        torch.autograd.grad(forward(), tx, tdout)
+        torch.autograd.grad(graph, tx, tdout, retain_graph=True)
 
     def weight_grad():
-        torch.autograd.grad(forward(), (tw, tb), tdout)
+        torch.autograd.grad(graph, (tw, tb), tdout, retain_graph=True)
 
-    # torch's backward needs its forward graph: both gradients are timed with a forward,
-    # which is subtracted below.
-    return {"forward": forward, "forward+input": input_grad, "forward+weights": weight_grad}
+    return {"forward": forward, "backward": input_grad, "backward weights": weight_grad}
 
 
 def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: int = 2,
@@ -247,9 +250,7 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         for impl in timed + (["torch"] if torch_version else []):
             t = {phase: s for (m, phase), s in times.items() if m == impl}
             if impl == "torch":
-                fwd = t["forward"]
-                bwd_in = max(t["forward+input"] - fwd, 0.0)
-                bwd_w = max(t["forward+weights"] - fwd, 0.0)
+                fwd, bwd_in, bwd_w = t["forward"], t["backward"], t["backward weights"]
             else:
                 fwd, bwd_w = t["forward"], t["backward weights"]
                 bwd_in = max(t["backward"] - bwd_w, 0.0)
@@ -483,9 +484,10 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
                                         repeat=1 if quick else 2,
                                         methods=QUICK_METHODS if quick else CONV_STRATEGIES)
     print(table)
-    # One timed turn after the warm-up: VGG-A alone takes about a minute per turn here.
+    # Three timed turns after the warm-up (about 5 s a turn for the four networks here):
+    # one turn gave OverFeat 1421 ms where three give 474 ms.
     networks, network_table = convnet_benchmark_networks(
-        batch=QUICK_BATCH if quick else NETWORK_BATCH, repeat=1)
+        batch=QUICK_BATCH if quick else NETWORK_BATCH, repeat=1 if quick else 3)
     write_networks(networks, OUT_DIR)
     print(network_table)
     print(f"(written to {OUT_DIR / 'convnet_benchmarks.csv'}, "
