@@ -96,7 +96,7 @@ from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
            "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "FACTOR_LIMIT",
-           "ATTEMPTS", "auto_candidates", "fit_strategy_costs", "time_turns",
+           "ATTEMPTS", "NOT_FOR_AUTO", "auto_candidates", "fit_strategy_costs", "time_turns",
            "machine_identity", "measure_conv_cost_model", "conv_cost_model",
            "choose_conv_method", "cost_model_path", "load_or_measure"]
 
@@ -110,6 +110,15 @@ AUTO_FLOAT32_BOUND = 1e-5
 # In float64, 'auto' considers only the strategies without a transform (see
 # auto_candidates).
 EXACT_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm")
+# Named strategies 'auto' never picks, and why. 'shifted-gemm' accumulates its products
+# with SciPy's BLAS, a second OpenBLAS with its own thread pool beside NumPy's: right
+# after a NumPy GEMM (any other layer of a network) its threads compete with NumPy's
+# still-spinning ones, and the same call takes 1.4-2.3x its time alone (measured on
+# convnet-benchmarks' L2 forward: 63 ms alone, 148 ms median after a NumPy GEMM). The
+# calibration times it alone, so the model predicted it at 0.13-0.74 of what
+# make bench then measured on L1-L5, and auto chose it on layers where it was the
+# slowest GEMM strategy (L5: 31.8 ms against im2col's 13.9).
+NOT_FOR_AUTO = ("shifted-gemm",)
 # Smallest GEMM dimensions at which the throughput is measured.
 GEMM_SIZES = (1, 4, 16, 64, 256)
 # The layers on which each strategy's overhead and factor are fitted, float32:
@@ -293,6 +302,9 @@ def auto_candidates(dtype) -> tuple[str, ...]:
     float32 and float16 (where speed matters): those whose float32 error bound is at
     most :data:`AUTO_FLOAT32_BOUND`, so Winograd F(4x4, 3x3) is left out.
 
+    Never those of :data:`NOT_FOR_AUTO` ('shifted-gemm': its speed in a network depends
+    on the NumPy GEMM before it, which the model cannot see; named, it runs).
+
     float64 (the dtype of gradient checks): the GEMM strategies only
     (:data:`EXACT_STRATEGIES`), where every output is its own dot product. Winograd
     and the FFT are accurate to about 1e-13 of the largest value, but they spread
@@ -301,8 +313,9 @@ def auto_candidates(dtype) -> tuple[str, ...]:
     Inception block, against the 1e-7 the checks ask). Named, they run in float64.
     """
     if np.dtype(dtype) == np.float64:
-        return EXACT_STRATEGIES
-    return tuple(m for m, bound in FLOAT32_ERROR_BOUNDS.items() if bound <= AUTO_FLOAT32_BOUND)
+        return tuple(m for m in EXACT_STRATEGIES if m not in NOT_FOR_AUTO)
+    return tuple(m for m, bound in FLOAT32_ERROR_BOUNDS.items()
+                 if bound <= AUTO_FLOAT32_BOUND and m not in NOT_FOR_AUTO)
 
 
 def choose_conv_method(x_shape, w_shape, conv_param, dtype, model: ConvCostModel,
