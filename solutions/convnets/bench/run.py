@@ -16,6 +16,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+from ..train.allocator import keep_freed_memory
 from .convnet_benchmarks import section_convnet_benchmarks
 from .layers import (
     section_fc_to_conv,
@@ -63,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {sorted(unknown)}")
 
-    print(blas_info())
+    # Every section with glibc's malloc keeping freed memory (the training section set
+    # it before, so sections after it ran with it and those before without: a fast
+    # conv step of the naive section took 12-14 ms with fresh pages, 8-10 ms without)
+    kept = keep_freed_memory()
+    print(blas_info() + f"; freed memory kept for reuse (keep_freed_memory): "
+          f"{'yes' if kept else 'no (not glibc)'}")
     if args.quick:
         print("--quick: smaller batches, fewer repetitions; ratios are indicative only")
     rows: list[Row] = []
