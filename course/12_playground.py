@@ -42,7 +42,9 @@ display(playground)
 # shapes alone: each layer's output volume, its parameters and its receptive field. The
 # network below is the notes' pattern with 8 filters of 3x3, padded by
 # `P = (F - 1)/2 = 1` so that the 8x8 image keeps its size, a 2x2 max pool that halves
-# it, and an FC layer with one score per digit.
+# it, and an FC layer with one score per digit. The other kinds are `AVGPOOL` and
+# `L2POOL` (the notes' other pooling), `BN` (batch normalization) and `LRN` (AlexNet's
+# normalization); `help(convnets.playground.definition)` lists every hyperparameter.
 
 # %%
 print(DEFAULT_DEFINITION)
