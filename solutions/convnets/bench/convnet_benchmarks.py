@@ -219,7 +219,8 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         x = rng.standard_normal((batch, *x_chw)).astype(np.float32)
         w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
         b = rng.standard_normal(w_shape[0]).astype(np.float32)
-        out, auto_cache = conv_forward_fast(x, w, b, CONV_PARAM, cost_model=model)
+        # as a network runs it: this machine's model, or im2col when it is disturbed
+        out, auto_cache = conv_forward_fast(x, w, b, CONV_PARAM, cost_model=cost_model)
         dout = rng.standard_normal(out.shape).astype(np.float32)
         timed = [m for m in CONV_STRATEGIES
                  if (m in methods or m == auto_cache["method"])
@@ -274,7 +275,9 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
             for r in layer_records:
                 r["vs_torch"] = r["total_ms"] / t_torch
         records += layer_records
-    table = _format(records, batch, sgemm, torch_version, model.source)
+    source = model.source + (f" (disturbed: {model.disturbed}; auto runs im2col)"
+                             if cost_model is None and model.disturbed else "")
+    table = _format(records, batch, sgemm, torch_version, source)
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -345,16 +348,15 @@ def _conv_layers(layers, shape):
 
 def auto_choices(model, batch: int) -> dict[str, int]:
     """How many of the network's conv layers ``method='auto'`` runs with each strategy
-    (float32, this machine's cost model)."""
-    from ..layers.conv_cost import choose_conv_method
-    from ..layers.conv_fast import machine_cost_model
+    (float32, as conv_forward_fast decides: this machine's cost model, im2col when its
+    calibration was disturbed, or the strategy the environment fixes)."""
+    from ..layers.conv_fast import auto_method
 
     counts: dict[str, int] = {}
     for layer, (C, H, W), pad in _conv_layers(model.layers, model.input_shape):
         w_shape = (layer.filters, C, *layer.size)
         param = {"stride": layer.stride, "pad": pad, "dilation": layer.dilation}
-        method, _ = choose_conv_method((batch, C, H, W), w_shape, param, model.dtype,
-                                       machine_cost_model(), applies=conv_strategy_applies)
+        method, _ = auto_method((batch, C, H, W), w_shape, param, model.dtype)
         counts[method] = counts.get(method, 0) + 1
     return counts
 

@@ -95,9 +95,9 @@ from .conv_strategies import conv_strategy_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
-           "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "FACTOR_LIMIT",
-           "ATTEMPTS", "NOT_FOR_AUTO", "auto_candidates", "fit_strategy_costs", "time_turns",
-           "machine_identity", "measure_conv_cost_model", "conv_cost_model",
+           "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "SPREAD_FLOOR",
+           "FACTOR_LIMIT", "ATTEMPTS", "NOT_FOR_AUTO", "auto_candidates", "fit_strategy_costs",
+           "time_turns", "machine_identity", "measure_conv_cost_model", "conv_cost_model",
            "choose_conv_method", "cost_model_path", "load_or_measure"]
 
 # Each strategy's float32 error bound, as its docstring states and
@@ -139,6 +139,11 @@ TURNS = 5
 # factors by more than FACTOR_LIMIT times (quiet runs: within 2x; a load of 8 on 2 cores
 # once gave im2col 95 against 2 to 3 for the others).
 SPREAD_LIMIT = 1.5
+# Turns closer than this many seconds agree, whatever their ratio: the per-call figures
+# ('call', 'matmul item') take 0.1-0.2 ms, where one scheduler tick gives a ratio of 1.6
+# on a quiet machine (this flagged a whole calibration as disturbed, and auto then ran
+# im2col everywhere), while the fastest turn, which is kept, is still right.
+SPREAD_FLOOR = 2e-4
 FACTOR_LIMIT = 10.0
 # Calibrations tried before a disturbed one is used (in this process only).
 ATTEMPTS = 2
@@ -374,13 +379,14 @@ def time_turns(fns: dict, turns: int = TURNS, min_seconds: float = 2e-4) -> dict
 
 def _fastest(seconds: dict, spreads: dict) -> dict:
     """The fastest turn of each label; records in ``spreads`` how far the second
-    fastest is from it (1.0: two turns agree exactly)."""
+    fastest is from it (1.0: two turns agree exactly, or differ by less than
+    :data:`SPREAD_FLOOR` seconds)."""
     best = {}
     for label, turns in seconds.items():
         ordered = sorted(turns)
         best[label] = ordered[0]
         spreads[label] = ordered[1] / ordered[0] if len(ordered) > 1 and ordered[0] > 0 \
-            else 1.0
+            and ordered[1] - ordered[0] > SPREAD_FLOOR else 1.0
     return best
 
 

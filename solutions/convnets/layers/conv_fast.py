@@ -69,7 +69,7 @@ __all__ = ["CONV_STRATEGIES", "conv_forward_fast", "conv_backward_fast",
            "conv_forward_im2col", "conv_backward_im2col",
            "conv_forward_im2col_grid", "conv_backward_im2col_grid",
            "conv_forward_shifted_gemm", "conv_backward_shifted_gemm",
-           "conv_strategy_applies", "run_conv_strategy", "machine_cost_model"]
+           "conv_strategy_applies", "run_conv_strategy", "machine_cost_model", "auto_method"]
 
 # The named strategies, in the order of the table in the module docstring.
 
@@ -78,6 +78,25 @@ __all__ = ["CONV_STRATEGIES", "conv_forward_fast", "conv_backward_fast",
 # applies (else 'im2col'), without asking the cost model: for runs that must not depend
 # on the machine's calibration or pay for it (the grader's reference computations).
 FIXED_METHOD_ENV = "CONVNETS_CONV_METHOD"
+
+
+def auto_method(x_shape, w_shape, conv_param, dtype, cost_model=None):
+    """``(strategy, predicted seconds per candidate or None)`` that
+    ``conv_forward_fast(..., method='auto')`` runs on a layer: the one
+    :data:`FIXED_METHOD_ENV` names when set; else 'im2col' when this machine's
+    calibration was disturbed (and no ``cost_model`` is given); else the cost model's
+    fastest candidate. Benchmarks report with it what auto ran."""
+    fixed = _fixed_method(w_shape, conv_param, dtype)
+    if fixed:
+        return fixed, None
+    model = machine_cost_model() if cost_model is None else cost_model
+    if cost_model is None and model.disturbed:
+        # This machine's calibration was disturbed by other work: its figures may rank
+        # the strategies wrongly (once 1.4-3.8x slower than the best), so run the notes'
+        # im2col, which is never far off, until a quiet calibration.
+        return "im2col", None
+    return choose_conv_method(x_shape, w_shape, conv_param, dtype, model,
+                              applies=conv_strategy_applies)
 
 
 def _fixed_method(w_shape, conv_param, dtype) -> str | None:
@@ -187,21 +206,9 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     dtype = np.result_type(x.dtype, w.dtype)
     K = C * HH * WW
     predicted = None
-    fixed = _fixed_method(w.shape, {"stride": S, "dilation": D}, dtype) \
-        if method == "auto" else None
-    if fixed:
-        method = fixed
-    elif method == "auto":
-        model = machine_cost_model() if cost_model is None else cost_model
-        if cost_model is None and model.disturbed:
-            # This machine's calibration was disturbed by other work: its figures may
-            # rank the strategies wrongly (once 1.4-3.8x slower than the best), so run
-            # the notes' im2col, which is never far off, until a quiet calibration.
-            method = "im2col"
-        else:
-            method, predicted = choose_conv_method(
-                x.shape, w.shape, {"stride": S, "pad": P, "dilation": D}, dtype, model,
-                applies=conv_strategy_applies)
+    if method == "auto":
+        method, predicted = auto_method(x.shape, w.shape, {"stride": S, "pad": P,
+                                                           "dilation": D}, dtype, cost_model)
     else:
         broken = conv_strategy_applies(method, w.shape, {"stride": S, "dilation": D}, dtype)
         if broken:
