@@ -536,6 +536,15 @@ def test_turns_a_scheduler_tick_apart_are_no_disturbance():
     assert slow.disturbed == "copy: second-fastest turn 1.60x the fastest"
 
 
+def test_a_strategy_auto_never_runs_does_not_disturb_the_calibration():
+    def turns_of(label, turn):                    # shifted-gemm erratic, the rest quiet
+        return 3 if turn and label.startswith("shifted-gemm") else 1
+    model = measure_conv_cost_model(never_run, fake_timer(quiet_seconds(
+        turns_of, factors={"shifted-gemm": 50.0})))
+    assert "shifted-gemm" in NOT_FOR_AUTO and model.disturbed == ""
+    assert dict(model.strategy_factors)["shifted-gemm"] == pytest.approx(50.0)
+
+
 def test_calibration_with_an_implausible_factor_is_disturbed():
     # Every turn of im2col agrees, but at 50x its work where the others take 2x: the
     # factor 95 of a busy machine, which the turns alone do not reveal.
