@@ -83,15 +83,20 @@ def seen(page) -> int:
     return int(re.sub(r"\D", "", text))
 
 
+def image_src(page, css_class: str) -> str:
+    """The picture of the playground's image widget with ``css_class`` as the page shows
+    it (the class sits on the img itself or on a box around it)."""
+    return page.locator(f".cn-playground .{css_class} img, .cn-playground img.{css_class}") \
+        .first.get_attribute("src") or ""
+
+
 def loss_src(page) -> str:
-    return page.locator(".cn-playground .cn-loss img, .cn-playground img.cn-loss").first \
-        .get_attribute("src") or ""
+    return image_src(page, "cn-loss")
 
 
 def shown_input(page) -> str:
-    """The picture of "your input" (drawn or uploaded) as the page shows it."""
-    return page.locator(".cn-playground .cn-your-input img, .cn-playground img.cn-your-input") \
-        .first.get_attribute("src") or ""
+    """The picture of "your input" (drawn or uploaded)."""
+    return image_src(page, "cn-your-input")
 
 
 def write_digit_picture(path: Path) -> None:

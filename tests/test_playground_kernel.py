@@ -30,7 +30,7 @@ WATCH_SECONDS = 8.0
 
 
 def run(client, code: str, timeout: float = 120.0) -> dict:
-    """Execute ``code``; its reply, with stdout and errors gathered from IOPub."""
+    """Execute ``code`` and return its reply, which must say 'ok'."""
     msg_id = client.execute(code)
     reply = client.get_shell_msg(timeout=timeout)
     assert reply["parent_header"]["msg_id"] == msg_id
@@ -75,9 +75,8 @@ def test_training_in_a_real_kernel_stays_far_below_the_iopub_rate_limits(tmp_pat
             counted.append(time.monotonic())
             if kind == "stream":
                 stream_bytes += len(json.dumps(msg["content"]))
-        reply = run(client, "pg.pause_button.click()\nassert pg.wait_idle(60)\n"
-                            "print(pg.trainer.examples_seen, repr(pg.message))")
-        assert reply["content"]["status"] == "ok"
+        run(client, "pg.pause_button.click()\nassert pg.wait_idle(60)\n"
+                    "print(pg.trainer.examples_seen, repr(pg.message))")
         seen_msgs = []
         while True:
             try:

@@ -84,7 +84,7 @@ import os
 import platform
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -411,7 +411,7 @@ def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, 
 
 def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
     """Measure this machine's throughputs and each strategy's overhead and factor into
-    a :class:`ConvCostModel` (one attempt; :func:`conv_cost_model` repeats a disturbed
+    a :class:`ConvCostModel` (one attempt; :func:`load_or_measure` repeats a disturbed
     one). ``run_strategy(method, x, w, b, conv_param)`` runs one strategy's forward
     and backward (:func:`convnets.layers.conv_fast.run_conv_strategy`; passed in
     because ``conv_fast`` imports this module). ``timer(fns, turns)`` times the
@@ -419,13 +419,15 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
     ``disturbed`` says what disturbed the calibration (empty when nothing did)."""
     rng = np.random.default_rng(0)
     spreads: dict = {}
-    fns = {}
+    fns, gemm_flops = {}, {}
     for dtype in (np.float32, np.float64):
         for s in GEMM_SIZES:
             big = 512 if s == GEMM_SIZES[-1] else 256
             a = rng.standard_normal((big, s)).astype(dtype)
             b = rng.standard_normal((s, big)).astype(dtype)
-            fns[f"gemm {np.dtype(dtype).name} {s}"] = lambda a=a, b=b: a @ b
+            label = f"gemm {np.dtype(dtype).name} {s}"
+            fns[label] = lambda a=a, b=b: a @ b
+            gemm_flops[label] = 2.0 * big * s * big
     src = rng.standard_normal(1 << 21).astype(np.float32)      # 8 MB, past the caches
     dst = np.empty_like(src)
     fns["copy"] = lambda: np.copyto(dst, src)
@@ -439,10 +441,8 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
     best = _fastest(timer(fns, TURNS), spreads)
     gemm = []
     for dtype in ("float32", "float64"):
-        points = []
-        for s in GEMM_SIZES:
-            big = 512 if s == GEMM_SIZES[-1] else 256
-            points.append((s, 2.0 * big * s * big / best[f"gemm {dtype} {s}"] / 1e9))
+        points = [(s, gemm_flops[f"gemm {dtype} {s}"] / best[f"gemm {dtype} {s}"] / 1e9)
+                  for s in GEMM_SIZES]
         # A larger product is never slower per flop than a smaller one: the running
         # maximum drops measurements disturbed by other work on a shared machine.
         gemm.append((dtype, tuple((s, max(r for _, r in points[:i + 1]))
@@ -463,11 +463,8 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
     reasons += [f"{method}: factor {factor:.3g}, the strategies' median {typical:.3g}"
                 for method, factor in factors if method not in NOT_FOR_AUTO
                 and not typical / FACTOR_LIMIT <= factor <= typical * FACTOR_LIMIT]
-    return ConvCostModel(
-        gemm_gflops=rates.gemm_gflops, copy_gbytes=rates.copy_gbytes,
-        fft_gflops=rates.fft_gflops, call_us=rates.call_us,
-        matmul_item_us=rates.matmul_item_us, strategy_factors=factors,
-        strategy_overheads=overheads,
+    return replace(
+        rates, strategy_factors=factors, strategy_overheads=overheads,
         source=f"measured {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}",
         disturbed="; ".join(reasons))
 

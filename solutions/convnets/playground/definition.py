@@ -159,8 +159,6 @@ def _parse_layer(number: int, item: str):
     try:
         if kind == "FC":
             return kind, values["units"]
-        if kind in ("POOL", "AVGPOOL", "L2POOL"):
-            return kind, cls(values["size"], values["stride"])
         return kind, cls(**values)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: {err}") from None

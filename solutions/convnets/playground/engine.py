@@ -40,6 +40,13 @@ MAX_LOSS_POINTS = 20_000  # beyond this, neighbouring loss points are averaged i
 EVAL_SHARE = 0.03        # the accuracy measurements take at most this share of the time
 
 
+def next_due(start: float, took: float, share: float, interval: float = 0.0) -> float:
+    """When a recurring piece of work that took ``took`` seconds from ``start`` is due
+    again: ``interval`` seconds later, or later still so that it takes at most ``share``
+    of the time (the playground's views and accuracy measurements)."""
+    return start + max(interval, took / share)
+
+
 class StepFailed(RuntimeError):
     """A training step failed (a loss that is not finite, or an exception); the weights
     are the last good ones."""
@@ -420,7 +427,7 @@ class LiveTrainer:
         self.history.val_acc.append((self.examples_seen, val))
         self._next_eval = self.examples_seen + self.eval_every
         now = time.perf_counter()
-        self._next_eval_time = now + (now - started) / EVAL_SHARE
+        self._next_eval_time = next_due(now, now - started, EVAL_SHARE)
         return train, val
 
     def inspect(self, x, label: int):

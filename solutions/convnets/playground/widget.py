@@ -40,7 +40,7 @@ from ..train.solver import load_checkpoint
 from .canvas import HAVE_ANYWIDGET, DrawingCanvas, canvas_grid, drawing_to_input
 from .datasets import resolve_data
 from .definition import DEFAULT_DEFINITION, Definition, build_network
-from .engine import LiveTrainer, StepFailed, read_definition
+from .engine import LiveTrainer, StepFailed, next_due, read_definition
 from .render import (
     confusion_chart,
     filter_tiles,
@@ -558,12 +558,12 @@ class Playground:
         if force or now >= self._next_figures:
             self._draw_figures()
             took = time.perf_counter() - now
-            self._next_figures = now + max(self.figure_interval, took / FIGURE_SHARE)
+            self._next_figures = next_due(now, took, FIGURE_SHARE, self.figure_interval)
         start = time.perf_counter()
         if force or start >= self._next_pictures:
             self._draw_pictures(force or start >= self._next_test)
             took = time.perf_counter() - start
-            self._next_pictures = start + max(self.picture_interval, took / PICTURE_SHARE)
+            self._next_pictures = next_due(start, took, PICTURE_SHARE, self.picture_interval)
         if force:
             self._dirty = False
 
@@ -668,7 +668,7 @@ class Playground:
             self.confusion_view.value = confusion_chart(confusion, self.class_names).encode()
             # measured again once it costs at most TEST_SHARE of the time in between
             took = time.perf_counter() - started
-            self._next_test = started + max(self.picture_interval, took / TEST_SHARE)
+            self._next_test = next_due(started, took, TEST_SHARE, self.picture_interval)
         probabilities = t.predict_proba(X_test[idx])
         images = [image_of(X_test[i], self.data["mean_image"], target=48) for i in idx]
         self.grid_indices = idx
