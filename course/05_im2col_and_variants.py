@@ -387,7 +387,7 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # it on larger layers). The cost is the memory for `X_col`.
 
 # %% [markdown]
-# ## Going further: five ways to compute the same layer
+# ## Going further: seven ways to compute the same layer
 #
 # *Optional, like the section above. The summary and the exercises follow it.*
 #
@@ -402,7 +402,10 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 #   2x2 (4x4) block of outputs from a 4x4 (6x6) tile with 16 (36) multiplications per
 #   channel instead of 36 (144), moving the rest of the work into cheap additions;
 # - `fft`: by the convolution theorem, the FFT of the input times the FFT of the
-#   filter, whatever the filter's size.
+#   filter, whatever the filter's size;
+# - `fft-tiled`: the same theorem on small tiles of the plane (overlap-save), so that
+#   every filter is transformed on a 16x16-ish grid instead of the whole plane: far
+#   less memory for the filters' spectra when the batch is small.
 #
 # Fewer multiplications do not always mean less time: the transforms cost memory
 # traffic, and they cost float32 digits. We put them side by side on two layers of the
@@ -414,6 +417,10 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # %%
 from convnets.layers.conv_cost import FLOAT32_ERROR_BOUNDS, auto_candidates  # noqa: E402
 from convnets.layers.conv_fast import CONV_STRATEGIES, conv_strategy_applies  # noqa: E402
+from convnets.layers.conv_fft_tiled import fft_tiled_multiplications  # noqa: E402
+
+# The layer parameters of the two layers compared below, by filter shape.
+param_of = {(96, 3, 11, 11): {"stride": 4, "pad": 0}, (64, 64, 3, 3): {"stride": 1, "pad": 1}}
 
 
 def multiplications(method, x_shape, w_shape, out_hw):
@@ -427,6 +434,10 @@ def multiplications(method, x_shape, w_shape, out_hw):
         return F * C * (m + 2) ** 2 * tiles
     if method == "fft":
         return None   # complex products per frequency; the count depends on the FFT size
+    if method == "fft-tiled":
+        # 4 real multiplications per complex product, one product per frequency of
+        # the tile, per tile, channel and filter
+        return fft_tiled_multiplications(x_shape, w_shape, param_of[w_shape])
     return N * F * C * HH * WW * H_out * W_out     # the GEMM strategies: one per weight use
 
 
@@ -484,16 +495,18 @@ def considered(w_shape, param):
             if not conv_strategy_applies(m, w_shape, param, np.float32)}
 
 
-# At stride 4 only im2col and the FFT apply (the FFT computes every stride-1 output and
-# keeps one in 16); at 3x3 stride 1 all six do.
-assert considered((96, 3, 11, 11), {"stride": 4, "pad": 0}) == {"im2col", "fft"}
-assert {"winograd", "fft"} <= considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
+# At stride 4 only im2col and the two FFTs apply (an FFT computes every stride-1 output
+# and keeps one in 16); at 3x3 stride 1 all seven do.
+assert considered((96, 3, 11, 11), {"stride": 4, "pad": 0}) == {"im2col", "fft", "fft-tiled"}
+assert {"winograd", "fft", "fft-tiled"} <= considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # Winograd: 2.25 and 4 times fewer multiplications than the direct products (28 = 14
 # blocks of 2 = 7 blocks of 4, no partial tile); F(4x4, 3x3) loses more float32 digits,
 # and auto never considers it there.
 vgg_layer = ((1, 64, 28, 28), (64, 64, 3, 3), (28, 28))
 assert multiplications("im2col", *vgg_layer) / multiplications("winograd", *vgg_layer) == 2.25
 assert multiplications("im2col", *vgg_layer) / multiplications("winograd4", *vgg_layer) == 4
+# The tiled FFT multiplies less than the direct products too, even on 3x3 filters.
+assert multiplications("fft-tiled", *vgg_layer) < multiplications("im2col", *vgg_layer)
 vgg_errors = vgg_auto["float32_errors"]
 assert vgg_errors["winograd4"] > 2 * vgg_errors["winograd"], vgg_errors
 assert "winograd4" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
@@ -508,7 +521,10 @@ assert "shifted-gemm" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # than im2col and F(4x4) 4 times fewer, but whether that saves time depends on the
 # machine: the transforms are memory-bound work on small matrices. The FFT's cost does
 # not grow with the filter size, yet at AlexNet's stride 4 it computes 16 times the
-# outputs it keeps. F(4x4)'s float32 error is several times the others', which is why
+# outputs it keeps. The whole-plane FFT transforms every filter on a grid as large as
+# the image; the tiled one on a small tile, which is what makes it pay off at small
+# batches (convnet-benchmarks' 9x9 layers in `make bench`). F(4x4)'s float32 error is
+# several times the others', which is why
 # `method="auto"` (a cost model measured on this machine, choosing the fastest predicted
 # strategy) leaves it out in float32; it leaves out shifted-gemm as well, whose speed in
 # a network depends on what ran before it. `make bench` runs the same comparison on

@@ -50,6 +50,13 @@ from convnets.layers.conv_fast import (
     run_conv_strategy,
 )
 from convnets.layers.conv_fft import conv_backward_fft, conv_forward_fft
+from convnets.layers.conv_fft_tiled import (
+    MAX_TILE,
+    conv_backward_fft_tiled,
+    conv_forward_fft_tiled,
+    fft_tile_shape,
+    fft_tiled_multiplications,
+)
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_winograd import (
     conv_backward_winograd,
@@ -70,6 +77,7 @@ PAIRS = {
     "winograd": (conv_forward_winograd, conv_backward_winograd),
     "winograd4": (conv_forward_winograd4, conv_backward_winograd4),
     "fft": (conv_forward_fft, conv_backward_fft),
+    "fft-tiled": (conv_forward_fft_tiled, conv_backward_fft_tiled),
 }
 WINOGRADS = ("winograd", "winograd4")
 
@@ -131,7 +139,7 @@ def test_strategy_matches_naive_on_the_seeded_sweep(method, dtype):
     dilations = {cache["dilation"] for cache in seen["caches"]}
     pads = {cache["pad"] for cache in seen["caches"]}
     assert pads == {0, 1, 2}
-    if method in ("im2col", "fft"):
+    if method in ("im2col", "fft", "fft-tiled"):
         assert strides == {1, 2, 3}, strides
     else:
         assert strides == {1}
@@ -208,6 +216,53 @@ def test_float32_error_bound_of_the_docstring(method, layer):
                      what=name, method=method, layer=layer)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_fft_tiled_matches_naive_on_many_small_tiles(seed):
+    # The sweep's small planes mostly fit one tile; here the tiles are forced small, so
+    # that outputs span many tiles, the last ones partly outside, and dx's patches
+    # overlap two or more tiles (strides, padding and dilation as in the sweep).
+    rng = np.random.default_rng(100 + seed)
+    x_shape, w_shape, S, P, D = geometry(rng, "fft-tiled")
+    N, C, H, W = x_shape
+    x_shape = (N, C, H + S * int(rng.integers(4, 9)), W + S * int(rng.integers(4, 9)))
+    conv_param = {"stride": S, "pad": P, "dilation": D}
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    expected, cache = conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(expected.shape)
+    grads = conv_backward_naive(dout, cache)
+    extent = [effective_filter_size(k, D) for k in w_shape[2:]]
+    for tile in [tuple(extent), tuple(e + int(rng.integers(1, 4)) for e in extent)]:
+        out, cache = conv_forward_fft_tiled(x, w, b, conv_param, tile=tile)
+        assert cache["tile"] == tile
+        assert_close(out, expected, rtol=1e-9, atol=1e-9, what="out", tile=tile)
+        for name, got, want in zip(("dx", "dw", "db"), conv_backward_fft_tiled(dout, cache),
+                                   grads, strict=True):
+            assert_close(got, want, rtol=1e-9, atol=1e-9, what=name, tile=tile)
+
+
+@pytest.mark.parametrize("tile, rule", [((4, 5), "Th >= 5 and Tw >= 5"), ((5,), "got (5,)"),
+                                        ((5.0, 5), "two integers"), ([True, 5], "got")])
+def test_fft_tiled_rejects_a_tile_smaller_than_the_filter(tile, rule):
+    x, w, b = np.zeros((1, 1, 9, 9)), np.zeros((1, 1, 3, 3)), np.zeros(1)
+    with pytest.raises(ValueError, match=r"^tile must be") as error:
+        conv_forward_fft_tiled(x, w, b, {"stride": 1, "pad": 0, "dilation": 2}, tile=tile)
+    assert rule in str(error.value)
+
+
+def test_fft_tiled_cuts_large_planes_into_small_tiles_with_fewer_products():
+    # convnet-benchmarks' L2-L4: tiles far smaller than the plane (so the filters'
+    # spectra are small), and fewer multiplications than the direct correlation.
+    for name in ("L2", "L3", "L4"):
+        x_shape, w_shape = BENCH_LAYERS[name]
+        tile = fft_tile_shape(x_shape, w_shape, tuple(sorted(NO_PAD.items())))
+        assert all(w_shape[2] <= t <= MAX_TILE for t in tile), (name, tile)
+        assert tile[0] * tile[1] < x_shape[2] * x_shape[3] / 2, (name, tile)
+        H_out = x_shape[2] - w_shape[2] + 1
+        direct = x_shape[0] * w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3] * H_out ** 2
+        assert fft_tiled_multiplications(x_shape, w_shape, NO_PAD) < direct / 2, name
+
+
 def test_winograd4_loses_a_digit_that_f2_keeps_in_float32():
     # Why auto leaves F(4x4, 3x3) out in float32: on a 3x3 layer with many channels its
     # error is several times F(2x2, 3x3)'s, and above the 1e-5 auto asks for float32
@@ -232,7 +287,7 @@ def test_winograd4_loses_a_digit_that_f2_keeps_in_float32():
     assert set(EXACT_STRATEGIES) - set(NOT_FOR_AUTO) == set(auto_candidates(np.float64))
 
 
-@pytest.mark.parametrize("method", ["winograd", "winograd4", "fft"])
+@pytest.mark.parametrize("method", ["winograd", "winograd4", "fft", "fft-tiled"])
 def test_hand_worked_case(method):
     # A 3x3 box filter over 0..15 in a 4x4 image: the sums of the four 3x3 windows.
     x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -655,7 +710,7 @@ def test_model_refuses_an_unknown_strategy():
      r"\(BLAS gemm\), got float16"),
     ("fast", (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
      r"method must be one of 'auto', 'im2col', 'im2col-grid', 'shifted-gemm', "
-     r"'winograd', 'winograd4', 'fft', got 'fast'"),
+     r"'winograd', 'winograd4', 'fft', 'fft-tiled', got 'fast'"),
     (None, (2, 3, 3, 3), {"stride": 1, "pad": 0}, np.float64,
      r"method must be one of .*, got None"),
 ])

@@ -12,6 +12,7 @@ identical signatures and are tested as twins (``tests/twins.py``):
 ``conv_strategies``           the two stride-1 strategies of ``conv_fast``
 ``conv_winograd``             convolution by Winograd F(2x2, 3x3) and F(4x4, 3x3)
 ``conv_fft``                  convolution by the FFT (large filters)
+``conv_fft_tiled``            the FFT tile by tile (large filters, small batches)
 ``conv_cost``                 the measured cost model ``method='auto'`` chooses with
 ``im2col``                    ``im2col``/``col2im`` and the geometry every conv shares
 ``pooling``                   max (naive and fast), average and L2-norm pooling
@@ -30,6 +31,7 @@ from .affine import *
 from .conv_cost import *
 from .conv_fast import *
 from .conv_fft import *
+from .conv_fft_tiled import *
 from .conv_naive import *
 from .conv_winograd import *
 from .im2col import *

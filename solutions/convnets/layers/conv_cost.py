@@ -91,6 +91,7 @@ import numpy as np
 import scipy.fft
 
 from ..shapes import conv_output_shape
+from .conv_fft_tiled import fft_tile_shape
 from .conv_strategies import conv_strategy_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
@@ -104,7 +105,8 @@ __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT
 # tests/test_conv_strategies.py checks: the largest absolute error of out, dx and dw
 # against float64, relative to the largest float64 value.
 FLOAT32_ERROR_BOUNDS = {"im2col": 1e-5, "im2col-grid": 1e-5, "shifted-gemm": 1e-5,
-                        "winograd": 1e-5, "winograd4": WINOGRAD4_FLOAT32_BOUND, "fft": 1e-5}
+                        "winograd": 1e-5, "winograd4": WINOGRAD4_FLOAT32_BOUND, "fft": 1e-5,
+                        "fft-tiled": 1e-5}
 # In float32 and float16, 'auto' considers only strategies at least this accurate.
 AUTO_FLOAT32_BOUND = 1e-5
 # In float64, 'auto' considers only the strategies without a transform (see
@@ -131,7 +133,7 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
@@ -298,7 +300,45 @@ class ConvCostModel:
             moves = self.copy_seconds(6 * 2 * it * freqs * (N * C + C * F + N * F))
             return (self.fft_seconds(transforms, Hf * Wf, dtype) + gemms + moves
                     + self.calls_seconds(40))
+        if method == "fft-tiled":
+            return self._fft_tiled_seconds(x_shape, w_shape, conv_param, dtype)
         raise ValueError(f"method must be a strategy's name, got {method!r}")
+
+    def _fft_tiled_seconds(self, x_shape, w_shape, conv_param, dtype) -> float:
+        """Work of 'fft-tiled' (:mod:`convnets.layers.conv_fft_tiled`) on its tiles:
+        every transform is two matrix products (columns, then rows), the products per
+        frequency are complex (4 real multiply-adds each), plus the copies between."""
+        N, C, H, W = x_shape
+        F, _, HH, WW = w_shape
+        P, D = conv_param.get("pad", 0), conv_param.get("dilation", 1)
+        Th, Tw = fft_tile_shape(tuple(x_shape), tuple(w_shape),
+                                tuple(sorted(conv_param.items())))
+        KH, KW = D * (HH - 1) + 1, D * (WW - 1) + 1
+        H1, W1 = H + 2 * P - KH + 1, W + 2 * P - KW + 1
+        Mh, Mw = Th - KH + 1, Tw - KW + 1
+        B = N * math.ceil(H1 / Mh) * math.ceil(W1 / Mw)
+        Twf = Tw // 2 + 1
+        freqs = Th * Twf
+        it = np.dtype(dtype).itemsize
+
+        def to_spectrum(rows, cols, R):
+            return (self.gemm_seconds(2 * Twf, cols, R, dtype, count=rows)
+                    + 4 * self.gemm_seconds(Th, rows, Twf * R, dtype))
+
+        def from_spectrum(rows, cols, R):
+            return (4 * self.gemm_seconds(rows, Th, Twf * R, dtype)
+                    + 4 * self.gemm_seconds(cols, Twf, R, dtype, count=rows))
+
+        gemms = 3 * 4 * self.gemm_seconds(B, C, F, dtype, count=freqs)
+        transforms = (to_spectrum(Th, Tw, B * C) + to_spectrum(HH, WW, C * F)
+                      + to_spectrum(Mh, Mw, B * F) + from_spectrum(Mh, Mw, B * F)
+                      + from_spectrum(HH, WW, F * C) + from_spectrum(Th, Tw, B * C))
+        # Patches gathered and added back, the real halves put together as complex
+        # numbers, dout spread on its tiles, the outputs put back in NCHW order.
+        moves = self.copy_seconds(it * (5 * Th * Tw * B * C + 4 * freqs * (B * C + C * F + B * F)
+                                        + 3 * Mh * Mw * B * F + 2 * N * (C * H * W + F * H1 * W1)))
+        calls = 60 + 2 * math.ceil(Th / Mh) * math.ceil(Tw / Mw)
+        return gemms + transforms + moves + self.calls_seconds(calls)
 
 
 def auto_candidates(dtype) -> tuple[str, ...]:

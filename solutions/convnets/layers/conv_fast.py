@@ -23,6 +23,9 @@ layer's signature, and ``conv_forward_fast(..., method=name)`` forces one:
 ``'winograd4'``   ``conv_forward_winograd4`` / ...            3x3, stride 1, dilation 1
 ``'fft'``         ``conv_forward_fft`` / ...                  every layer (pays off for
                                                               large filters at stride 1)
+``'fft-tiled'``   ``conv_forward_fft_tiled`` / ...            every layer (pays off for
+                                                              large filters at stride 1
+                                                              on small batches)
 ================  ==========================================  ==============================
 
 ``method='auto'`` (the default) runs, per layer, the strategy that the cost model of
@@ -48,6 +51,7 @@ from ..checks import check_dout
 from ..shapes import conv_output_shape
 from .conv_cost import ConvCostModel, choose_conv_method, conv_cost_model
 from .conv_fft import conv_backward_fft, conv_forward_fft
+from .conv_fft_tiled import conv_backward_fft_tiled, conv_forward_fft_tiled
 from .conv_strategies import (
     CONV_STRATEGIES,
     check_conv_method,
@@ -123,7 +127,8 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     but straightforward :func:`conv_forward_naive`.
 
     The GEMM strategies below, Winograd (:func:`conv_forward_winograd`,
-    :func:`conv_forward_winograd4`) and the FFT (:func:`conv_forward_fft`) give the
+    :func:`conv_forward_winograd4`) and the FFT (:func:`conv_forward_fft`, whole
+    planes; :func:`conv_forward_fft_tiled`, tile by tile) give the
     same results; ``method='auto'`` runs the one the machine's cost model predicts
     fastest (see the module docstring; ``cache['method']`` records which ran):
 
@@ -162,7 +167,8 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
         'im2col', when that is set: :data:`FIXED_METHOD_ENV`); a name of
         :data:`CONV_STRATEGIES` forces that strategy (``'winograd'``:
         :func:`conv_forward_winograd`, ``'winograd4'``:
-        :func:`conv_forward_winograd4`, ``'fft'``: :func:`conv_forward_fft`).
+        :func:`conv_forward_winograd4`, ``'fft'``: :func:`conv_forward_fft`,
+        ``'fft-tiled'``: :func:`conv_forward_fft_tiled`).
     block_columns : int, keyword-only, optional
         Columns per cached block of 'im2col-grid' and 'shifted-gemm' (forward and
         backward); default: as many as fit in
@@ -350,9 +356,9 @@ def machine_cost_model() -> ConvCostModel:
 
 # The strategies with a module of their own.
 _OTHER_FORWARDS = {"winograd": conv_forward_winograd, "winograd4": conv_forward_winograd4,
-                   "fft": conv_forward_fft}
+                   "fft": conv_forward_fft, "fft-tiled": conv_forward_fft_tiled}
 _OTHER_BACKWARDS = {"winograd": conv_backward_winograd, "winograd4": conv_backward_winograd4,
-                    "fft": conv_backward_fft}
+                    "fft": conv_backward_fft, "fft-tiled": conv_backward_fft_tiled}
 
 
 # --- the named strategies: the naive layer's signature, one strategy each -------------

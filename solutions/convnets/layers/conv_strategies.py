@@ -26,7 +26,8 @@ from .conv_winograd import winograd_applies
 from .im2col import pad_channels_first
 
 # Every way this package computes a convolution, by name (conv_forward_fast's method=).
-CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft")
+CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft",
+                   "fft-tiled")
 
 
 def check_conv_method(method, auto: bool) -> None:

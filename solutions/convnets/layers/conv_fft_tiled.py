@@ -1,0 +1,372 @@
+"""Convolution in the Fourier domain, tile by tile: the FFT strategy for small batches.
+
+The whole-plane FFT (:mod:`convnets.layers.conv_fft`) transforms every filter on a grid
+as large as the padded input: at convnet-benchmarks' L2 (128 x 64 filters of 9x9 on
+64x64 planes) that is 8192 spectra of 64 x 33 complex numbers, 138 MB for a batch of
+two images, and the layer waits on memory. Here the stride-1 output is cut into tiles
+of ``Mh x Mw`` positions; each tile needs an input patch of ``Th x Tw`` =
+``(Mh + KH - 1) x (Mw + KW - 1)`` points (``KH``, ``KW``: the dilated filter's extent),
+on which a circular correlation of size ``Th x Tw`` equals the linear one
+("overlap-save"). The filters are transformed on the small ``Th x Tw`` grid only
+(``Th * (Tw//2 + 1)`` frequencies, 144 for a 16 x 16 tile), and every frequency is one
+complex matrix product summing over the channels:
+``Y[k] (tiles, F) = X[k] (tiles, C) @ conj(W[k]) (C, F)``.
+
+The transforms are small dense DFTs, done as matrix products with the DFT matrices
+(``e^{-2 pi i k j / T}``) restricted to the points that are not zero (a 9 x 9 filter
+in a 16 x 16 tile: 9 of 16 columns) or that are needed (the ``Mh x Mw`` valid outputs
+of each tile). On small tiles a GEMM does this faster than an FFT library, all on
+NumPy's BLAS. The tile size is chosen per layer (:func:`fft_tile_shape`) to balance
+the products per frequency (more tiles) against the transforms and the size of the
+filters' spectra (larger tiles).
+
+Multiplications: about ``8 * Th*(Tw//2+1) / (Mh*Mw)`` real multiply-adds per output
+and channel pair, against ``HH*WW`` for the direct correlation: a 9x9 filter with
+16 x 16 tiles needs 18 instead of 81 (4.5x fewer); a 3x3 filter with 16 x 16 tiles
+about 5.9 instead of 9.
+
+Backward: ``dout`` is cut into the same tiles (each one ``Mh x Mw``, zero-padded to
+the tile grid), so that ``dw[f, c] = sum over tiles of corr(x tile, dout tile)`` and
+``dx`` is the sum of each tile's full convolution with the filters, added back where
+the tiles overlap ("overlap-add"); both reuse the spectra kept by the forward pass.
+
+Stride and dilation are supported (the dilated filter's taps pick the DFT matrix's
+columns; the stride-1 output is subsampled), so that the strategy applies to every
+layer; it pays off at stride 1.
+
+Shapes and conventions are those of :mod:`convnets.layers.conv_naive`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..checks import check_dout
+from ..shapes import conv_output_shape
+from .im2col import check_conv_layer
+
+__all__ = ["conv_forward_fft_tiled", "conv_backward_fft_tiled", "fft_tile_shape",
+           "fft_tiled_multiplications"]
+
+# Tile sizes tried by fft_tile_shape: at most this many points per side (a DFT of T
+# points as a matrix product costs T per point; past 32 a larger tile saves little).
+MAX_TILE = 32
+# What a byte of spectrum moved costs against a real multiply-add (2 flops), for the
+# tile choice only: about 100 GFLOP/s of GEMM against 4-8 GB/s of memory here.
+_BYTE_COST = 12.0
+
+
+def _complex_dtype(dtype) -> np.dtype:
+    """complex128 for float64, else complex64 (float16 is computed in float32)."""
+    return np.dtype(np.complex128) if np.dtype(dtype) == np.float64 else np.dtype(np.complex64)
+
+
+@functools.lru_cache(maxsize=256)
+def _dft(T: int, points: tuple, sign: int, half: bool, dtype_name: str) -> np.ndarray:
+    """Rows: the frequencies k (all T, or T//2+1 when ``half``); columns: the given
+    points j; entries ``exp(sign * 2 pi i k j / T)``. Read-only, cached."""
+    k = np.arange(T // 2 + 1 if half else T)[:, None]
+    j = np.asarray(points)[None, :]
+    m = np.exp(sign * 2j * np.pi * ((k * j) % T) / T).astype(dtype_name)
+    m.flags.writeable = False
+    return m
+
+
+@functools.lru_cache(maxsize=256)
+def _idft(T: int, points: tuple, sign: int, half: bool, scale: float,
+          dtype_name: str) -> np.ndarray:
+    """Rows: the output points m; columns: the frequencies k; entries
+    ``c_k * exp(sign * 2 pi i k m / T) * scale``, where, when ``half``, ``c_k`` is 2 for
+    the frequencies whose mirror image is not stored (1 for 0 and T/2): the real part
+    of its product with a half spectrum is the inverse real transform."""
+    k = np.arange(T // 2 + 1 if half else T)
+    m = np.asarray(points)[:, None]
+    weight = np.ones(len(k))
+    if half:
+        weight[1:] = 2.0
+        if T % 2 == 0:
+            weight[-1] = 1.0
+    g = (weight * scale)[None, :] * np.exp(sign * 2j * np.pi * ((m * k[None, :]) % T) / T)
+    g = g.astype(dtype_name)
+    g.flags.writeable = False
+    return g
+
+
+def _to_spectrum(planes, Th, Tw, rows, cols, sign, cdtype):
+    """The 2-D DFT on a ``Th x Tw`` grid of real ``planes`` (len(rows), len(cols), R),
+    whose values sit at grid points ``rows`` x ``cols`` (zero elsewhere): complex
+    (Th, Tw//2+1, R), frequency-major so that each frequency is an (R,) row."""
+    n_rows, n_cols, R = planes.shape
+    Twf = Tw // 2 + 1
+    fw = _dft(Tw, cols, sign, True, cdtype.name)                     # (Twf, cols)
+    fh = _dft(Th, rows, sign, False, cdtype.name)                    # (Th, rows)
+    real = planes.dtype
+    # Along the columns, real in, complex out: two real products, one per part.
+    both = np.matmul(np.concatenate([fw.real, fw.imag]).astype(real), planes)  # (rows, 2Twf, R)
+    half = np.empty((n_rows, Twf, R), dtype=cdtype)
+    half.real = both[:, :Twf]
+    half.imag = both[:, Twf:]
+    return (fh @ half.reshape(n_rows, Twf * R)).reshape(Th, Twf, R)
+
+
+def _from_spectrum(spectrum, Th, Tw, rows, cols, sign, real):
+    """The real inverse of :func:`_to_spectrum` at grid points ``rows`` x ``cols``:
+    ``spectrum`` (Th, Tw//2+1, R) complex -> (len(rows), len(cols), R) real."""
+    _, Twf, R = spectrum.shape
+    cdtype = spectrum.dtype
+    gh = _idft(Th, rows, sign, False, 1.0, cdtype.name)                     # (rows, Th)
+    gw = _idft(Tw, cols, sign, True, 1.0 / (Th * Tw), cdtype.name)          # (cols, Twf)
+    part = (gh @ spectrum.reshape(Th, Twf * R)).reshape(len(rows), Twf, R)
+    # The real part of a complex product: twice the flops of the real formula, but
+    # splitting ``part`` into its real and imaginary planes took longer.
+    return np.matmul(gw, part).real
+
+
+def _tile_cost(Th, Tw, KH, KW, H1, W1, N, C, F) -> float:
+    """Relative cost of forward + backward with ``Th x Tw`` tiles (for the choice)."""
+    Mh, Mw = Th - KH + 1, Tw - KW + 1
+    tiles = N * math.ceil(H1 / Mh) * math.ceil(W1 / Mw)
+    freqs = Th * (Tw // 2 + 1)
+    # Small products run far below the GEMM's peak: weigh them by their smallest side.
+    small = min(tiles, C, F)
+    gemm = 3 * 8 * freqs * tiles * C * F / min(1.0, (small / 64) ** 0.5)
+    transforms = 8 * freqs * (tiles * C * (Th + Tw) * 2 + C * F * (KH + KW) * 2
+                              + tiles * F * (Mh + Mw) * 2)
+    moved = 8 * 4 * freqs * (2 * tiles * C + 3 * C * F + 2 * tiles * F)
+    patches = 4 * 4 * tiles * Th * Tw * (C + F)
+    return gemm + transforms + _BYTE_COST * (moved + patches)
+
+
+@functools.lru_cache(maxsize=1024)
+def fft_tile_shape(x_shape, w_shape, conv_param_items) -> tuple[int, int]:
+    """The tile grid ``(Th, Tw)`` used on a layer: the one of least estimated cost
+    among ``KH .. max(KH, min(MAX_TILE, Hp))`` rows by the same for columns, where
+    ``KH x KW`` is the dilated filter's extent and ``Hp x Wp`` the padded input
+    (``conv_param_items``: ``tuple(sorted(conv_param.items()))``). A tile of ``Th``
+    rows yields ``Th - KH + 1`` output rows."""
+    conv_param = dict(conv_param_items)
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    P, D = conv_param.get("pad", 0), conv_param.get("dilation", 1)
+    KH, KW = D * (HH - 1) + 1, D * (WW - 1) + 1
+    Hp, Wp = H + 2 * P, W + 2 * P
+    H1, W1 = Hp - KH + 1, Wp - KW + 1
+    rows = range(KH, max(KH, min(MAX_TILE, Hp)) + 1)
+    cols = range(KW, max(KW, min(MAX_TILE, Wp)) + 1)
+    return min(((Th, Tw) for Th in rows for Tw in cols),
+               key=lambda t: _tile_cost(t[0], t[1], KH, KW, H1, W1, N, C, F))
+
+
+def fft_tiled_multiplications(x_shape, w_shape, conv_param, tile=None) -> int:
+    """Real multiplications in one forward pass's products per frequency (transforms
+    not counted): 4 per complex product, ``Th*(Tw//2+1)`` frequencies, each a
+    (tiles, C) @ (C, F) product. ``tile``: as in :func:`conv_forward_fft_tiled`."""
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    Th, Tw = tile or fft_tile_shape(tuple(x_shape), tuple(w_shape),
+                                    tuple(sorted(conv_param.items())))
+    g = _Grid(H, W, HH, WW, conv_param.get("pad", 0), conv_param.get("dilation", 1), Th, Tw)
+    return 4 * Th * (Tw // 2 + 1) * N * g.th * g.tw * C * F
+
+
+def _check_tile(tile, KH, KW):
+    """ValueError naming ``tile`` unless it is None or two integers (Th, Tw) with
+    ``Th >= KH`` and ``Tw >= KW`` (the dilated filter's extent)."""
+    if tile is None:
+        return
+    ok = (isinstance(tile, (tuple, list)) and len(tile) == 2
+          and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in tile))
+    if not ok or tile[0] < KH or tile[1] < KW:
+        raise ValueError(f"tile must be None or two integers (Th, Tw) with Th >= {KH} and "
+                         f"Tw >= {KW} (the dilated filter's extent), got {tile!r}")
+
+
+def conv_forward_fft_tiled(x, w, b, conv_param, *, tile=None):
+    """Forward pass of a convolutional layer in the Fourier domain, tile by tile.
+
+    The same contract and results as :func:`conv_forward_naive` (slow but
+    straightforward): the padded input is cut into overlapping ``Th x Tw`` patches
+    (:func:`fft_tile_shape`), each patch and each filter is transformed on that grid,
+    one complex matrix product per frequency sums over the channels, and the inverse
+    transform keeps each tile's ``Mh x Mw`` valid outputs (every S-th one of them is
+    the strided layer's output).
+
+    Error: as for the whole-plane FFT, rounding is spread over each tile, so the error
+    scales with the largest values. float64 agrees with the naive layer to about 1e-13
+    relative. In float32, the largest absolute error of the output, the input
+    gradient and the filter gradient against float64 is below ``1e-5`` times the
+    largest absolute value of the float64 result, on unit-normal inputs with filters
+    scaled by ``1/sqrt(C*HH*WW)`` (tested by ``tests/test_conv_strategies.py``;
+    measured 2e-7 to 4e-7).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input batch; any strides.
+    w : ndarray, shape (F, C, HH, WW)
+        Filters.
+    b : ndarray, shape (F,)
+        Biases.
+    conv_param : dict
+        ``'stride'`` S, ``'pad'`` P and optionally ``'dilation'`` D (default 1).
+    tile : (int, int), keyword-only, optional
+        The tile grid ``(Th, Tw)``, at least the dilated filter's extent; default
+        :func:`fft_tile_shape`'s choice. Results do not depend on it; tests pass small
+        tiles to exercise many of them.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H', W')
+        ``H' = 1 + (H + 2P - (D*(HH-1) + 1)) / S``, likewise ``W'``; dtype NumPy's
+        promotion of ``x`` and ``w`` (float16 is computed in float32).
+    cache : dict
+        ``'method'`` = ``'fft-tiled'``, ``'x_shape'``, the input dtypes ``'x_dtype'``,
+        ``'w_dtype'``, ``'b_dtype'``, ``'w_shape'``, ``'stride'``, ``'pad'``,
+        ``'dilation'``, ``'tile'`` (Th, Tw), and the spectra ``'x_hat'``
+        (Th, Tw//2+1, tiles, C) and ``'w_hat'`` (Th, Tw//2+1, C, F), the latter
+        conjugated.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Exactly as :func:`conv_forward_naive`; and ValueError naming ``tile`` when it
+        is not two integers at least the dilated filter's extent.
+    """
+    x, w, b, S, P, D, H_out, W_out = check_conv_layer(x, w, b, conv_param)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _check_tile(tile, D * (HH - 1) + 1, D * (WW - 1) + 1)
+    dtype = np.result_type(x.dtype, w.dtype)
+    cdtype = _complex_dtype(dtype)
+    real = np.dtype(cdtype.char.lower())
+    Th, Tw = (int(tile[0]), int(tile[1])) if tile is not None else fft_tile_shape(
+        x.shape, w.shape, tuple(sorted({"stride": S, "pad": P, "dilation": D}.items())))
+    g = _Grid(H, W, HH, WW, P, D, Th, Tw)
+    # The padded input, channels last, large enough for every tile's patch.
+    grid = np.zeros((N, g.th * g.Mh + g.KH - 1, g.tw * g.Mw + g.KW - 1, C), dtype=real)
+    grid[:, P:P + H, P:P + W] = x.transpose(0, 2, 3, 1)
+    s = grid.strides
+    patches = as_strided(grid, (N, g.th, g.tw, Th, Tw, C),
+                         (s[0], s[1] * g.Mh, s[2] * g.Mw, s[1], s[2], s[3]), writeable=False)
+    patches = np.ascontiguousarray(patches.transpose(3, 4, 0, 1, 2, 5))  # (Th, Tw, N, th, tw, C)
+    B = N * g.th * g.tw
+    x_hat = _to_spectrum(patches.reshape(Th, Tw, B * C), Th, Tw, tuple(range(Th)),
+                         tuple(range(Tw)), -1, cdtype).reshape(-1, B, C)
+    # The filters' spectra, conjugated (correlation): the DFT with the opposite sign.
+    taps = np.ascontiguousarray(w.transpose(2, 3, 1, 0), dtype=real)     # (HH, WW, C, F)
+    w_hat = _to_spectrum(taps.reshape(HH, WW, C * F), Th, Tw, g.tap_rows, g.tap_cols, 1,
+                         cdtype).reshape(-1, C, F)
+    y_hat = np.matmul(x_hat, w_hat)                                      # (freqs, B, F)
+    y = _from_spectrum(y_hat.reshape(Th, -1, B * F), Th, Tw, tuple(range(g.Mh)),
+                       tuple(range(g.Mw)), 1, real)                      # (Mh, Mw, B*F)
+    y = y.reshape(g.Mh, g.Mw, N, g.th, g.tw, F).transpose(2, 5, 3, 0, 4, 1)
+    y = y.reshape(N, F, g.th * g.Mh, g.tw * g.Mw)
+    out = np.empty((N, F, H_out, W_out), dtype=dtype)
+    np.add(y[:, :, :(H_out - 1) * S + 1:S, :(W_out - 1) * S + 1:S],
+           b.astype(dtype)[:, None, None], out=out)
+    cache = {"method": "fft-tiled", "x_shape": x.shape, "x_dtype": x.dtype,
+             "w_dtype": w.dtype, "b_dtype": b.dtype, "w_shape": w.shape, "stride": S,
+             "pad": P, "dilation": D, "tile": (Th, Tw), "x_hat": x_hat, "w_hat": w_hat}
+    return out, cache
+
+
+class _Grid:
+    """The tiling of a layer: tile ``Th x Tw``, valid outputs ``Mh x Mw`` per tile,
+    ``th x tw`` tiles covering the stride-1 output, the dilated filter's extent
+    ``KH x KW`` and its taps' positions on the tile grid."""
+
+    def __init__(self, H, W, HH, WW, P, D, Th, Tw):
+        self.KH, self.KW = D * (HH - 1) + 1, D * (WW - 1) + 1
+        self.H1, self.W1 = H + 2 * P - self.KH + 1, W + 2 * P - self.KW + 1
+        self.Mh, self.Mw = Th - self.KH + 1, Tw - self.KW + 1
+        self.th, self.tw = -(-self.H1 // self.Mh), -(-self.W1 // self.Mw)
+        self.tap_rows = tuple(range(0, self.KH, D))
+        self.tap_cols = tuple(range(0, self.KW, D))
+
+
+def conv_backward_fft_tiled(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_forward_fft_tiled`.
+
+    ``dout`` is spread on the stride-1 output grid (every S-th position) and cut into
+    the forward pass's tiles of ``Mh x Mw``, each transformed on the ``Th x Tw`` grid;
+    then per frequency ``dw = dY^H @ X`` (tiles summed), inverted at the filter's taps,
+    and ``dx = dY @ W^T``, inverted on the whole tile and added back where the tiles'
+    patches overlap. Error bounds as in :func:`conv_forward_fft_tiled`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H', W')
+        Upstream gradient, any strides.
+    cache : dict
+        From :func:`conv_forward_fft_tiled`.
+    compute_dx : bool, keyword-only, default True
+        False skips ``dx`` (returned as None).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None when ``compute_dx`` is False
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+        Each in the dtype of ``x``, ``w`` and ``b`` respectively.
+
+    Raises
+    ------
+    ValueError
+        If ``dout`` does not have the shape of the forward output.
+    """
+    N, C, H, W = cache["x_shape"]
+    F, _, HH, WW = cache["w_shape"]
+    S, P, D = cache["stride"], cache["pad"], cache["dilation"]
+    Th, Tw = cache["tile"]
+    H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
+    dout = check_dout(dout, (N, F, H_out, W_out), "conv", same_ndim=True)
+    x_hat, w_hat = cache["x_hat"], cache["w_hat"]
+    cdtype = x_hat.dtype
+    real = np.dtype(cdtype.char.lower())
+    g = _Grid(H, W, HH, WW, P, D, Th, Tw)
+    B = N * g.th * g.tw
+    db = dout.astype(np.result_type(real, cache["b_dtype"]), copy=False).sum(axis=(0, 2, 3))
+    dense = np.zeros((N, g.th * g.Mh, g.tw * g.Mw, F), dtype=real)
+    dense[:, :(H_out - 1) * S + 1:S, :(W_out - 1) * S + 1:S] = dout.transpose(0, 2, 3, 1)
+    blocks = dense.reshape(N, g.th, g.Mh, g.tw, g.Mw, F).transpose(2, 4, 0, 1, 3, 5)
+    blocks = np.ascontiguousarray(blocks).reshape(g.Mh, g.Mw, B * F)
+    # The conjugated spectrum of dout (the DFT with the opposite sign; dout is real).
+    dout_hat = _to_spectrum(blocks, Th, Tw, tuple(range(g.Mh)), tuple(range(g.Mw)), 1,
+                            cdtype).reshape(-1, B, F)
+    # dw[f, c] = sum over tiles of corr(x, dout): conj(dY)^T @ X per frequency.
+    dw_hat = np.matmul(dout_hat.transpose(0, 2, 1), x_hat)             # (freqs, F, C)
+    dw = _from_spectrum(dw_hat.reshape(Th, -1, F * C), Th, Tw, g.tap_rows, g.tap_cols, 1,
+                        real)                                          # (HH, WW, F*C)
+    dw = np.ascontiguousarray(dw.reshape(HH, WW, F, C).transpose(2, 3, 0, 1),
+                              dtype=cache["w_dtype"])
+    dx = None
+    if compute_dx:
+        # conj(dX) = conj(dY) @ conj(W)^T per frequency; its inverse with the other sign
+        # is dX's: each tile's full convolution, Th x Tw points.
+        dx_hat = np.matmul(dout_hat, w_hat.transpose(0, 2, 1))         # (freqs, B, C)
+        patches = _from_spectrum(dx_hat.reshape(Th, -1, B * C), Th, Tw, tuple(range(Th)),
+                                 tuple(range(Tw)), -1, real)           # (Th, Tw, B*C)
+        patches = patches.reshape(Th, Tw, N, g.th, g.tw, C)
+        dx = _overlap_add(patches, g, N, C)[:, P:P + H, P:P + W].transpose(0, 3, 1, 2)
+        dx = np.ascontiguousarray(dx, dtype=cache["x_dtype"])
+    return dx, dw, db.astype(cache["b_dtype"], copy=False)
+
+
+def _overlap_add(patches, g, N, C):
+    """Sum the tiles' ``Th x Tw`` patches (Th, Tw, N, th, tw, C), tile (i, j) placed at
+    ``(i*Mh, j*Mw)``, into a channels-last grid (N, rows, cols, C): one slice-add per
+    ``Mh x Mw`` block of a patch."""
+    Th, Tw = patches.shape[:2]
+    rh, rw = -(-Th // g.Mh), -(-Tw // g.Mw)
+    total = np.zeros((N, g.th + rh - 1, g.Mh, g.tw + rw - 1, g.Mw, C), dtype=patches.dtype)
+    for p in range(rh):
+        for q in range(rw):
+            part = patches[p * g.Mh:(p + 1) * g.Mh, q * g.Mw:(q + 1) * g.Mw]
+            hp, wq = part.shape[:2]
+            # (hp, wq, N, th, tw, C) -> (N, th, hp, tw, wq, C)
+            total[:, p:p + g.th, :hp, q:q + g.tw, :wq] += part.transpose(2, 3, 0, 4, 1, 5)
+    return total.reshape(N, (g.th + rh - 1) * g.Mh, (g.tw + rw - 1) * g.Mw, C)
