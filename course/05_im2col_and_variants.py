@@ -415,7 +415,11 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # error against a float64 computation, and the strategy `method="auto"` runs.
 
 # %%
-from convnets.layers.conv_cost import FLOAT32_ERROR_BOUNDS, auto_candidates  # noqa: E402
+from convnets.layers.conv_cost import (  # noqa: E402
+    FLOAT32_ERROR_BOUNDS,
+    auto_candidates,
+    preferred,
+)
 from convnets.layers.conv_fast import CONV_STRATEGIES, conv_strategy_applies  # noqa: E402
 from convnets.layers.conv_fft_tiled import fft_tiled_multiplications  # noqa: E402
 
@@ -475,7 +479,9 @@ def compare_strategies(name, x_shape, w_shape, param):
         assert auto_cache["method"] == "im2col"
         print("  auto ran im2col: this machine's calibration was disturbed")
         return auto_cache
-    assert auto_cache["method"] == min(predicted, key=predicted.get)
+    # The fastest prediction, or a simpler strategy predicted within 10% of it (the
+    # model's predictions are rough; on a near-tie auto keeps the simpler one).
+    assert auto_cache["method"] == preferred(predicted)
     print("  auto's predicted ms:",
           ", ".join(f"{m} {s * 1e3:.1f}" for m, s in sorted(predicted.items(),
                                                              key=lambda item: item[1])))
@@ -526,8 +532,9 @@ assert "shifted-gemm" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # batches (convnet-benchmarks' 9x9 layers in `make bench`). F(4x4)'s float32 error is
 # several times the others', which is why
 # `method="auto"` (a cost model measured on this machine, choosing the fastest predicted
-# strategy) leaves it out in float32; it leaves out shifted-gemm as well, whose speed in
-# a network depends on what ran before it. `make bench` runs the same comparison on
+# strategy, or a simpler one predicted within 10% of it) leaves it out in float32; it
+# leaves out shifted-gemm as well, whose speed in a network depends on what ran before
+# it. `make bench` runs the same comparison on
 # convnet-benchmarks' layers and networks, against PyTorch.
 
 # %% [markdown]

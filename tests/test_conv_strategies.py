@@ -19,6 +19,7 @@ from convnets.gradcheck import assert_close, check_layer_gradients
 from convnets.layers.conv_cost import (
     ATTEMPTS,
     AUTO_FLOAT32_BOUND,
+    AUTO_MARGIN,
     CALIBRATION_LAYERS,
     EXACT_STRATEGIES,
     FACTOR_LIMIT,
@@ -35,6 +36,7 @@ from convnets.layers.conv_cost import (
     load_or_measure,
     machine_identity,
     measure_conv_cost_model,
+    preferred,
 )
 from convnets.layers.conv_fast import (
     CONV_STRATEGIES,
@@ -358,7 +360,7 @@ def test_auto_runs_the_strategy_the_model_predicts_fastest(model, dtype):
         predicted = {m: model.predict(m, x_shape, w_shape, conv_param, dtype)
                      for m in candidates}
         assert cache["auto_predicted"] == pytest.approx(predicted)
-        assert chosen == min(predicted, key=predicted.get), (x_shape, w_shape, predicted)
+        assert chosen == preferred(predicted), (x_shape, w_shape, predicted)
         assert choose_conv_method(x_shape, w_shape, conv_param, dtype, model,
                                   applies=conv_strategy_applies)[0] == chosen
         # The strategy that ran is the one the cache names, and it computes the layer.
@@ -368,6 +370,17 @@ def test_auto_runs_the_strategy_the_model_predicts_fastest(model, dtype):
         assert_close(out, expected, rtol=tolerance,
                      atol=tolerance * float(np.abs(expected).max()), method=chosen)
         conv_backward_fast(np.ones_like(out), cache)
+
+
+def test_auto_keeps_the_simpler_strategy_on_a_near_tie():
+    # Within AUTO_MARGIN of the fastest prediction, the earliest strategy wins; a
+    # clearly faster one wins whatever its place.
+    assert AUTO_MARGIN == 0.1
+    assert preferred({"im2col": 1.09, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col"
+    assert preferred({"im2col": 1.11, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col-grid"
+    assert preferred({"im2col": 2.0, "im2col-grid": 1.5, "fft-tiled": 1.0}) == "fft-tiled"
+    assert preferred({"fft": 1.0, "winograd": 1.0}) == "winograd"
+    assert preferred({"im2col": 3.0}) == "im2col"
 
 
 def test_the_injected_model_changes_the_choice_as_it_says():
@@ -438,7 +451,7 @@ def test_model_ranks_strategies_by_their_modelled_work():
         candidates = {m: t for m, t in work.items() if m in auto_candidates(np.float32)}
         chosen, _ = choose_conv_method(x_shape, w_shape, NO_PAD, np.float32, profile,
                                        applies=conv_strategy_applies)
-        assert chosen == min(candidates, key=candidates.get)
+        assert chosen == preferred(candidates)
         # Without padding, 'im2col-grid' computes (H'-1)*W + W' grid positions per image
         # where 'im2col' computes H'*W', with more passes over its blocks: more work.
         assert work["im2col"] < work["im2col-grid"]

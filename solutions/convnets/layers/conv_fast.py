@@ -32,7 +32,8 @@ layer's signature, and ``conv_forward_fast(..., method=name)`` forces one:
 :mod:`convnets.layers.conv_cost` predicts fastest, from this machine's measured GEMM,
 copy and FFT throughput (measured once, kept in the user's cache directory), among the
 strategies that apply to the layer and keep the dtype's accuracy (in float32 and
-float16 not Winograd F(4x4, 3x3), whose float32 error bound is 1e-4).
+float16 not Winograd F(4x4, 3x3), whose float32 error bound is 1e-4); on a near-tie
+(within 10%) the simpler strategy (:func:`~convnets.layers.conv_cost.preferred`).
 ``cache['method']`` records which ran, ``cache['auto_predicted']`` the predicted
 seconds of every candidate (None when the strategy was named).
 
