@@ -125,7 +125,14 @@ EXACT_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm")
 # calibration times it alone, so the model predicted it at 0.13-0.74 of what
 # make bench then measured on L1-L5, and auto chose it on layers where it was the
 # slowest GEMM strategy (L5: 31.8 ms against im2col's 13.9).
-NOT_FOR_AUTO = ("shifted-gemm",)
+# 'fft', the whole-plane FFT, transforms every filter on a grid as large as the input:
+# 'fft-tiled' does the same products on small tiles and was faster on every layer
+# make bench measured (convnet-benchmarks' L1-L4: 2.6-7.5x; ThreeLayerConvNet's first
+# layer), while the model predicted the whole-plane FFT at 0.3-0.4 of its measured
+# time there and once chose it for ThreeLayerConvNet, halving its training speed.
+NOT_FOR_AUTO = ("shifted-gemm", "fft")
+# How the calibration labels a strategy's timing: f"{method}{_ON_LAYER}{i}".
+_ON_LAYER = " on calibration layer "
 # Smallest GEMM dimensions at which the throughput is measured.
 GEMM_SIZES = (1, 4, 16, 64, 256)
 # The layers on which each strategy's overhead and factor are fitted, float32:
@@ -353,7 +360,8 @@ def auto_candidates(dtype) -> tuple[str, ...]:
     most :data:`AUTO_FLOAT32_BOUND`, so Winograd F(4x4, 3x3) is left out.
 
     Never those of :data:`NOT_FOR_AUTO` ('shifted-gemm': its speed in a network depends
-    on the NumPy GEMM before it, which the model cannot see; named, it runs).
+    on the NumPy GEMM before it, which the model cannot see; 'fft': the tiled FFT does
+    the same products faster; named, they run).
 
     float64 (the dtype of gradient checks): the GEMM strategies only
     (:data:`EXACT_STRATEGIES`), where every output is its own dot product. Winograd
@@ -512,11 +520,11 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
         call_us=best["call"] / 200 * 1e6, matmul_item_us=best["matmul item"] / 2000 * 1e6)
     overheads, factors = _strategy_costs(rates, run_strategy, timer, spreads)
     # What auto never runs cannot disturb its choices: shifted-gemm's turns disagree on
-    # a quiet machine too (the second BLAS thread pool, see NOT_FOR_AUTO); its figures
+    # a quiet machine too (the second BLAS thread pool, see NOT_FOR_AUTO); their figures
     # are still fitted, for the benchmark's prediction column.
     reasons = [f"{label}: second-fastest turn {spread:.2f}x the fastest"
                for label, spread in spreads.items()
-               if spread > SPREAD_LIMIT and not label.startswith(NOT_FOR_AUTO)]
+               if spread > SPREAD_LIMIT and label.split(_ON_LAYER)[0] not in NOT_FOR_AUTO]
     typical = float(np.median([factor for _, factor in factors]))
     reasons += [f"{method}: factor {factor:.3g}, the strategies' median {typical:.3g}"
                 for method, factor in factors if method not in NOT_FOR_AUTO
@@ -544,15 +552,14 @@ def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads) -> tuple
                                 run_strategy(method, x, w, b, conv_param))
             work[(method, i)] = rates.work_seconds(method, x_shape, w_shape, conv_param,
                                                    np.float32)
-    timings = timer({f"{m} on calibration layer {i}": fn for (m, i), fn in fns.items()},
-                    TURNS)
+    timings = timer({f"{m}{_ON_LAYER}{i}": fn for (m, i), fn in fns.items()}, TURNS)
     best = _fastest(timings, spreads)
     overheads, factors = [], []
     for method in FLOAT32_ERROR_BOUNDS:
         keys = [key for key in fns if key[0] == method]
         overhead, factor = fit_strategy_costs(
             [work[key] for key in keys],
-            [best[f"{method} on calibration layer {i}"] for _, i in keys])
+            [best[f"{method}{_ON_LAYER}{i}"] for _, i in keys])
         overheads.append((method, overhead))
         factors.append((method, factor))
     return tuple(overheads), tuple(factors)
