@@ -13,6 +13,24 @@ from ..checks import check_array, check_bias, check_dout
 
 __all__ = ["affine_forward", "affine_backward"]
 
+# A small batch through a large weight matrix (a network's first FC layers at batch 2:
+# 25088 x 4096 weights for 2 examples) reads every weight for a couple of
+# multiply-adds: one product over the whole matrix runs at about half the memory's
+# speed, a product per block of rows that fits in cache at about its full speed
+# (measured with w 25088 x 4096, float32, batch 2: dout @ w.T 57 ms whole, 29 ms in
+# blocks of 512 KB; x @ w 40 and 37; with w 4096 x 4096: 8.4 and 3.5, 5.8 and 4.3).
+STREAM_BATCH = 16                # at most this many examples
+STREAM_MIN_BYTES = 4 << 20       # and weights of at least this size
+STREAM_BLOCK_BYTES = 512 << 10   # rows of w per product
+
+
+def _row_blocks(N: int, w: np.ndarray):
+    """Slices of ``w``'s rows to multiply one at a time, or None for a single product."""
+    if N > STREAM_BATCH or w.nbytes < STREAM_MIN_BYTES or w.strides[1] != w.itemsize:
+        return None
+    rows = max(1, STREAM_BLOCK_BYTES // (w.shape[1] * w.itemsize))
+    return [slice(i, i + rows) for i in range(0, w.shape[0], rows)]
+
 
 def affine_forward(x, w, b):
     """Fully-connected layer: flatten each example, then ``out = x @ w + b``.
@@ -61,7 +79,15 @@ def affine_forward(x, w, b):
             f"has shape {w.shape}, which expects D = {w.shape[0]}; w must be (D, M)"
         )
     check_bias(b, w.shape[1], f"w of shape {w.shape} has M = {w.shape[1]} outputs", "(M,)")
-    out = x.reshape(N, D) @ w + b
+    x2 = x.reshape(N, D)
+    blocks = _row_blocks(N, w)
+    if blocks is None:
+        out = x2 @ w + b
+    else:
+        product = np.zeros((N, w.shape[1]), dtype=np.result_type(x2, w))
+        for rows in blocks:
+            product += x2[:, rows] @ w[rows]
+        out = product + b
     return out, (x, w, b)
 
 
@@ -92,7 +118,14 @@ def affine_backward(dout, cache):
     x, w, b = cache
     N = x.shape[0]
     dout = check_dout(dout, (N, w.shape[1]), "the affine layer")
-    dx = (dout @ w.T).reshape(x.shape)
+    blocks = _row_blocks(N, w)
+    if blocks is None:
+        dx = (dout @ w.T).reshape(x.shape)
+    else:
+        dx = np.empty((N, w.shape[0]), dtype=np.result_type(dout, w))
+        for rows in blocks:
+            np.matmul(dout, w[rows].T, out=dx[:, rows])
+        dx = dx.reshape(x.shape)
     dw = x.reshape(N, -1).T @ dout
     db = dout.sum(axis=0)
     return (dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False),
