@@ -13,9 +13,9 @@ L5    384 x 13 x 13    384 of 3 x 3
 ====  ===============  ==============
 
 For each layer, in float32, every strategy that applies to it
-(:data:`convnets.CONV_STRATEGIES`, the FFT on filters of 5x5 and more; ``auto`` marks
-the one ``method='auto'`` picks; ``--quick``: only im2col, Winograd and auto's choice,
-at batch 1) and
+(:data:`convnets.CONV_STRATEGIES`, the whole-plane FFT on filters of 5x5 and more;
+``auto`` marks the one ``method='auto'`` picks; ``--quick``: only im2col, Winograd, the
+tiled FFT and auto's choice, at batch 1) and
 ``torch.nn.functional.conv2d`` when PyTorch is installed (never a dependency), timed
 in turns in the same run (an untimed call of each, then the best of two turns): forward,
 backward to the input, backward to the weights,
@@ -95,9 +95,9 @@ CONVNET_BENCHMARK_LAYERS = {
 }
 BATCH = 2
 QUICK_BATCH = 1
-# --quick leaves out the FFT: at these small batches its filter transforms (F*C planes
-# of the padded input's size) take seconds per call on L2, L3 and L5.
-QUICK_METHODS = ("im2col", "winograd")
+# --quick leaves out the whole-plane FFT: at these small batches its filter transforms
+# (F*C planes of the padded input's size) take seconds per call on L2, L3 and L5.
+QUICK_METHODS = ("im2col", "winograd", "fft-tiled")
 OUT_DIR = Path("out") / "bench"
 CONV_PARAM = {"stride": 1, "pad": 0}
 # convnet-benchmarks' name -> (zoo name, how the zoo's network differs from its script).
