@@ -375,9 +375,9 @@ def test_auto_runs_the_strategy_the_model_predicts_fastest(model, dtype):
 def test_auto_keeps_the_simpler_strategy_on_a_near_tie():
     # Within AUTO_MARGIN of the fastest prediction, the earliest strategy wins; a
     # clearly faster one wins whatever its place.
-    assert AUTO_MARGIN == 0.1
-    assert preferred({"im2col": 1.09, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col"
-    assert preferred({"im2col": 1.11, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col-grid"
+    assert AUTO_MARGIN == 0.2
+    assert preferred({"im2col": 1.19, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col"
+    assert preferred({"im2col": 1.21, "im2col-grid": 1.0, "fft-tiled": 1.05}) == "im2col-grid"
     assert preferred({"im2col": 2.0, "im2col-grid": 1.5, "fft-tiled": 1.0}) == "fft-tiled"
     assert preferred({"fft": 1.0, "winograd": 1.0}) == "winograd"
     assert preferred({"im2col": 3.0}) == "im2col"
@@ -511,11 +511,12 @@ def test_large_layers_are_predicted_from_the_fit_not_the_small_layers_ratio():
                     strategy_factors=tuple((m, f) for m, (_, f) in fitted.items()))
     single = replace(profile, strategy_factors=tuple(small_ratio.items()))
 
-    def pick(m, layer):
+    def pick(m, layer):      # the model's fastest (auto's margin left aside)
         x_shape, w_shape = BENCH_LAYERS[layer]
-        return choose_conv_method(x_shape, w_shape, NO_PAD, np.float32, m,
-                                  applies=lambda method, *_: None if method in truth
-                                  else "left out")[0]
+        predicted = choose_conv_method(x_shape, w_shape, NO_PAD, np.float32, m,
+                                       applies=lambda method, *_: None if method in truth
+                                       else "left out")[1]
+        return min(predicted, key=predicted.get)
     for layer in ("L2", "L3"):
         assert pick(single, layer) == "im2col-grid"
         assert pick(model, layer) == "im2col"

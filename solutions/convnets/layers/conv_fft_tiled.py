@@ -43,10 +43,10 @@ import functools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..checks import check_dout
 from ..shapes import conv_output_shape
+from .conv_tiles import TileGrid, dout_blocks, input_patches, output_to_nchw, overlap_add
 from .im2col import check_conv_layer
 
 __all__ = ["conv_forward_fft_tiled", "conv_backward_fft_tiled", "fft_tile_shape",
@@ -169,7 +169,8 @@ def fft_tiled_multiplications(x_shape, w_shape, conv_param, tile=None) -> int:
     F, _, HH, WW = w_shape
     Th, Tw = tile or fft_tile_shape(tuple(x_shape), tuple(w_shape),
                                     tuple(sorted(conv_param.items())))
-    g = _Grid(N, H, W, HH, WW, conv_param.get("pad", 0), conv_param.get("dilation", 1), Th, Tw)
+    g = TileGrid(N, H, W, HH, WW, conv_param.get("pad", 0), conv_param.get("dilation", 1), Th,
+                 Tw)
     return 4 * Th * (Tw // 2 + 1) * N * g.th * g.tw * C * F
 
 
@@ -245,11 +246,11 @@ def conv_forward_fft_tiled(x, w, b, conv_param, *, tile=None):
     real = np.dtype(cdtype.char.lower())
     Th, Tw = (int(tile[0]), int(tile[1])) if tile is not None else fft_tile_shape(
         x.shape, w.shape, tuple(sorted({"stride": S, "pad": P, "dilation": D}.items())))
-    g = _Grid(N, H, W, HH, WW, P, D, Th, Tw)
-    # Spectra are kept frequency-major with the channels last, (freqs, B, C), except the
-    # output's, (freqs, F, B): NCHW arrays are moved to and from the tiles fastest so
-    # (measured on convnet-benchmarks' layers, a VGG 3x3 and a CIFAR 7x7 layer).
-    x_hat = _input_spectrum(x, g, P, cdtype, real)                       # (freqs, B, C)
+    g = TileGrid(N, H, W, HH, WW, P, D, Th, Tw)
+    # Spectra frequency-major, in the orders of conv_tiles: (freqs, B, C) for the
+    # input, (freqs, F, B) for the output.
+    x_hat = _to_spectrum(input_patches(x, g, P, real), Th, Tw, tuple(range(Th)),
+                         tuple(range(Tw)), -1, cdtype).reshape(-1, g.B, C)
     # The filters' spectra, conjugated (correlation): the DFT with the opposite sign.
     taps = np.ascontiguousarray(w.transpose(2, 3, 1, 0), dtype=real)     # (HH, WW, C, F)
     w_hat = _to_spectrum(taps.reshape(HH, WW, C * F), Th, Tw, g.tap_rows, g.tap_cols, 1,
@@ -257,35 +258,11 @@ def conv_forward_fft_tiled(x, w, b, conv_param, *, tile=None):
     y_hat = np.matmul(w_hat.transpose(0, 2, 1), x_hat.transpose(0, 2, 1))  # (freqs, F, B)
     y = _from_spectrum(y_hat.reshape(Th, -1, F * g.B), Th, Tw, tuple(range(g.Mh)),
                        tuple(range(g.Mw)), 1, real)                      # (Mh, Mw, F*B)
-    y = y.reshape(g.Mh, g.Mw, F, N, g.th, g.tw).transpose(3, 2, 4, 0, 5, 1)
-    bias = b.astype(dtype)[:, None, None]
-    if S == 1 and (g.th * g.Mh, g.tw * g.Mw) == (H_out, W_out):
-        out = np.empty((N, F, H_out, W_out), dtype=dtype)
-        np.add(y, bias[..., None, None], out=out.reshape(y.shape))
-    else:
-        y = y.reshape(N, F, g.th * g.Mh, g.tw * g.Mw)
-        out = np.add(y[:, :, :(H_out - 1) * S + 1:S, :(W_out - 1) * S + 1:S], bias,
-                     dtype=dtype)
+    out = output_to_nchw(y, g, b, S, H_out, W_out, dtype)
     cache = {"method": "fft-tiled", "x_shape": x.shape, "x_dtype": x.dtype,
              "w_dtype": w.dtype, "b_dtype": b.dtype, "w_shape": w.shape, "stride": S,
              "pad": P, "dilation": D, "tile": (Th, Tw), "x_hat": x_hat, "w_hat": w_hat}
     return out, cache
-
-
-class _Grid:
-    """The tiling of a layer: tile ``Th x Tw``, valid outputs ``Mh x Mw`` per tile,
-    ``th x tw`` tiles per image covering the stride-1 output, ``B = N*th*tw`` tiles in
-    all, the dilated filter's extent ``KH x KW`` and its taps' positions on the tile."""
-
-    def __init__(self, N, H, W, HH, WW, P, D, Th, Tw):
-        self.KH, self.KW = D * (HH - 1) + 1, D * (WW - 1) + 1
-        self.H1, self.W1 = H + 2 * P - self.KH + 1, W + 2 * P - self.KW + 1
-        self.Th, self.Tw = Th, Tw
-        self.Mh, self.Mw = Th - self.KH + 1, Tw - self.KW + 1
-        self.th, self.tw = -(-self.H1 // self.Mh), -(-self.W1 // self.Mw)
-        self.B = N * self.th * self.tw
-        self.tap_rows = tuple(range(0, self.KH, D))
-        self.tap_cols = tuple(range(0, self.KW, D))
 
 
 def conv_backward_fft_tiled(dout, cache, *, compute_dx=True):
@@ -327,16 +304,11 @@ def conv_backward_fft_tiled(dout, cache, *, compute_dx=True):
     x_hat, w_hat = cache["x_hat"], cache["w_hat"]
     cdtype = x_hat.dtype
     real = np.dtype(cdtype.char.lower())
-    g = _Grid(N, H, W, HH, WW, P, D, Th, Tw)
+    g = TileGrid(N, H, W, HH, WW, P, D, Th, Tw)
     db = dout.astype(np.result_type(real, cache["b_dtype"]), copy=False).sum(axis=(0, 2, 3))
-    # dout on the stride-1 grid, channels last, cut into the tiles' Mh x Mw blocks.
-    dense = np.zeros((N, g.th * g.Mh, g.tw * g.Mw, F), dtype=real)
-    dense[:, :(H_out - 1) * S + 1:S, :(W_out - 1) * S + 1:S] = dout.transpose(0, 2, 3, 1)
-    blocks = dense.reshape(N, g.th, g.Mh, g.tw, g.Mw, F).transpose(2, 4, 0, 1, 3, 5)
-    blocks = np.ascontiguousarray(blocks).reshape(g.Mh, g.Mw, g.B * F)
     # The conjugated spectrum of dout (the DFT with the opposite sign; dout is real).
-    dout_hat = _to_spectrum(blocks, Th, Tw, tuple(range(g.Mh)), tuple(range(g.Mw)), 1,
-                            cdtype).reshape(-1, g.B, F)
+    dout_hat = _to_spectrum(dout_blocks(dout, g, S, real), Th, Tw, tuple(range(g.Mh)),
+                            tuple(range(g.Mw)), 1, cdtype).reshape(-1, g.B, F)
     # dw[f, c] = sum over tiles of corr(x, dout): conj(dY)^T @ X per frequency.
     dw_hat = np.matmul(dout_hat.transpose(0, 2, 1), x_hat)             # (freqs, F, C)
     dw = _from_spectrum(dw_hat.reshape(Th, -1, F * C), Th, Tw, g.tap_rows, g.tap_cols, 1,
@@ -350,38 +322,5 @@ def conv_backward_fft_tiled(dout, cache, *, compute_dx=True):
         dx_hat = np.matmul(dout_hat, w_hat.transpose(0, 2, 1))         # (freqs, B, C)
         patches = _from_spectrum(dx_hat.reshape(Th, -1, g.B * C), Th, Tw, tuple(range(Th)),
                                  tuple(range(Tw)), -1, real)           # (Th, Tw, B*C)
-        dx = _overlap_add(patches.reshape(Th, Tw, N, g.th, g.tw, C), g)
-        dx = dx[:, P:P + H, P:P + W].transpose(0, 3, 1, 2)
-        dx = np.ascontiguousarray(dx, dtype=cache["x_dtype"])
+        dx = overlap_add(patches, g, P, H, W, cache["x_dtype"])
     return dx, dw, db.astype(cache["b_dtype"], copy=False)
-
-
-def _overlap_add(patches, g):
-    """Sum the tiles' ``Th x Tw`` patches (Th, Tw, N, th, tw, C), tile (i, j) placed at
-    ``(i*Mh, j*Mw)``, into a channels-last grid (N, rows, cols, C): one slice-add per
-    ``Mh x Mw`` block of a patch."""
-    Th, Tw, N, _, _, C = patches.shape
-    rh, rw = -(-Th // g.Mh), -(-Tw // g.Mw)
-    total = np.zeros((N, g.th + rh - 1, g.Mh, g.tw + rw - 1, g.Mw, C), dtype=patches.dtype)
-    for p in range(rh):
-        for q in range(rw):
-            part = patches[p * g.Mh:(p + 1) * g.Mh, q * g.Mw:(q + 1) * g.Mw]
-            hp, wq = part.shape[:2]
-            # (hp, wq, N, th, tw, C) -> (N, th, hp, tw, wq, C)
-            total[:, p:p + g.th, :hp, q:q + g.tw, :wq] += part.transpose(2, 3, 0, 4, 1, 5)
-    return total.reshape(N, (g.th + rh - 1) * g.Mh, (g.tw + rw - 1) * g.Mw, C)
-
-
-def _input_spectrum(x, g, P, cdtype, real):
-    """The spectra of the input's ``Th x Tw`` patches (zero-padded input, channels
-    last; patch (i, j) from ``(i*Mh, j*Mw)``): (freqs, B, C)."""
-    N, C, H, W = x.shape
-    grid = np.zeros((N, g.th * g.Mh + g.KH - 1, g.tw * g.Mw + g.KW - 1, C), dtype=real)
-    grid[:, P:P + H, P:P + W] = x.transpose(0, 2, 3, 1)
-    s = grid.strides
-    view = as_strided(grid, (N, g.th, g.tw, g.Th, g.Tw, C),
-                      (s[0], s[1] * g.Mh, s[2] * g.Mw, s[1], s[2], s[3]), writeable=False)
-    patches = np.ascontiguousarray(view.transpose(3, 4, 0, 1, 2, 5))   # (Th, Tw, N, th, tw, C)
-    spectrum = _to_spectrum(patches.reshape(g.Th, g.Tw, g.B * C), g.Th, g.Tw,
-                            tuple(range(g.Th)), tuple(range(g.Tw)), -1, cdtype)
-    return spectrum.reshape(-1, g.B, C)
