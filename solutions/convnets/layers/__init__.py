@@ -13,6 +13,7 @@ identical signatures and are tested as twins (``tests/twins.py``):
 ``conv_winograd``             convolution by Winograd F(2x2, 3x3) and F(4x4, 3x3)
 ``conv_fft``                  convolution by the FFT (large filters)
 ``conv_fft_tiled``            the FFT tile by tile (large filters, small batches)
+``conv_tiles``                the tiling the tiled FFT and Winograd share
 ``conv_cost``                 the measured cost model ``method='auto'`` chooses with
 ``im2col``                    ``im2col``/``col2im`` and the geometry every conv shares
 ``pooling``                   max (naive and fast), average and L2-norm pooling
