@@ -93,7 +93,7 @@ import numpy as np
 import scipy.fft
 
 from ..shapes import conv_output_shape
-from .conv_fft_tiled import fft_tile_shape
+from .conv_fft_tiled import tile_grid
 from .conv_strategies import conv_strategy_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
@@ -328,13 +328,9 @@ class ConvCostModel:
         frequency are complex (4 real multiply-adds each), plus the copies between."""
         N, C, H, W = x_shape
         F, _, HH, WW = w_shape
-        P, D = conv_param.get("pad", 0), conv_param.get("dilation", 1)
-        Th, Tw = fft_tile_shape(tuple(x_shape), tuple(w_shape),
-                                tuple(sorted(conv_param.items())))
-        KH, KW = D * (HH - 1) + 1, D * (WW - 1) + 1
-        H1, W1 = H + 2 * P - KH + 1, W + 2 * P - KW + 1
-        Mh, Mw = Th - KH + 1, Tw - KW + 1
-        B = N * math.ceil(H1 / Mh) * math.ceil(W1 / Mw)
+        g = tile_grid(x_shape, w_shape, conv_param)
+        Th, Tw, Mh, Mw, B = g.Th, g.Tw, g.Mh, g.Mw, g.B
+        H1, W1 = g.H1, g.W1
         Twf = Tw // 2 + 1
         freqs = Th * Twf
         it = np.dtype(dtype).itemsize

@@ -40,7 +40,6 @@ Shapes and conventions are those of :mod:`convnets.layers.conv_naive`.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -50,7 +49,7 @@ from .conv_tiles import TileGrid, dout_blocks, input_patches, output_to_nchw, ov
 from .im2col import check_conv_layer
 
 __all__ = ["conv_forward_fft_tiled", "conv_backward_fft_tiled", "fft_tile_shape",
-           "fft_tiled_multiplications"]
+           "tile_grid", "fft_tiled_multiplications"]
 
 # Tile sizes tried by fft_tile_shape: at most this many points per side (a DFT of T
 # points as a matrix product costs T per point; past 32 a larger tile saves little).
@@ -96,17 +95,26 @@ def _idft(T: int, points: tuple, sign: int, half: bool, scale: float,
     return g
 
 
+@functools.lru_cache(maxsize=256)
+def _half_dft_parts(T: int, points: tuple, sign: int, dtype_name: str) -> np.ndarray:
+    """The real and imaginary parts of ``_dft(T, points, sign, half=True)`` stacked,
+    (2*(T//2+1), len(points)), in the real dtype: one real product gives both parts of
+    a real signal's half spectrum. Read-only, cached."""
+    m = _dft(T, points, sign, True, dtype_name)
+    parts = np.concatenate([m.real, m.imag])
+    parts.flags.writeable = False
+    return parts
+
+
 def _to_spectrum(planes, Th, Tw, rows, cols, sign, cdtype):
     """The 2-D DFT on a ``Th x Tw`` grid of real ``planes`` (len(rows), len(cols), R),
     whose values sit at grid points ``rows`` x ``cols`` (zero elsewhere): complex
     (Th, Tw//2+1, R), frequency-major so that each frequency is an (R,) row."""
     n_rows, n_cols, R = planes.shape
     Twf = Tw // 2 + 1
-    fw = _dft(Tw, cols, sign, True, cdtype.name)                     # (Twf, cols)
     fh = _dft(Th, rows, sign, False, cdtype.name)                    # (Th, rows)
-    real = planes.dtype
-    # Along the columns, real in, complex out: two real products, one per part.
-    both = np.matmul(np.concatenate([fw.real, fw.imag]).astype(real), planes)  # (rows, 2Twf, R)
+    # Along the columns, real in, complex out: one real product gives both parts.
+    both = np.matmul(_half_dft_parts(Tw, cols, sign, cdtype.name), planes)  # (rows, 2Twf, R)
     half = np.empty((n_rows, Twf, R), dtype=cdtype)
     half.real = both[:, :Twf]
     half.imag = both[:, Twf:]
@@ -126,52 +134,53 @@ def _from_spectrum(spectrum, Th, Tw, rows, cols, sign, real):
     return np.matmul(gw, part).real
 
 
-def _tile_cost(Th, Tw, KH, KW, H1, W1, N, C, F) -> float:
-    """Relative cost of forward + backward with ``Th x Tw`` tiles (for the choice)."""
-    Mh, Mw = Th - KH + 1, Tw - KW + 1
-    tiles = N * math.ceil(H1 / Mh) * math.ceil(W1 / Mw)
-    freqs = Th * (Tw // 2 + 1)
+def _tile_cost(g: TileGrid, C: int, F: int) -> float:
+    """Relative cost of forward + backward on the tiles of ``g`` (for the choice)."""
+    freqs = g.Th * (g.Tw // 2 + 1)
     # Small products run far below the GEMM's peak: weigh them by their smallest side.
-    small = min(tiles, C, F)
-    gemm = 3 * 8 * freqs * tiles * C * F / min(1.0, (small / 64) ** 0.5)
-    transforms = 8 * freqs * (tiles * C * (Th + Tw) * 2 + C * F * (KH + KW) * 2
-                              + tiles * F * (Mh + Mw) * 2)
-    moved = 8 * 4 * freqs * (2 * tiles * C + 3 * C * F + 2 * tiles * F)
-    patches = 4 * 4 * tiles * Th * Tw * (C + F)
+    small = min(g.B, C, F)
+    gemm = 3 * 8 * freqs * g.B * C * F / min(1.0, (small / 64) ** 0.5)
+    transforms = 8 * freqs * (g.B * C * (g.Th + g.Tw) * 2 + C * F * (g.KH + g.KW) * 2
+                              + g.B * F * (g.Mh + g.Mw) * 2)
+    moved = 8 * 4 * freqs * (2 * g.B * C + 3 * C * F + 2 * g.B * F)
+    patches = 4 * 4 * g.B * g.Th * g.Tw * (C + F)
     return gemm + transforms + _BYTE_COST * (moved + patches)
 
 
+def tile_grid(x_shape, w_shape, conv_param, tile=None) -> TileGrid:
+    """The tiles 'fft-tiled' runs a layer on: ``tile`` (Th, Tw) when given, else the
+    grid of least estimated cost among ``KH .. max(KH, min(MAX_TILE, Hp))`` rows by the
+    same for columns, where ``KH x KW`` is the dilated filter's extent and ``Hp x Wp``
+    the padded input. A tile of ``Th`` rows yields ``Th - KH + 1`` output rows."""
+    P, D = conv_param.get("pad", 0), conv_param.get("dilation", 1)
+    Th, Tw = tile or _best_tile(tuple(x_shape), tuple(w_shape), P, D)
+    N, _, H, W = x_shape
+    return TileGrid(N, H, W, w_shape[2], w_shape[3], P, D, int(Th), int(Tw))
+
+
+def fft_tile_shape(x_shape, w_shape, conv_param) -> tuple[int, int]:
+    """The tile ``(Th, Tw)`` :func:`tile_grid` chooses for a layer."""
+    g = tile_grid(x_shape, w_shape, conv_param)
+    return g.Th, g.Tw
+
+
 @functools.lru_cache(maxsize=1024)
-def fft_tile_shape(x_shape, w_shape, conv_param_items) -> tuple[int, int]:
-    """The tile grid ``(Th, Tw)`` used on a layer: the one of least estimated cost
-    among ``KH .. max(KH, min(MAX_TILE, Hp))`` rows by the same for columns, where
-    ``KH x KW`` is the dilated filter's extent and ``Hp x Wp`` the padded input
-    (``conv_param_items``: ``tuple(sorted(conv_param.items()))``). A tile of ``Th``
-    rows yields ``Th - KH + 1`` output rows."""
-    conv_param = dict(conv_param_items)
+def _best_tile(x_shape, w_shape, P, D) -> tuple[int, int]:
     N, C, H, W = x_shape
     F, _, HH, WW = w_shape
-    P, D = conv_param.get("pad", 0), conv_param.get("dilation", 1)
     KH, KW = D * (HH - 1) + 1, D * (WW - 1) + 1
-    Hp, Wp = H + 2 * P, W + 2 * P
-    H1, W1 = Hp - KH + 1, Wp - KW + 1
-    rows = range(KH, max(KH, min(MAX_TILE, Hp)) + 1)
-    cols = range(KW, max(KW, min(MAX_TILE, Wp)) + 1)
+    rows = range(KH, max(KH, min(MAX_TILE, H + 2 * P)) + 1)
+    cols = range(KW, max(KW, min(MAX_TILE, W + 2 * P)) + 1)
     return min(((Th, Tw) for Th in rows for Tw in cols),
-               key=lambda t: _tile_cost(t[0], t[1], KH, KW, H1, W1, N, C, F))
+               key=lambda t: _tile_cost(TileGrid(N, H, W, HH, WW, P, D, *t), C, F))
 
 
 def fft_tiled_multiplications(x_shape, w_shape, conv_param, tile=None) -> int:
     """Real multiplications in one forward pass's products per frequency (transforms
     not counted): 4 per complex product, ``Th*(Tw//2+1)`` frequencies, each a
     (tiles, C) @ (C, F) product. ``tile``: as in :func:`conv_forward_fft_tiled`."""
-    N, C, H, W = x_shape
-    F, _, HH, WW = w_shape
-    Th, Tw = tile or fft_tile_shape(tuple(x_shape), tuple(w_shape),
-                                    tuple(sorted(conv_param.items())))
-    g = TileGrid(N, H, W, HH, WW, conv_param.get("pad", 0), conv_param.get("dilation", 1), Th,
-                 Tw)
-    return 4 * Th * (Tw // 2 + 1) * N * g.th * g.tw * C * F
+    g = tile_grid(x_shape, w_shape, conv_param, tile)
+    return 4 * g.Th * (g.Tw // 2 + 1) * g.B * x_shape[1] * w_shape[0]
 
 
 def _check_tile(tile, KH, KW):
@@ -244,9 +253,8 @@ def conv_forward_fft_tiled(x, w, b, conv_param, *, tile=None):
     dtype = np.result_type(x.dtype, w.dtype)
     cdtype = _complex_dtype(dtype)
     real = np.dtype(cdtype.char.lower())
-    Th, Tw = (int(tile[0]), int(tile[1])) if tile is not None else fft_tile_shape(
-        x.shape, w.shape, tuple(sorted({"stride": S, "pad": P, "dilation": D}.items())))
-    g = TileGrid(N, H, W, HH, WW, P, D, Th, Tw)
+    g = tile_grid(x.shape, w.shape, {"pad": P, "dilation": D}, tile)
+    Th, Tw = g.Th, g.Tw
     # Spectra frequency-major, in the orders of conv_tiles: (freqs, B, C) for the
     # input, (freqs, F, B) for the output.
     x_hat = _to_spectrum(input_patches(x, g, P, real), Th, Tw, tuple(range(Th)),
