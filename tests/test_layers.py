@@ -36,32 +36,49 @@ def test_affine_flattens_each_example_row_major():
     assert_close(out, expected, rtol=1e-12, what="affine on an (N, C, H, W) input")
 
 
+@pytest.mark.parametrize("N", [1, 2, 3])
 @pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float32),
                                                (np.float32, np.float64)])
-def test_affine_small_batch_through_large_weights_equals_one_product(x_dtype, w_dtype):
-    # Batch 3 through 4.4 MB (or more) of weights: the products run per block of rows
-    # of w (the last block partial); same values and dtypes as one product.
+def test_affine_small_batch_through_large_weights_equals_one_product(x_dtype, w_dtype, N):
+    # A small batch through 4.4 MB (or more) of weights: one or two examples take a
+    # vector-matrix product each, three the products per block of rows of w (the last
+    # block partial); one example's dw is an outer product. Same values and dtypes as
+    # one product.
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((3, 11, 10, 10)).astype(x_dtype)             # D = 1100
+    x = rng.standard_normal((N, 11, 10, 10)).astype(x_dtype)             # D = 1100
     w = rng.standard_normal((1100, 1000)).astype(w_dtype)
     b = rng.standard_normal(1000).astype(np.float32)
     assert w.nbytes >= affine.STREAM_MIN_BYTES and 3 <= affine.STREAM_BATCH
-    blocks = affine._row_blocks(3, w)
+    assert (N <= affine.VECTOR_BATCH) == (N < 3)
+    blocks = affine._row_blocks(N, w)
     assert len(blocks) > 2 and 1100 % (blocks[0].stop - blocks[0].start) != 0
     out, cache = affine_forward(x, w, b)
-    x64, w64 = x.reshape(3, -1).astype(np.float64), w.astype(np.float64)
-    assert out.dtype == np.result_type(x, w, b)
-    assert_close(out, x64 @ w64 + b, rtol=1e-4, atol=1e-3, what="blocked forward")
-    dout = rng.standard_normal((3, 1000)).astype(x_dtype)
+    x64, w64 = x.reshape(N, -1).astype(np.float64), w.astype(np.float64)
+    assert out.dtype == np.result_type(x, w, b) and out.shape == (N, 1000)
+    assert_close(out, x64 @ w64 + b, rtol=1e-4, atol=1e-3, what=f"forward, batch {N}")
+    dout = rng.standard_normal((N, 1000)).astype(x_dtype)
     dx, dw, db = affine_backward(dout, cache)
     assert (dx.shape, dx.dtype, dw.dtype) == (x.shape, x.dtype, w.dtype)
-    assert_close(dx.reshape(3, -1), dout.astype(np.float64) @ w64.T, rtol=1e-4, atol=1e-3,
-                 what="blocked dx")
-    assert_close(dw, x64.T @ dout, rtol=1e-4, atol=1e-4, what="dw")
+    assert dx.flags.c_contiguous and dw.shape == w.shape
+    assert_close(dx.reshape(N, -1), dout.astype(np.float64) @ w64.T, rtol=1e-4, atol=1e-3,
+                 what=f"dx, batch {N}")
+    assert_close(dw, x64.T @ dout, rtol=1e-4, atol=1e-4, what=f"dw, batch {N}")
     # Weights given as a transposed view (not row-contiguous) take the single product.
-    assert affine._row_blocks(3, np.asfortranarray(w)) is None
+    assert affine._row_blocks(N, np.asfortranarray(w)) is None
     out_t, _ = affine_forward(x, np.asfortranarray(w), b)
     assert_close(out_t, out, rtol=1e-5, atol=1e-4, what="forward with a column-major w")
+
+
+def test_affine_one_example_dw_is_the_outer_product_exactly():
+    # dw of a single example is computed as an elementwise product (faster than the
+    # matrix product with an inner dimension of 1): each entry is one product, exactly.
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((1, 3, 4)), rng.standard_normal((12, 5)), np.zeros(5)
+    _, cache = affine_forward(x, w, b)
+    dout = rng.standard_normal((1, 5))
+    dx, dw, db = affine_backward(dout, cache)
+    assert np.array_equal(dw, np.outer(x.ravel(), dout[0]))
+    assert_close(dx, (dout @ w.T).reshape(x.shape), rtol=1e-12, what="dx of one example")
 
 
 @pytest.mark.parametrize("x_shape", [(4, 5), (3, 2, 3), (2, 3, 2, 2)])

@@ -22,11 +22,22 @@ __all__ = ["affine_forward", "affine_backward"]
 STREAM_BATCH = 16                # at most this many examples
 STREAM_MIN_BYTES = 4 << 20       # and weights of at least this size
 STREAM_BLOCK_BYTES = 512 << 10   # rows of w per product
+# With one or two examples, a vector-matrix product per example (BLAS gemv, which
+# streams w at full speed) beats the blocks, although it reads w once per example
+# (measured, float32, batch 2: x @ w 16 -> 13 ms with w 9216 x 4096, 5.8 -> 3.3 with
+# 4096 x 4096; dout @ w.T likewise; from batch 3 or 4 on the blocks win).
+VECTOR_BATCH = 2
+
+
+def _streams(N: int, w: np.ndarray) -> bool:
+    """Whether a batch of N through ``w`` reads the weights in pieces (small batch,
+    large and row-contiguous weights) rather than in one product."""
+    return N <= STREAM_BATCH and w.nbytes >= STREAM_MIN_BYTES and w.strides[1] == w.itemsize
 
 
 def _row_blocks(N: int, w: np.ndarray):
     """Slices of ``w``'s rows to multiply one at a time, or None for a single product."""
-    if N > STREAM_BATCH or w.nbytes < STREAM_MIN_BYTES or w.strides[1] != w.itemsize:
+    if not _streams(N, w):
         return None
     rows = max(1, STREAM_BLOCK_BYTES // (w.shape[1] * w.itemsize))
     return [slice(i, i + rows) for i in range(0, w.shape[0], rows)]
@@ -81,7 +92,12 @@ def affine_forward(x, w, b):
     check_bias(b, w.shape[1], f"w of shape {w.shape} has M = {w.shape[1]} outputs", "(M,)")
     x2 = x.reshape(N, D)
     blocks = _row_blocks(N, w)
-    if blocks is None:
+    if blocks is not None and N <= VECTOR_BATCH:
+        out = np.empty((N, w.shape[1]), dtype=np.result_type(x2, w))
+        for n in range(N):
+            np.matmul(x2[n], w, out=out[n])
+        out = out + b
+    elif blocks is None:
         out = x2 @ w + b
     else:
         product = np.zeros((N, w.shape[1]), dtype=np.result_type(x2, w))
@@ -119,14 +135,27 @@ def affine_backward(dout, cache):
     N = x.shape[0]
     dout = check_dout(dout, (N, w.shape[1]), "the affine layer")
     blocks = _row_blocks(N, w)
-    if blocks is None:
-        dx = (dout @ w.T).reshape(x.shape)
+    if blocks is not None and N <= VECTOR_BATCH:
+        dx = np.empty((N, w.shape[0]), dtype=np.result_type(dout, w))
+        for n in range(N):
+            np.matmul(w, dout[n], out=dx[n])
+        dx = dx.reshape(x.shape)
+    elif blocks is None:
+        # (w @ dout.T).T: the same product, up to 1.3x faster in OpenBLAS than
+        # dout @ w.T (measured on batches of 20-200 through 100-4096 outputs), copied
+        # back to rows
+        dx = np.ascontiguousarray((w @ dout.T).T).reshape(x.shape)
     else:
         dx = np.empty((N, w.shape[0]), dtype=np.result_type(dout, w))
         for rows in blocks:
             np.matmul(dout, w[rows].T, out=dx[:, rows])
         dx = dx.reshape(x.shape)
-    dw = x.reshape(N, -1).T @ dout
+    if N == 1:
+        # the same products: a matrix product over a single example runs outside
+        # OpenBLAS's fast path, 3x slower (w 9216 x 4096: 118 ms against 37)
+        dw = np.multiply(x.reshape(1, -1).T, dout)
+    else:
+        dw = x.reshape(N, -1).T @ dout
     db = dout.sum(axis=0)
     return (dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False),
             db.astype(b.dtype, copy=False))

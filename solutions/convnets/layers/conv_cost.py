@@ -146,7 +146,7 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
