@@ -13,13 +13,14 @@ machine), measures what the strategies spend their time on:
 * ``scipy.fft.rfft2`` throughput, in ``2.5 n log2 n`` operations per real transform of
   ``n`` points;
 * the fixed cost of one call into NumPy and of one matrix of a stacked ``matmul``;
-* each strategy's forward and backward on the three layers of
+* each strategy's forward and backward on the four layers of
   :data:`CALIBRATION_LAYERS` (a small one, a 3x3 one with many channels, a 7x7 one
-  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks), against what
-  the rates above count for it: per strategy a fixed ``overhead`` and a ``factor`` on
-  the counted work, fitted so that ``overhead + factor * work`` matches the three
-  measured times (relative least squares, both non-negative). The small layer fixes
-  the overhead, the large ones the factor, so that a large layer is predicted from
+  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks, and a CIFAR
+  first layer whose arrays do not fit the caches), against what the rates above
+  count for it: per strategy a fixed ``overhead`` and a ``factor`` on the counted
+  work, fitted so that ``overhead + factor * work`` matches the measured times
+  (relative least squares, both non-negative). The small layer fixes the overhead,
+  the large ones the factor, so that a large layer is predicted from
   large layers' behaviour (one small reference layer, as before, gave every strategy
   a single ratio measured where fixed costs dominate: ``auto`` then chose
   'im2col-grid' on convnet-benchmarks' L2 and L3, 2-3.5x slower than 'im2col').
@@ -39,18 +40,20 @@ model's error is visible.
 
 A calibration on a shared machine is disturbed by other work. Each figure is timed in
 :data:`TURNS` turns (every figure of a group once per turn, so that a disturbance hits
-one turn of each rather than all turns of one) and the fastest turn is kept. The
-calibration counts as disturbed when, for any figure, the second-fastest turn is more
-than :data:`SPREAD_LIMIT` times the fastest (the turns disagree: no two of them were
-quiet), or when a strategy's fitted factor differs from the median of all strategies'
-factors by more than :data:`FACTOR_LIMIT` times (a strategy disturbed in every turn:
-once, under a load of 8 on 2 cores, im2col got a factor of 95 against 2 to 3 for the
-others). A disturbed calibration is measured again,
-up to :data:`ATTEMPTS` times in all, each attempt's turns added to the earlier ones';
-when the last attempt is still disturbed, its model is stored all the same, with what
-disturbed it (``disturbed`` in the file): the choices it makes are still correct
-convolutions, while measuring again in every new process (a grading worker, a lesson's
-kernel) would cost each of them seconds under exactly the load that disturbed it.
+one turn of each rather than all turns of one) and the fastest turn is kept. A figure
+whose second-fastest turn is more than :data:`SPREAD_LIMIT` times the fastest (the
+turns disagree: no two of them were quiet) is timed again, alone, up to
+:data:`RETIMES` more rounds of turns. The calibration counts as disturbed when, for
+any figure, the turns still disagree, or when a strategy's fitted factor differs from
+the median of all strategies' factors by more than :data:`FACTOR_LIMIT` times (a
+strategy disturbed in every turn: once, under a load of 8 on 2 cores, im2col got a
+factor of 95 against 2 to 3 for the others). A disturbed calibration is measured
+again, up to :data:`ATTEMPTS` times in all, each attempt's turns added to the earlier
+ones'; when the last attempt is still disturbed, its model is stored all the same,
+with what disturbed it (``disturbed`` in the file): the choices it makes are still
+correct convolutions, while measuring again in every new process (a grading worker, a
+lesson's kernel) would cost each of them seconds under exactly the load that
+disturbed it.
 Delete the file, or call :func:`load_or_measure` with ``remeasure=True``, to measure
 again on a quiet machine.
 
@@ -99,7 +102,8 @@ from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
            "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "SPREAD_FLOOR",
-           "FACTOR_LIMIT", "ATTEMPTS", "NOT_FOR_AUTO", "AUTO_MARGIN", "auto_candidates",
+           "FACTOR_LIMIT", "ATTEMPTS", "RETIMES", "NOT_FOR_AUTO", "AUTO_MARGIN",
+           "auto_candidates",
            "preferred", "fit_strategy_costs",
            "time_turns", "machine_identity", "measure_conv_cost_model", "conv_cost_model",
            "choose_conv_method", "cost_model_path", "load_or_measure"]
@@ -140,11 +144,17 @@ GEMM_SIZES = (1, 4, 16, 64, 256)
 # ((N, C, H, W), (F, C, HH, WW), conv_param). Small, where fixed costs dominate; 3x3
 # with more channels (every strategy applies, Winograd included); 7x7 with
 # C*HH*WW = 2352 rows, whose 'im2col-grid' block of 256 columns (2.4 MB) no longer fits
-# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4. Each forward + backward
-# takes a few milliseconds on a quiet machine.
+# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4; the CIFAR first layer
+# at batch 8, whose X_col (4.8 MB) and spectra no longer fit the caches either. Fitted
+# on the first three alone, the model put im2col-grid and the tiled FFT at 0.6-0.8 of
+# their measured times on larger layers (the CIFAR first layer at batch 50, the VGG
+# case, L1) and im2col at 1.1-1.25: one calibration in four ran the tiled FFT on the
+# CIFAR layer, 1.6x slower than im2col. Each forward + backward takes a few
+# milliseconds on a quiet machine.
 CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
-                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
+                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}),
+                      ((8, 3, 32, 32), (32, 3, 7, 7), {"stride": 1, "pad": 3}))
 # The version of the stored file's format: a file of another version is ignored.
 FORMAT_VERSION = 5
 # Timed turns per figure of the calibration; the fastest is kept.
@@ -162,6 +172,12 @@ SPREAD_FLOOR = 2e-4
 FACTOR_LIMIT = 10.0
 # Calibrations tried before a disturbed one is used (in this process only).
 ATTEMPTS = 2
+# Within an attempt, the figures whose turns disagree are timed again, alone, up to this
+# many more rounds of turns (all turns kept). On this 2-core VM a calibration often
+# had one such figure (one quiet turn of five) and came out disturbed, making auto
+# run im2col on every layer (2-3x slower than the tiled FFT on L2 and L3); timing that
+# figure again costs a fraction of a second.
+RETIMES = 3
 # Bytes per block of the stride-1 strategies (conv_strategies.BLOCK_BYTES), for the
 # number of calls they make.
 _BLOCK_BYTES = 1 << 21
@@ -446,31 +462,58 @@ def time_turns(fns: dict, turns: int = TURNS, min_seconds: float = 2e-4) -> dict
     return seconds
 
 
+def _spread(turns) -> float:
+    """How far a figure's second-fastest turn is from its fastest (1.0: they agree
+    exactly, or differ by less than :data:`SPREAD_FLOOR` seconds, or one turn only)."""
+    ordered = sorted(turns)
+    if len(ordered) > 1 and ordered[0] > 0 and ordered[1] - ordered[0] > SPREAD_FLOOR:
+        return ordered[1] / ordered[0]
+    return 1.0
+
+
 def _fastest(seconds: dict, spreads: dict) -> dict:
     """The fastest turn of each label; records in ``spreads`` how far the second
-    fastest is from it (1.0: two turns agree exactly, or differ by less than
-    :data:`SPREAD_FLOOR` seconds)."""
+    fastest is from it (:func:`_spread`)."""
     best = {}
     for label, turns in seconds.items():
-        ordered = sorted(turns)
-        best[label] = ordered[0]
-        spreads[label] = ordered[1] / ordered[0] if len(ordered) > 1 and ordered[0] > 0 \
-            and ordered[1] - ordered[0] > SPREAD_FLOOR else 1.0
+        best[label] = min(turns)
+        spreads[label] = _spread(turns)
     return best
+
+
+def _timed(timer, fns: dict, history: dict, counts=lambda label: True) -> dict:
+    """Every turn of each function of ``fns`` (label -> function): ``timer(fns,
+    TURNS)``, then again for the labels whose turns still disagree (spread above
+    :data:`SPREAD_LIMIT`) and whose spread ``counts`` (those of strategies auto never
+    runs do not), up to :data:`RETIMES` more rounds. The turns are added to
+    ``history`` (label -> seconds), which may hold turns of earlier attempts; returns
+    all of them for the labels of ``fns``."""
+    todo = fns
+    for _ in range(1 + RETIMES):
+        for label, seconds in timer(todo, TURNS).items():
+            history.setdefault(label, []).extend(seconds)
+        todo = {label: fn for label, fn in fns.items()
+                if counts(label) and _spread(history[label]) > SPREAD_LIMIT}
+        if not todo:
+            break
+    return {label: list(history[label]) for label in fns}
 
 
 def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, float]:
     """``(overhead, factor)`` such that ``overhead + factor * work[i]`` matches the
     measured ``seconds[i]``, in relative least squares (each layer's error counted as
     a fraction of its time, so the small layer weighs as much as the large ones), both
-    non-negative. With one layer, or when the times do not grow with the work (the
-    fitted factor explains less than a thousandth of the largest time), the factor is
-    the median of ``seconds / work`` and the overhead 0."""
+    non-negative. With fewer than three layers, or when the times do not grow with the
+    work (the fitted factor explains less than a thousandth of the largest time), the
+    factor is the median of ``seconds / work`` and the overhead 0: two layers fix both
+    parameters exactly, their noise included (Winograd, timed on the two 3x3 layers,
+    once got a factor of 0.12 and an overhead of 0.7 ms, against factors of 0.6-0.9
+    in other calibrations, and the calibration counted as disturbed)."""
     # Imported here, when calibrating only: scipy.optimize takes time to import.
     from scipy.optimize import nnls
 
     work_a, sec_a = np.asarray(work, float), np.asarray(seconds, float)
-    if len(work_a) >= 2:
+    if len(work_a) >= 3:
         a = np.stack([1.0 / sec_a, work_a / sec_a], axis=1)
         (overhead, factor), _ = nnls(a, np.ones(len(work_a)))
         if factor * work_a.max() > 1e-3 * sec_a.max():
@@ -478,14 +521,17 @@ def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, 
     return 0.0, float(np.median(sec_a / work_a))
 
 
-def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
+def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> ConvCostModel:
     """Measure this machine's throughputs and each strategy's overhead and factor into
     a :class:`ConvCostModel` (one attempt; :func:`load_or_measure` repeats a disturbed
     one). ``run_strategy(method, x, w, b, conv_param)`` runs one strategy's forward
     and backward (:func:`convnets.layers.conv_fast.run_conv_strategy`; passed in
     because ``conv_fast`` imports this module). ``timer(fns, turns)`` times the
-    functions of a dict in turns, as :func:`time_turns` does. The model's
-    ``disturbed`` says what disturbed the calibration (empty when nothing did)."""
+    functions of a dict in turns, as :func:`time_turns` does; figures whose turns
+    disagree are timed again (:func:`_timed`). ``history`` (label -> seconds), when
+    given, holds the turns of earlier attempts, to which this one's are added. The
+    model's ``disturbed`` says what disturbed the calibration (empty when nothing
+    did)."""
     rng = np.random.default_rng(0)
     spreads: dict = {}
     fns, gemm_flops = {}, {}
@@ -507,7 +553,8 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
     fns["call"] = lambda: [np.add(tiny, tiny) for _ in range(200)]
     stack = np.ones((2000, 2, 2))
     fns["matmul item"] = lambda: np.matmul(stack, stack)
-    best = _fastest(timer(fns, TURNS), spreads)
+    history = {} if history is None else history
+    best = _fastest(_timed(timer, fns, history), spreads)
     gemm = []
     for dtype in ("float32", "float64"):
         points = [(s, gemm_flops[f"gemm {dtype} {s}"] / best[f"gemm {dtype} {s}"] / 1e9)
@@ -521,13 +568,13 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
         fft_gflops=tuple((d, 32 * 2.5 * 4096 * 12 / best[f"fft {d}"] / 1e9)
                          for d in ("float32", "float64")),
         call_us=best["call"] / 200 * 1e6, matmul_item_us=best["matmul item"] / 2000 * 1e6)
-    overheads, factors = _strategy_costs(rates, run_strategy, timer, spreads)
+    overheads, factors = _strategy_costs(rates, run_strategy, timer, spreads, history)
     # What auto never runs cannot disturb its choices: shifted-gemm's turns disagree on
     # a quiet machine too (the second BLAS thread pool, see NOT_FOR_AUTO); their figures
     # are still fitted, for the benchmark's prediction column.
     reasons = [f"{label}: second-fastest turn {spread:.2f}x the fastest"
                for label, spread in spreads.items()
-               if spread > SPREAD_LIMIT and label.split(_ON_LAYER)[0] not in NOT_FOR_AUTO]
+               if spread > SPREAD_LIMIT and _counts_for_auto(label)]
     typical = float(np.median([factor for _, factor in factors]))
     reasons += [f"{method}: factor {factor:.3g}, the strategies' median {typical:.3g}"
                 for method, factor in factors if method not in NOT_FOR_AUTO
@@ -538,7 +585,13 @@ def measure_conv_cost_model(run_strategy, timer=time_turns) -> ConvCostModel:
         disturbed="; ".join(reasons))
 
 
-def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads) -> tuple:
+def _counts_for_auto(label: str) -> bool:
+    """Whether a figure's spread can disturb the calibration: every figure except the
+    timings of the strategies auto never runs (:data:`NOT_FOR_AUTO`)."""
+    return label.split(_ON_LAYER)[0] not in NOT_FOR_AUTO
+
+
+def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads, history) -> tuple:
     """Each strategy's ``(overheads, factors)`` fitted (:func:`fit_strategy_costs`) on
     its forward + backward times on the layers of :data:`CALIBRATION_LAYERS` it
     applies to (float32, fastest of the turns) against the work ``rates`` count."""
@@ -555,7 +608,8 @@ def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads) -> tuple
                                 run_strategy(method, x, w, b, conv_param))
             work[(method, i)] = rates.work_seconds(method, x_shape, w_shape, conv_param,
                                                    np.float32)
-    timings = timer({f"{m}{_ON_LAYER}{i}": fn for (m, i), fn in fns.items()}, TURNS)
+    timings = _timed(timer, {f"{m}{_ON_LAYER}{i}": fn for (m, i), fn in fns.items()},
+                     history, counts=_counts_for_auto)
     best = _fastest(timings, spreads)
     overheads, factors = [], []
     for method in FLOAT32_ERROR_BOUNDS:
@@ -641,14 +695,8 @@ def load_or_measure(run_strategy, cache_dir=None, timer=time_turns, *,
         except (OSError, RuntimeError, ValueError, KeyError, TypeError):
             pass          # no home directory, no file, another machine or format: measure
     history: dict = {}
-
-    def all_turns(fns, turns):
-        for label, seconds in timer(fns, turns).items():
-            history.setdefault(label, []).extend(seconds)
-        return {label: list(history[label]) for label in fns}
-
     for _ in range(ATTEMPTS):
-        model = measure_conv_cost_model(run_strategy, all_turns)
+        model = measure_conv_cost_model(run_strategy, timer, history)
         if not model.disturbed:
             break
     try:
