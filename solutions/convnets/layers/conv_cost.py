@@ -19,7 +19,7 @@ machine), measures what the strategies spend their time on:
   first layer whose arrays do not fit the caches), against what the rates above
   count for it: per strategy a fixed ``overhead`` and a ``factor`` on the counted
   work, fitted so that ``overhead + factor * work`` matches the measured times
-  (relative least squares, both non-negative). The small layer fixes the overhead,
+  (least squares in seconds, both non-negative). The small layer fixes the overhead,
   the large ones the factor, so that a large layer is predicted from
   large layers' behaviour (one small reference layer, as before, gave every strategy
   a single ratio measured where fixed costs dominate: ``auto`` then chose
@@ -501,9 +501,13 @@ def _timed(timer, fns: dict, history: dict, counts=lambda label: True) -> dict:
 
 def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, float]:
     """``(overhead, factor)`` such that ``overhead + factor * work[i]`` matches the
-    measured ``seconds[i]``, in relative least squares (each layer's error counted as
-    a fraction of its time, so the small layer weighs as much as the large ones), both
-    non-negative. With fewer than three layers, or when the times do not grow with the
+    measured ``seconds[i]``, in least squares, both non-negative. The errors count in
+    seconds, so the large layers set the factor and the small ones the overhead: the
+    layers where a wrong choice costs time are predicted best. (Counted as fractions
+    of each layer's time, the small layers' excess over the work pulled the factors of
+    im2col-grid and the tiled FFT below their ratio on every large layer, and the
+    model put them at 0.7-0.8 of their measured times on the CIFAR first layer, the
+    VGG case and L1.) With fewer than three layers, or when the times do not grow with the
     work (the fitted factor explains less than a thousandth of the largest time), the
     factor is the median of ``seconds / work`` and the overhead 0: two layers fix both
     parameters exactly, their noise included (Winograd, timed on the two 3x3 layers,
@@ -514,8 +518,8 @@ def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, 
 
     work_a, sec_a = np.asarray(work, float), np.asarray(seconds, float)
     if len(work_a) >= 3:
-        a = np.stack([1.0 / sec_a, work_a / sec_a], axis=1)
-        (overhead, factor), _ = nnls(a, np.ones(len(work_a)))
+        a = np.stack([np.ones_like(work_a), work_a], axis=1)
+        (overhead, factor), _ = nnls(a, sec_a)
         if factor * work_a.max() > 1e-3 * sec_a.max():
             return float(overhead), float(factor)
     return 0.0, float(np.median(sec_a / work_a))
