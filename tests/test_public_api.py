@@ -30,3 +30,14 @@ def test_old_module_path_still_offers_its_names(module):
     mod = importlib.import_module(f"convnets.{module}")
     lost = sorted(name for name in BEFORE["modules"][module] if not hasattr(mod, name))
     assert not lost, f"convnets.{module} no longer offers {lost}"
+
+
+def test_convnets_layers_is_the_functional_layers_package():
+    # The networks' room also has a module named layers (convnets.nn.layers): it must
+    # not shadow convnets.layers, or ``import convnets.layers.x as m`` fails.
+    import convnets.layers.conv_fast as conv_fast
+
+    assert convnets.layers.__name__ == "convnets.layers"
+    assert convnets.layers.conv_fast is conv_fast
+    assert convnets.nn.layers.__name__ == "convnets.nn.layers"
+    assert convnets.Conv is convnets.nn.layers.Conv

@@ -21,7 +21,7 @@ The classes only compose the functions of :mod:`convnets.layers`; training them 
 
 # ruff: noqa: F401, F403  (this file re-exports the public names of its modules)
 
-from . import zoo
+from . import blocks, chain, classifiers, convert, layer, layers, patterns, sequential, summary, zoo
 from .blocks import *
 from .chain import *
 from .classifiers import *
@@ -31,3 +31,12 @@ from .layers import *
 from .patterns import *
 from .sequential import *
 from .summary import *
+
+# The star-imports above also bind the submodules (``layers``, ``classifiers``, ...) as
+# attributes of this package; without a list, ``from .nn import *`` in
+# ``convnets/__init__.py`` would copy them over ``convnets.layers`` (the functional
+# layers), and ``import convnets.layers.conv_fast as m`` would then look in
+# ``convnets.nn.layers`` and fail.
+__all__ = ["zoo", *blocks.__all__, *chain.__all__, *classifiers.__all__, *convert.__all__,
+           *layer.__all__, *layers.__all__, *patterns.__all__, *sequential.__all__,
+           *summary.__all__]
