@@ -13,14 +13,13 @@ machine), measures what the strategies spend their time on:
 * ``scipy.fft.rfft2`` throughput, in ``2.5 n log2 n`` operations per real transform of
   ``n`` points;
 * the fixed cost of one call into NumPy and of one matrix of a stacked ``matmul``;
-* each strategy's forward and backward on the layers of :data:`CALIBRATION_LAYERS`
-  (a small one, a 3x3 one with more channels, a 7x7 one whose ``C*HH*WW`` columns do
-  not fit the strategies' cached blocks, a CIFAR first layer and a 3x3 layer of 256
-  channels whose arrays do not fit the caches), against what the rates above
-  count for it: per strategy a fixed ``overhead`` and a ``factor`` on the counted
-  work, fitted so that ``overhead + factor * work`` matches the measured times
-  (relative least squares, both non-negative). The small layer fixes the overhead,
-  the large ones the factor, so that a large layer is predicted from
+* each strategy's forward and backward on the three layers of
+  :data:`CALIBRATION_LAYERS` (a small one, a 3x3 one with many channels, a 7x7 one
+  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks), against what
+  the rates above count for it: per strategy a fixed ``overhead`` and a ``factor`` on
+  the counted work, fitted so that ``overhead + factor * work`` matches the three
+  measured times (relative least squares, both non-negative). The small layer fixes
+  the overhead, the large ones the factor, so that a large layer is predicted from
   large layers' behaviour (one small reference layer, as before, gave every strategy
   a single ratio measured where fixed costs dominate: ``auto`` then chose
   'im2col-grid' on convnet-benchmarks' L2 and L3, 2-3.5x slower than 'im2col').
@@ -101,9 +100,9 @@ from .conv_strategies import conv_strategy_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
-           "CALIBRATION_LAYERS", "SMALL_CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS",
-           "SPREAD_LIMIT", "SPREAD_FLOOR", "FACTOR_LIMIT", "ATTEMPTS", "RETIMES",
-           "NOT_FOR_AUTO", "AUTO_MARGIN", "auto_candidates",
+           "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "SPREAD_FLOOR",
+           "FACTOR_LIMIT", "ATTEMPTS", "RETIMES", "NOT_FOR_AUTO", "AUTO_MARGIN",
+           "auto_candidates",
            "preferred", "fit_strategy_costs",
            "time_turns", "machine_identity", "measure_conv_cost_model", "conv_cost_model",
            "choose_conv_method", "cost_model_path", "load_or_measure"]
@@ -144,24 +143,16 @@ GEMM_SIZES = (1, 4, 16, 64, 256)
 # ((N, C, H, W), (F, C, HH, WW), conv_param). Small, where fixed costs dominate; 3x3
 # with more channels (every strategy applies, Winograd included); 7x7 with
 # C*HH*WW = 2352 rows, whose 'im2col-grid' block of 256 columns (2.4 MB) no longer fits
-# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4; the CIFAR first layer
-# at batch 8, whose X_col (4.8 MB) and spectra no longer fit the caches either; a 3x3
-# layer with 256 channels, as in VGG and OverFeat. Fitted on the first three alone,
-# the model put im2col-grid and the tiled FFT at 0.6-0.8 of their measured times on
-# larger layers (the CIFAR first layer at batch 50, the VGG case, L1) and im2col at
-# 1.1-1.25: one calibration in four ran the tiled FFT on the CIFAR layer, 1.6x slower
-# than im2col; Winograd was predicted at 0.64-0.9 of its time on 3x3 layers of
-# 256-1024 filters and ran there, 1.2-1.3x slower than im2col. Each forward + backward
-# takes a few milliseconds on a quiet machine (the last one 10-20).
+# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4. Each forward + backward
+# takes a few milliseconds on a quiet machine. Larger layers were tried as a fourth
+# and fifth (the CIFAR first layer at batch 8; a 3x3 layer of 256 channels): over six
+# calibrations each, auto's choices took 1.05 times the fastest strategy's time on
+# average over 12 layers (convnet-benchmarks', VGG, OverFeat and CIFAR ones), as with
+# these three (1.04), but ran the tiled FFT on L1 and the CIFAR layer in some (1.3-1.4x
+# the fastest), which these three never did; they stay out.
 CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
-                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}),
-                      ((8, 3, 32, 32), (32, 3, 7, 7), {"stride": 1, "pad": 3}),
-                      ((1, 256, 14, 14), (256, 256, 3, 3), {"stride": 1, "pad": 1}))
-# The strategies auto never runs (NOT_FOR_AUTO, and Winograd F(4x4)) are timed on the
-# first this many layers only: their figures serve the benchmark's prediction column,
-# and on the two larger layers they took most of the calibration's time (9 s in all).
-SMALL_CALIBRATION_LAYERS = 3
+                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored.
 FORMAT_VERSION = 5
 # Timed turns per figure of the calibration; the fastest is kept.
@@ -509,16 +500,17 @@ def _timed(timer, fns: dict, history: dict, counts=lambda label: True) -> dict:
 def fit_strategy_costs(work: list[float], seconds: list[float]) -> tuple[float, float]:
     """``(overhead, factor)`` such that ``overhead + factor * work[i]`` matches the
     measured ``seconds[i]``, in relative least squares (each layer's error counted as
-    a fraction of its time, so the small layers weigh as much as the large ones), both
-    non-negative. (Errors counted in seconds, where the largest layer sets the factor,
-    chose worse over 6 calibrations: 1.08 times the fastest strategy's time on
-    average over convnet-benchmarks' layers and 7 VGG, OverFeat and CIFAR layers,
-    against 1.05.) With fewer than three layers, or when the times do not grow with the
-    work (the fitted factor explains less than a thousandth of the largest time), the
-    factor is the median of ``seconds / work`` and the overhead 0: two layers fix both
-    parameters exactly, their noise included (Winograd, timed on the two 3x3 layers,
-    once got a factor of 0.12 and an overhead of 0.7 ms, against factors of 0.6-0.9
-    in other calibrations, and the calibration counted as disturbed)."""
+    a fraction of its time, so the small layer weighs as much as the large ones), both
+    non-negative. (Counted in seconds instead, so that the largest layer sets the
+    factor, the fit chose worse: with the larger calibration layers tried in
+    :data:`CALIBRATION_LAYERS`' note, auto's choices took 1.08 times the fastest
+    strategy's time on average over 12 layers, against 1.05.) With fewer than three
+    layers, or when the times do not grow with the work (the fitted factor explains
+    less than a thousandth of the largest time), the factor is the median of
+    ``seconds / work`` and the overhead 0: two layers fix both parameters exactly,
+    their noise included (Winograd, timed on the two 3x3 layers, once got a factor of
+    0.12 and an overhead of 0.7 ms, against factors of 0.6-0.9 in other calibrations,
+    and the calibration counted as disturbed)."""
     # Imported here, when calibrating only: scipy.optimize takes time to import.
     from scipy.optimize import nnls
 
@@ -604,19 +596,15 @@ def _counts_for_auto(label: str) -> bool:
 def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads, history) -> tuple:
     """Each strategy's ``(overheads, factors)`` fitted (:func:`fit_strategy_costs`) on
     its forward + backward times on the layers of :data:`CALIBRATION_LAYERS` it
-    applies to (float32, fastest of the turns) against the work ``rates`` count; the
-    strategies auto never runs on the first :data:`SMALL_CALIBRATION_LAYERS` only."""
+    applies to (float32, fastest of the turns) against the work ``rates`` count."""
     rng = np.random.default_rng(1)
     fns, work = {}, {}
-    auto_runs = set(auto_candidates(np.float32)) | set(auto_candidates(np.float64))
     for i, (x_shape, w_shape, conv_param) in enumerate(CALIBRATION_LAYERS):
         x = rng.standard_normal(x_shape).astype(np.float32)
         w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
         b = np.zeros(w_shape[0], dtype=np.float32)
         for method in FLOAT32_ERROR_BOUNDS:
             if conv_strategy_applies(method, w_shape, conv_param, np.float32):
-                continue
-            if i >= SMALL_CALIBRATION_LAYERS and method not in auto_runs:
                 continue
             fns[(method, i)] = (lambda method=method, x=x, w=w, b=b, conv_param=conv_param:
                                 run_strategy(method, x, w, b, conv_param))
