@@ -191,6 +191,14 @@ def test_training_benchmark_rows_are_well_formed():
     before = model.params["W1"].copy()
     assert np.isfinite(step())
     assert not np.array_equal(before, model.params["W1"])  # the step updates the params
+    # The sharded step (Solver workers=2) computes the same step up to rounding.
+    whole, _ = numpy_train_step(batch_size=4)
+    sharded, _ = numpy_train_step(batch_size=4, workers=2)
+    assert sharded() == pytest.approx(whole(), rel=1e-5)
+    assert sharded() == pytest.approx(whole(), rel=1e-4)     # after one Adam update each
     rows = section_training(quick=True, batch_size=2, with_torch=False)
     assert rows[0].figure == "NumPy (convnets) step" and "images/s" in rows[0].value
-    assert rows[1].figure == "PyTorch not requested: no comparison"
+    # On this 2-core machine the step is also timed in 2 shards, a thread each.
+    assert rows[1].figure == ("NumPy step in 2 shards, a thread each (Solver workers=2)")
+    assert "images/s" in rows[1].value
+    assert rows[2].figure == "PyTorch not requested: no comparison"

@@ -25,7 +25,7 @@ def test_help_lists_the_options():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     for option in ["--dataset", "--data-dir", "--epochs", "--batch-size", "--lr", "--seed",
-                   "--out", "--update-rule", "{cifar10,digits,mnist}"]:
+                   "--out", "--update-rule", "--workers", "{cifar10,digits,mnist}"]:
         assert option in result.stdout, option
 
 
@@ -60,13 +60,13 @@ def test_options_override_the_defaults(tmp_path, capsys):
     main(["train", "--epochs", "1", "--num-filters", "4", "--hidden-dim", "10",
           "--filter-size", "5", "--update-rule", "sgd_momentum", "--lr", "0.01",
           "--batch-size", "100", "--max-shift", "0", "--num-train", "300", "--threads", "2",
-          "--out", str(tmp_path), "--quiet"])
+          "--workers", "2", "--out", str(tmp_path), "--quiet"])
     assert LAST_LINE.match(capsys.readouterr().out.strip())  # --quiet: only the last line
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     s = metrics["settings"]
     assert (s["num_filters"], s["hidden_dim"], s["filter_size"], s["update_rule"], s["lr"],
-            s["batch_size"], s["max_shift"], s["threads"]) == (4, 10, 5, "sgd_momentum", 0.01,
-                                                               100, 0, 2)
+            s["batch_size"], s["max_shift"], s["threads"], s["workers"]) == (
+        4, 10, 5, "sgd_momentum", 0.01, 100, 0, 2, 2)
     assert metrics["num_train"] == 300
 
 

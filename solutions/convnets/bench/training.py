@@ -8,7 +8,15 @@ optimizer run in PyTorch on the CPU in the same process, with the same number of
 threads as NumPy's BLAS, and the throughputs are compared: the target is PyTorch's
 images per second (issue 15 raised it from half of them).
 
-The two steps are timed in turns (round robin, :func:`convnets.bench.report.best_times`): each
+NumPy's step is timed two ways: the whole batch at once (BLAS's threads work inside
+the matrix products only), and in one shard of the batch per BLAS thread, each shard's
+forward and backward pass in a thread of its own with BLAS on one thread
+(:mod:`convnets.nn.parallel`, what ``Solver(..., workers=2)`` does), which puts every
+pass over memory on all the cores, as PyTorch's own threads do. The target row
+compares the sharded step (the whole batch's when there is one core, or no OpenBLAS
+whose threads can be limited).
+
+The steps are timed in turns (round robin, :func:`convnets.bench.report.best_times`): each
 turn runs one step untimed, then times a few steps one by one; the fastest step of each
 is kept, so that other work on the machine disturbs both alike. Speed is measured here,
 never asserted in tests.
@@ -28,16 +36,18 @@ does when the input does not require a gradient.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
 from ..nn.classifiers import ThreeLayerConvNet
+from ..nn.parallel import blas_thread_controls, data_parallel_loss
 from ..train import optim
 from ..train.allocator import keep_freed_memory
 from .report import Row, best_times, blas_info, blas_threads, format_table
 
-__all__ = ["section_training", "numpy_train_step", "torch_train_step", "main"]
+__all__ = ["section_training", "numpy_train_step", "torch_train_step", "shard_workers", "main"]
 
 SECTION = "training throughput"
 TARGET_RATIO = 1.0
@@ -50,17 +60,20 @@ def _batch(batch_size: int, input_dim=(3, 32, 32), num_classes=10, seed=0):
     return X, y
 
 
-def numpy_train_step(batch_size: int = 50, seed: int = 0):
+def numpy_train_step(batch_size: int = 50, seed: int = 0, workers: int = 1):
     """A function doing one training step of ThreeLayerConvNet (NumPy, float32, Adam).
 
-    Returns ``(step, model)``; ``step()`` returns the loss.
+    With ``workers`` > 1 the loss and gradients are computed in that many shards of the
+    batch, a thread each (:func:`convnets.nn.parallel.data_parallel_loss`, what
+    ``Solver(..., workers=...)`` does). Returns ``(step, model)``; ``step()`` returns
+    the loss.
     """
     model = ThreeLayerConvNet(weight_scale=1e-2, dtype=np.float32, seed=seed)
     X, y = _batch(batch_size, seed=seed)
     configs = {name: {"learning_rate": 1e-3} for name in model.params}
 
     def step():
-        loss, grads = model.loss(X, y)
+        loss, grads = data_parallel_loss(model, X, y, workers)
         for name, w in model.params.items():
             model.params[name], configs[name] = optim.adam(w, grads[name], configs[name])
         return loss
@@ -104,10 +117,19 @@ def torch_train_step(batch_size: int = 50, seed: int = 0, threads: int | None = 
     return step, torch
 
 
+def shard_workers(threads: int | None) -> int:
+    """Shards for the data-parallel NumPy step: one per BLAS thread (else per CPU), or 1
+    when OpenBLAS's threads cannot be limited (see :mod:`convnets.nn.parallel`)."""
+    if not blas_thread_controls():
+        return 1
+    return max(1, threads or os.cpu_count() or 1)
+
+
 def section_training(quick: bool = False, batch_size: int = 50,
                      with_torch: bool = True) -> list[Row]:
-    """Rows for :mod:`convnets.bench`: images/s of a training step, NumPy and PyTorch
-    (PyTorch only when installed and ``with_torch``)."""
+    """Rows for :mod:`convnets.bench`: images/s of a training step, NumPy (the whole
+    batch at once, and in shards a thread each when the machine has several cores) and
+    PyTorch (only when installed and ``with_torch``)."""
     # Many short turns (about 10 s in all) rather than a few long ones: the fastest step
     # of each side then comes from a quiet moment even when the machine is slow for
     # seconds.
@@ -117,30 +139,41 @@ def section_training(quick: bool = False, batch_size: int = 50,
     # Both NumPy and PyTorch allocate through glibc's malloc: keep freed memory mapped
     # for both (see convnets.allocator), so neither pays page faults on every step.
     kept = keep_freed_memory()
-    numpy_step, _ = numpy_train_step(batch_size)
     threads = blas_threads()
+    workers = min(shard_workers(threads), batch_size)
+    steps = {"numpy": numpy_train_step(batch_size)[0]}
+    if workers > 1:
+        steps["shards"] = numpy_train_step(batch_size, workers=workers)[0]
     torch_step = torch_train_step(batch_size, threads=threads) if with_torch else None
-
-    steps = {"numpy": numpy_step}
     if torch_step is not None:
         steps["torch"] = torch_step[0]
-        for step in steps.values():  # first calls pick kernels and allocate: not timed
-            for _ in range(3):
-                step()
+    for step in steps.values():  # first calls pick kernels and allocate: not timed
+        for _ in range(3):
+            step()
     per_step = best_times(steps, repeat=repeat, inner=inner)
     rate = {k: batch_size / v for k, v in per_step.items()}
-    rows = [Row(SECTION, case, "float32", "NumPy (convnets) step",
-                f"{per_step['numpy'] * 1e3:.1f} ms = {rate['numpy']:.0f} images/s")]
+    names = {"numpy": "NumPy (convnets) step",
+             "shards": f"NumPy step in {workers} shards, a thread each (Solver workers="
+                       f"{workers})"}
+    rows = [Row(SECTION, case, "float32", names[k],
+                f"{per_step[k] * 1e3:.1f} ms = {rate[k]:.0f} images/s")
+            for k in ("numpy", "shards") if k in steps]
     if torch_step is None:
         why = "PyTorch not installed" if with_torch else "PyTorch not requested"
         rows.append(Row(SECTION, case, "float32", f"{why}: no comparison", "-"))
         return rows + [_allocator_row(kept)]
     torch = torch_step[1]
-    ratio = rate["numpy"] / rate["torch"]
+    rows.append(Row(SECTION, case, "float32", "PyTorch CPU step (same network, same work)",
+                    f"{per_step['torch'] * 1e3:.1f} ms = {rate['torch']:.0f} images/s"))
+    if workers > 1:
+        ratio = rate["numpy"] / rate["torch"]
+        rows.append(Row(SECTION, case, "float32", "throughput NumPy (whole batch) / PyTorch",
+                        f"{ratio:.2f}"))
+    best = "shards" if workers > 1 else "numpy"
+    ratio = rate[best] / rate["torch"]
     rows += [
-        Row(SECTION, case, "float32", "PyTorch CPU step (same network, same work)",
-            f"{per_step['torch'] * 1e3:.1f} ms = {rate['torch']:.0f} images/s"),
-        Row(SECTION, case, "float32", "throughput NumPy / PyTorch",
+        Row(SECTION, case, "float32", "throughput NumPy / PyTorch"
+            + (f" ({workers} shards)" if workers > 1 else ""),
             f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}", ratio >= TARGET_RATIO),
         Row(SECTION, "", "", f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
             f"NumPy BLAS threads: {threads if threads is not None else 'default'}", ""),

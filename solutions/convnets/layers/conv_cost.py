@@ -87,6 +87,7 @@ import math
 import os
 import platform
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -714,8 +715,19 @@ def load_or_measure(run_strategy, cache_dir=None, timer=time_turns, *,
 
 
 @functools.cache
+def _process_model(run_strategy) -> ConvCostModel:
+    return load_or_measure(run_strategy)
+
+
+# Layers may run in several threads at once (convnets.nn.parallel): one of them
+# calibrates, the others wait for its model instead of timing the machine alongside.
+_MODEL_LOCK = threading.Lock()
+
+
 def conv_cost_model(run_strategy) -> ConvCostModel:
     """This machine's model (:func:`load_or_measure` in the default cache directory),
     kept for the life of the process
-    (:func:`convnets.layers.conv_fast.machine_cost_model` calls it)."""
-    return load_or_measure(run_strategy)
+    (:func:`convnets.layers.conv_fast.machine_cost_model` calls it). Safe to call from
+    several threads: the first call measures, the others wait for it."""
+    with _MODEL_LOCK:
+        return _process_model(run_strategy)

@@ -13,6 +13,7 @@
 ``convert``        FC -> CONV conversion and sliding a network over a larger image
 ``zoo``            the named architectures (LeNet-5 ... ResNet-50)
 ``classifiers``    ``ThreeLayerConvNet``, the small network trained in the lessons
+``parallel``       ``data_parallel_loss``: a batch's loss in shards, one thread per core
 =================  =====================================================================
 
 The classes only compose the functions of :mod:`convnets.layers`; training them is
@@ -21,13 +22,26 @@ The classes only compose the functions of :mod:`convnets.layers`; training them 
 
 # ruff: noqa: F401, F403  (this file re-exports the public names of its modules)
 
-from . import blocks, chain, classifiers, convert, layer, layers, patterns, sequential, summary, zoo
+from . import (
+    blocks,
+    chain,
+    classifiers,
+    convert,
+    layer,
+    layers,
+    parallel,
+    patterns,
+    sequential,
+    summary,
+    zoo,
+)
 from .blocks import *
 from .chain import *
 from .classifiers import *
 from .convert import *
 from .layer import *
 from .layers import *
+from .parallel import *
 from .patterns import *
 from .sequential import *
 from .summary import *
@@ -38,5 +52,5 @@ from .summary import *
 # layers), and ``import convnets.layers.conv_fast as m`` would then look in
 # ``convnets.nn.layers`` and fail.
 __all__ = ["zoo", *blocks.__all__, *chain.__all__, *classifiers.__all__, *convert.__all__,
-           *layer.__all__, *layers.__all__, *patterns.__all__, *sequential.__all__,
-           *summary.__all__]
+           *layer.__all__, *layers.__all__, *parallel.__all__, *patterns.__all__,
+           *sequential.__all__, *summary.__all__]

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "scikit-learn); the digits default is 1: its matrices are so "
                             "small that a second thread only adds waiting, and much more "
                             "so when other programs share the cores")
+    train.add_argument("--workers", type=_positive_int, default=1,
+                       help="compute each minibatch in this many shards, a thread each "
+                            "with BLAS on one thread (Solver's workers; use the number "
+                            "of cores for CIFAR-10's larger images)")
     train.add_argument("--num-train", type=_positive_int, default=None,
                        help="use only the first N training images (quick runs)")
     train.add_argument("--num-val", type=_positive_int, default=None,
@@ -201,7 +205,7 @@ def _train(args, settings: dict) -> float:
                     num_epochs=settings["epochs"], num_train_samples=1000,
                     checkpoint_name=out / "best", print_every=None, verbose=not args.quiet,
                     progress=not (args.quiet or args.no_progress), seed=args.seed,
-                    augment=augment)
+                    augment=augment, workers=args.workers)
     solver.train()
     train_time = time.perf_counter() - start
     test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
@@ -214,7 +218,8 @@ def _train(args, settings: dict) -> float:
     label = data["class_names"][int(data["y_test"][0])]
     fig.suptitle(f"Activations for the first test image (label {label})", fontsize=10)
     fig.savefig(out / "activations.png", format="png")
-    metrics = {"dataset": args.dataset, "seed": args.seed, "settings": settings,
+    metrics = {"dataset": args.dataset, "seed": args.seed,
+               "settings": {**settings, "workers": args.workers},
                "num_train": len(data["X_train"]), "best_epoch": solver.best_epoch,
                "best_val_acc": solver.best_val_acc, "test_acc": test_acc,
                "train_seconds": round(train_time, 2),

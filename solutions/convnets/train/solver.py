@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_int
+from ..nn.parallel import check_shardable, data_parallel_loss
 from . import optim
 
 __all__ = ["Solver", "save_checkpoint", "load_checkpoint"]
@@ -243,6 +244,13 @@ class Solver:
         is applied to every training minibatch (never to the accuracy measurements), with
         the solver's ``numpy.random.Generator``; it must keep the shape. For example
         :func:`convnets.data.random_translate`. Default None.
+    workers : int
+        Not in CS231n's Solver: compute each minibatch's loss and gradients in this
+        many shards, one thread each, with BLAS on one thread
+        (:func:`convnets.nn.parallel.data_parallel_loss`; use the number of cores).
+        The same numbers up to rounding, and on 2 cores ThreeLayerConvNet's step runs
+        about 1.3x faster. The model's ``loss`` must only read the model, and it must
+        have no batch statistics (no ``buffers``: batch normalization). Default 1.
 
     Attributes
     ----------
@@ -299,12 +307,18 @@ class Solver:
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"augment must be a function augment(X_batch, rng) -> X_batch, "
                             f"got {type(self.augment).__name__}")
+        self.workers = check_int(kwargs.pop("workers", 1), "workers", minimum=1)
+        if self.workers > 1:
+            try:
+                check_shardable(model)
+            except ValueError as err:
+                raise ValueError(f"workers = {self.workers}: {err}") from None
         if kwargs:
             raise ValueError(f"unrecognized arguments: {', '.join(sorted(kwargs))}; the "
                              f"Solver takes update_rule, optim_config, lr_decay, batch_size, "
                              f"num_epochs, num_train_samples, num_val_samples, "
                              f"checkpoint_name, print_every, verbose, progress, seed, "
-                             f"augment")
+                             f"augment, workers")
         self._reset()
 
     # ------------------------------------------------------------------ bookkeeping
@@ -349,7 +363,10 @@ class Solver:
     def _step(self) -> float:
         """One minibatch: forward, backward and an update of every parameter."""
         X_batch, y_batch = self._next_batch()
-        loss, grads = self.model.loss(X_batch, y_batch)
+        if self.workers > 1:
+            loss, grads = data_parallel_loss(self.model, X_batch, y_batch, self.workers)
+        else:
+            loss, grads = self.model.loss(X_batch, y_batch)
         loss = float(loss)
         if not math.isfinite(loss):
             raise FloatingPointError(
