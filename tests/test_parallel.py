@@ -253,3 +253,26 @@ def test_threads_asking_for_the_cost_model_at_once_wait_for_one_calibration(monk
         assert calls == ["probe"] and got == ["model of probe"] * 3
     finally:
         conv_cost._process_model.cache_clear()
+
+
+def test_a_failing_shard_waits_for_the_others_before_blas_gets_its_threads_back():
+    import time
+
+    finished = []
+
+    class SlowAndBroken:
+        params = {"w": np.zeros(1)}
+
+        def loss(self, X, y):
+            if len(X) == 3:           # the first shard fails at once
+                raise ValueError("first shard")
+            time.sleep(0.2)
+            finished.append(thread_counts())
+            return 0.0, {"w": np.zeros(1)}
+
+    X, y = batch(5)
+    before = thread_counts()
+    with pytest.raises(ValueError, match="first shard"):
+        data_parallel_loss(SlowAndBroken(), X, y, 2)
+    assert finished == [[1] * len(before)]        # the slow shard ran to its end, limited
+    assert thread_counts() == before

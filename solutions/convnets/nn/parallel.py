@@ -36,7 +36,7 @@ import ctypes
 import functools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import numpy as np
@@ -204,7 +204,9 @@ def data_parallel_loss(model, X, y, workers: int = 2):
     shards = shard_slices(N, workers)
     pool = _executor(len(shards))
     with _SECTION_LOCK, limit_blas_threads(1):
-        results = list(pool.map(lambda s: model.loss(X[s], y[s]), shards))
+        futures = [pool.submit(model.loss, X[s], y[s]) for s in shards]
+        wait(futures)       # every shard ends before BLAS gets its threads back
+    results = [future.result() for future in futures]
     loss = 0.0
     grads = {}
     for shard, (shard_loss, shard_grads) in zip(shards, results, strict=True):
