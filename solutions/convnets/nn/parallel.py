@@ -8,8 +8,8 @@ the loss and its gradients took 35 ms with OpenBLAS on 2 threads and 36-38 ms on
 :func:`data_parallel_loss` cuts the batch into one shard per worker instead. Each
 shard's whole forward and backward pass runs in its own thread, with BLAS limited to
 one thread (:func:`limit_blas_threads`). NumPy releases the GIL in its loops and in
-BLAS, so every pass then runs on all the cores: 21-23 ms for the same loss and
-gradients.
+BLAS, so every pass then runs on all the cores: 21-27 ms for the same loss and
+gradients (the machine's load varied between the measurements).
 
 The loss of a batch is the mean of its examples' losses plus terms that do not depend
 on the batch (the L2 regularization). So it is the shards' losses weighted by their
@@ -142,8 +142,8 @@ _pool: tuple[ThreadPoolExecutor, int] | None = None     # the pool and its threa
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    """The process's thread pool, with at least ``workers`` threads (kept between
-    steps: starting threads every step would cost more than the shards save)."""
+    """The process's thread pool, with at least ``workers`` threads, kept between
+    steps so that a step does not start threads."""
     global _pool
     with _POOL_LOCK:
         if _pool is None or _pool[1] < workers:
