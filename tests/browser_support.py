@@ -184,6 +184,14 @@ class JupyterLab:
         for var, name in dirs.items():
             (self.state / name).mkdir(parents=True, exist_ok=True)
             env[var] = str(self.state / name)
+        # After an error, the kernel aborts the requests already queued; one that reaches
+        # it later still runs. Run All sends every cell at once, but on a loaded machine
+        # a request can arrive late: once a cell after the failing one ran (CI, 2
+        # workers). Give the abort a window (ipykernel's own remedy for slow delivery).
+        profile = self.state / "ipython" / "profile_default"
+        profile.mkdir(parents=True, exist_ok=True)
+        (profile / "ipython_kernel_config.py").write_text(
+            "c.IPythonKernel.stop_on_error_timeout = 3.0\n")
         # The kernel's `python` is this interpreter; its scripts (nbgrader's alembic...)
         # come first on PATH.
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
