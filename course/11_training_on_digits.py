@@ -27,6 +27,7 @@
 # goes.
 
 # %%
+import os
 import time
 
 import matplotlib.pyplot as plt
@@ -248,6 +249,7 @@ from convnets import (  # noqa: E402
     affine_forward,
     conv_backward_fast,
     conv_forward_fast,
+    data_parallel_loss,
     keep_freed_memory,
     max_pool_backward_fast,
     max_pool_forward_fast,
@@ -328,6 +330,11 @@ for name, _, flops in stages:
 step_ms = best_ms(lambda: cifar_net.loss(X, y))
 print(f"one step, the sum of the stages: {total:.1f} ms = {N / total * 1e3:.0f} images/s")
 print(f"ThreeLayerConvNet.loss (forward and backward, no update) in one call: {step_ms:.1f} ms")
+cores = os.cpu_count() or 1
+if cores > 1:   # the same loss and gradients, one shard of the batch per core
+    shards_ms = best_ms(lambda: data_parallel_loss(cifar_net, X, y, workers=cores))
+    print(f"the same in {cores} shards, a thread each (Solver(..., workers={cores})): "
+          f"{shards_ms:.1f} ms")
 assert conv_flops == 481_689_600                      # 2 * 50*32*32*32 outputs * 147 taps
 assert fc2_flops == 2 * 50 * (32 * 16 * 16) * 100 == 81_920_000
 assert round(2 * conv_flops / all_flops, 2) == 0.80  # the conv layer does most of the work
@@ -345,7 +352,7 @@ plt.show()
 # time: its forward pass and its weight gradient are each
 # one big matrix multiply (lessons 4 and 5), the kind of work a CPU does best, while
 # pooling, ReLU and Adam do almost no arithmetic and spend their time moving numbers
-# through memory. Three details keep the step short, all visible in the code above:
+# through memory. Four details keep the step short, all visible in the code above:
 #
 # - **No gradient for the images.** The first layer's input is the data, which is
 #   never updated, so `conv_backward_fast(..., compute_dx=False)` skips `dx`, about
@@ -355,6 +362,12 @@ plt.show()
 # - **Max pooling by offsets.** The fast max pool loops over the 4 positions inside a
 #   2x2 window (each step a vectorised comparison over all windows at once), not over
 #   the windows.
+# - **Every core busy.** BLAS spreads a matrix multiply over the cores, but pooling,
+#   ReLU, Adam and im2col's copies run on one. `data_parallel_loss` (what
+#   `Solver(..., workers=2)` uses) cuts the batch into one shard per core and runs each
+#   shard's whole forward and backward pass in a thread of its own, with BLAS on one
+#   thread; the loss is a mean over the examples, so the shards' results weighted by
+#   their sizes are the same loss and gradients, up to rounding.
 #
 # `python -m convnets.bench_training` times the same step against the same network in
 # PyTorch, when it is installed.
