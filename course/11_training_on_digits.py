@@ -247,6 +247,7 @@ plt.show()
 from convnets import (  # noqa: E402
     affine_backward,
     affine_forward,
+    blas_thread_controls,
     conv_backward_fast,
     conv_forward_fast,
     data_parallel_loss,
@@ -331,7 +332,7 @@ step_ms = best_ms(lambda: cifar_net.loss(X, y))
 print(f"one step, the sum of the stages: {total:.1f} ms = {N / total * 1e3:.0f} images/s")
 print(f"ThreeLayerConvNet.loss (forward and backward, no update) in one call: {step_ms:.1f} ms")
 cores = os.cpu_count() or 1
-if cores > 1:   # the same loss and gradients, one shard of the batch per core
+if cores > 1 and blas_thread_controls():   # one shard of the batch per core (OpenBLAS)
     shards_ms = best_ms(lambda: data_parallel_loss(cifar_net, X, y, workers=cores))
     print(f"the same in {cores} shards, a thread each (Solver(..., workers={cores})): "
           f"{shards_ms:.1f} ms")
