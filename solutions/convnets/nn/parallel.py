@@ -64,8 +64,8 @@ def _loaded_libraries() -> list[str]:
             lines = maps.read().splitlines()
     except OSError:
         return []
-    return sorted({line.split(maxsplit=5)[5] for line in lines
-                   if len(line.split(maxsplit=5)) == 6 and ".so" in line})
+    fields = (line.split(maxsplit=5) for line in lines if ".so" in line)
+    return sorted({f[5] for f in fields if len(f) == 6})
 
 
 @functools.cache
