@@ -62,13 +62,19 @@ from convnets.layers.conv_fft_tiled import (
     fft_tiled_multiplications,
 )
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
+from convnets.layers.conv_strategies import (
+    BINCOUNT_INDEX_ENTRIES,
+    col2im_by_bincount,
+    col2im_by_taps,
+)
 from convnets.layers.conv_winograd import (
     conv_backward_winograd,
     conv_backward_winograd4,
     conv_forward_winograd,
     conv_forward_winograd4,
 )
-from convnets.shapes import effective_filter_size
+from convnets.layers.im2col import col2im
+from convnets.shapes import conv_output_shape, effective_filter_size
 from test_conv import BAD_INPUTS, good_inputs
 from twins import Case, Twins, check_twins, check_twins_raise_alike, check_twins_reject_bad_dout
 
@@ -319,6 +325,40 @@ def test_backward_without_dx_gives_the_same_dw_and_db(method):
     assert none is None and dx.shape == x.shape
     np.testing.assert_array_equal(dw2, dw)
     np.testing.assert_array_equal(db2, db)
+
+
+COL2IM_LAYERS = [  # (x shape, w shape, stride, pad, dilation)
+    ((3, 2, 9, 11), (4, 2, 3, 3), 2, 1, 1),
+    ((2, 3, 13, 11), (5, 3, 3, 2), 3, 2, 2),
+    ((2, 1, 12, 9), (2, 1, 4, 1), 4, 0, 1),
+    ((2, 2, 7, 7), (3, 2, 3, 3), 1, 1, 1),
+    # 12 images of 27*4096 entries: more than BINCOUNT_INDEX_ENTRIES, so bincount runs
+    # in chunks of 9 images and a last one of 3.
+    ((12, 3, 127, 127), (2, 3, 3, 3), 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D", COL2IM_LAYERS)
+def test_im2col_col2im_by_bincount_and_by_taps_agree_with_col2im(x_shape, w_shape, S, P, D):
+    """'im2col' adds dX_col back with np.bincount in float64 and with one slice-add per
+    tap otherwise: both routes give the notes' col2im of the same columns."""
+    N, C, H, W = x_shape
+    _, _, HH, WW = w_shape
+    H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
+    rng = np.random.default_rng(8)
+    d_cols = rng.standard_normal((N, C * HH * WW, H_out * W_out))
+    # col2im's layout: (C*HH*WW, N*H'*W'), images side by side.
+    expected = col2im(d_cols.transpose(1, 0, 2).reshape(C * HH * WW, -1), x_shape, HH, WW,
+                      S, P, D)
+    geometry = (x_shape, HH, WW, S, P, D, H_out, W_out)
+    by_bincount = col2im_by_bincount(d_cols, *geometry)
+    by_taps = col2im_by_taps(d_cols, *geometry)
+    np.testing.assert_allclose(by_bincount, expected, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(by_taps, expected, rtol=1e-13, atol=1e-12)
+    if N * d_cols[0].size > BINCOUNT_INDEX_ENTRIES:
+        assert d_cols[0].size <= BINCOUNT_INDEX_ENTRIES   # chunks, not the slice-adds
+    # float32 columns take the slice-adds and stay float32.
+    assert col2im_by_taps(d_cols.astype(np.float32), *geometry).dtype == np.float32
 
 
 def made_up_model(**factors) -> ConvCostModel:

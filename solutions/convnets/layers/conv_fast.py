@@ -57,6 +57,8 @@ from .conv_strategies import (
     CONV_STRATEGIES,
     check_conv_method,
     conv_strategy_applies,
+    im2col_backward,
+    im2col_forward,
     im2col_grid_backward,
     im2col_grid_forward,
     shifted_gemm_backward,
@@ -68,7 +70,7 @@ from .conv_winograd import (
     conv_forward_winograd,
     conv_forward_winograd4,
 )
-from .im2col import check_conv_layer, col2im_padded, pad_channels_first, receptive_fields
+from .im2col import check_conv_layer
 
 __all__ = ["CONV_STRATEGIES", "conv_forward_fast", "conv_backward_fast",
            "conv_forward_im2col", "conv_backward_im2col",
@@ -134,7 +136,11 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     fastest (see the module docstring; ``cache['method']`` records which ran):
 
     * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
-      padded input (see :func:`im2col`) and kept for the backward pass.
+      padded input (see :func:`im2col`) and kept for the backward pass. It is stored
+      image by image, (N, C*HH*WW + 1, H'*W'), with a last row of ones: then
+      ``[W_row | b] @ X_col[n]`` is image n's output, bias included (the bias trick
+      of linear classifiers), and one batched GEMM writes the whole output in NCHW
+      order with no transpose and no separate bias pass.
     * ``'im2col-grid'`` (stride 1): outputs are computed at the
       positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
       per channel. There, tap ``(kh, kw)`` of every receptive field is the same row
@@ -189,7 +195,7 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
         ``'method'`` (above), ``'x_shape'``, the input dtypes ``'x_dtype'``,
         ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
-        needs it: ``'x_cols'`` (C*HH*WW, N*H'*W') for 'im2col', ``'x_grid'`` the
+        needs it: ``'x_cols'`` (N, C*HH*WW + 1, H'*W') for 'im2col', ``'x_grid'`` the
         padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
         'shifted-gemm', ``'block_columns'``, and ``'auto_predicted'``: the predicted
         seconds of each candidate when ``auto`` chose, else None. Winograd's and the
@@ -211,7 +217,6 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dtype = np.result_type(x.dtype, w.dtype)
-    K = C * HH * WW
     predicted = None
     if method == "auto":
         method, predicted = auto_method(x.shape, w.shape, {"stride": S, "pad": P,
@@ -230,21 +235,17 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D,
              "block_columns": block_columns, "auto_predicted": predicted}
+    if method == "im2col":
+        out, cache["x_cols"] = im2col_forward(x, w, b.astype(dtype), S, P, D, H_out, W_out)
+        return out, cache
     if method == "shifted-gemm":
         out_nhwc, cache["x_grid"] = shifted_gemm_forward(x, w, P, D, H_out, W_out,
                                                          block_columns)
         out_nchw = out_nhwc.transpose(0, 3, 1, 2)
-    elif method == "im2col-grid":
+    else:
         out_fnhw, cache["x_grid"] = im2col_grid_forward(x, w, P, D, H_out, W_out,
                                                         block_columns)
         out_nchw = out_fnhw.transpose(1, 0, 2, 3)
-    else:
-        padded = pad_channels_first(x, P, dtype)
-        fields = receptive_fields(padded, HH, WW, S, D, H_out, W_out)
-        x_cols = np.ascontiguousarray(fields).reshape(K, N * H_out * W_out)
-        out_fnhw = (w.reshape(F, K) @ x_cols).reshape(F, N, H_out, W_out)
-        out_nchw = out_fnhw.transpose(1, 0, 2, 3)
-        cache["x_cols"] = x_cols
 
     out = np.empty((N, F, H_out, W_out), dtype=dtype)
     np.add(out_nchw, b.astype(dtype)[:, None, None], out=out)
@@ -262,6 +263,11 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     * ``dx = col2im(W_row.T @ dout_row)`` (one GEMM, then :func:`col2im` adds each
       column back onto the pixels it was copied from);
     * ``db = dout.sum(axis=(0, 2, 3))``.
+
+    'im2col' computes these image by image (its ``X_col`` is stored so, with the row
+    of ones that makes ``db`` a row of the dw product), and in float64 adds the
+    columns back with one ``np.bincount`` instead of a slice-add per tap (see
+    :func:`~convnets.layers.conv_strategies.col2im_by_bincount`).
 
     The stride-1 paths compute the same products on the padded grid without a full
     ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of
@@ -309,9 +315,15 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dtype = w.dtype
     dout = dout.astype(dtype, copy=False)
     Hp, Wp = H + 2 * P, W + 2 * P
-    K = C * HH * WW
-    db = dout.sum(axis=(0, 2, 3))
+    if cache["method"] == "im2col":
+        dx, dw, db = im2col_backward(dout, cache["x_cols"], w, (N, C, H, W), S, P, D,
+                                     compute_dx)
+        if dx is not None:
+            dx = np.ascontiguousarray(dx, dtype=cache["x_dtype"])
+        return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
+                db.astype(cache["b_dtype"], copy=False))
 
+    db = dout.sum(axis=(0, 2, 3))
     if cache["method"] == "shifted-gemm":
         dx_grid, dw = shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx,
                                             cache["block_columns"])
@@ -325,17 +337,6 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
         if compute_dx:
             dx_nchw = (dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W]
                        .transpose(1, 0, 2, 3))
-    else:
-        dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * H_out * W_out)
-        # dw_row.T = X_col @ dout_row.T: the same product, 1.1-1.4x faster in OpenBLAS
-        # than dout_row @ X_col.T on every layer measured (the VGG 3x3 case 15 -> 12 ms,
-        # convnet-benchmarks' L2 49 -> 37, the CIFAR 7x7 layer 7.3 -> 5.1)
-        dw = (cache["x_cols"] @ dout_row.T).T.reshape(F, C, HH, WW)
-        if compute_dx:
-            d_cols = w.reshape(F, K).T @ dout_row
-            dx_padded = col2im_padded(d_cols, C, N, Hp, Wp, HH, WW, S, D,
-                                               H_out, W_out)
-            dx_nchw = dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)
 
     dx = None
     if compute_dx:
@@ -377,7 +378,7 @@ def _backward_of(method, dout, cache, compute_dx):
 
 def conv_forward_im2col(x, w, b, conv_param):
     """Strategy 'im2col' of :func:`conv_forward_fast`, for every layer: the full
-    ``X_col`` (C*HH*WW, N*H'*W') and one GEMM; same contract, error bound of the plain
+    ``X_col`` (image by image) and one batched GEMM; same contract, error bound of the plain
     GEMM (float32 within 1e-5 of the largest float64 value, tested)."""
     return conv_forward_fast(x, w, b, conv_param, method="im2col")
 
