@@ -63,9 +63,10 @@ from convnets.layers.conv_fft_tiled import (
 )
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_strategies import (
-    BINCOUNT_INDEX_ENTRIES,
+    BINCOUNT_ENTRIES,
+    PER_IMAGE_POSITIONS,
+    SUM_CHUNK_BYTES,
     col2im_by_bincount,
-    col2im_by_taps,
 )
 from convnets.layers.conv_winograd import (
     conv_backward_winograd,
@@ -73,7 +74,7 @@ from convnets.layers.conv_winograd import (
     conv_forward_winograd,
     conv_forward_winograd4,
 )
-from convnets.layers.im2col import col2im
+from convnets.layers.im2col import col2im, im2col
 from convnets.shapes import conv_output_shape, effective_filter_size
 from test_conv import BAD_INPUTS, good_inputs
 from twins import Case, Twins, check_twins, check_twins_raise_alike, check_twins_reject_bad_dout
@@ -332,33 +333,81 @@ COL2IM_LAYERS = [  # (x shape, w shape, stride, pad, dilation)
     ((2, 3, 13, 11), (5, 3, 3, 2), 3, 2, 2),
     ((2, 1, 12, 9), (2, 1, 4, 1), 4, 0, 1),
     ((2, 2, 7, 7), (3, 2, 3, 3), 1, 1, 1),
-    # 12 images of 27*4096 entries: more than BINCOUNT_INDEX_ENTRIES, so bincount runs
-    # in chunks of 9 images and a last one of 3.
-    ((12, 3, 127, 127), (2, 3, 3, 3), 2, 1, 1),
 ]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, S, P, D", COL2IM_LAYERS)
-def test_im2col_col2im_by_bincount_and_by_taps_agree_with_col2im(x_shape, w_shape, S, P, D):
-    """'im2col' adds dX_col back with np.bincount in float64 and with one slice-add per
-    tap otherwise: both routes give the notes' col2im of the same columns."""
+def test_col2im_by_bincount_is_the_notes_col2im(x_shape, w_shape, S, P, D):
+    """'im2col' adds dX_col back with np.bincount in float64 (when small enough): the
+    same sums as the notes' col2im of the same columns."""
     N, C, H, W = x_shape
     _, _, HH, WW = w_shape
     H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
-    rng = np.random.default_rng(8)
-    d_cols = rng.standard_normal((N, C * HH * WW, H_out * W_out))
-    # col2im's layout: (C*HH*WW, N*H'*W'), images side by side.
-    expected = col2im(d_cols.transpose(1, 0, 2).reshape(C * HH * WW, -1), x_shape, HH, WW,
-                      S, P, D)
-    geometry = (x_shape, HH, WW, S, P, D, H_out, W_out)
-    by_bincount = col2im_by_bincount(d_cols, *geometry)
-    by_taps = col2im_by_taps(d_cols, *geometry)
-    np.testing.assert_allclose(by_bincount, expected, rtol=1e-13, atol=1e-12)
-    np.testing.assert_allclose(by_taps, expected, rtol=1e-13, atol=1e-12)
-    if N * d_cols[0].size > BINCOUNT_INDEX_ENTRIES:
-        assert d_cols[0].size <= BINCOUNT_INDEX_ENTRIES   # chunks, not the slice-adds
-    # float32 columns take the slice-adds and stay float32.
-    assert col2im_by_taps(d_cols.astype(np.float32), *geometry).dtype == np.float32
+    d_cols = np.random.default_rng(8).standard_normal((C * HH * WW, N * H_out * W_out))
+    expected = col2im(d_cols, x_shape, HH, WW, S, P, D)
+    got = col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-12)
+
+
+def test_im2col_in_float64_past_the_bincount_limit_takes_the_slice_adds_and_matches_naive():
+    x_shape, w_shape, conv_param = (4, 64, 45, 45), (4, 64, 3, 3), {"stride": 2, "pad": 1}
+    H_out, W_out = conv_output_shape(45, 45, 3, 3, 2, 1)
+    assert 64 * 9 * 4 * H_out * W_out > BINCOUNT_ENTRIES   # dX_col's entries
+    rng = np.random.default_rng(9)
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, (4,)))
+    out, cache = conv_forward_im2col(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    expected = conv_backward_naive(dout, conv_forward_naive(x, w, b, conv_param)[1])
+    for got, want in zip(conv_backward_im2col(dout, cache), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_im2col_image_by_image_and_in_chunks_is_the_notes_formulas(dtype):
+    """At H'*W' >= PER_IMAGE_POSITIONS 'im2col''s backward runs image by image, summing
+    dw a chunk of images at a time (several chunks in float64 here): the same numbers
+    as the notes' formulas written with the public im2col and col2im."""
+    x_shape, w_shape, S, P = (30, 64, 16, 16), (64, 64, 3, 3), 1, 1
+    assert 16 * 16 >= PER_IMAGE_POSITIONS
+    itemsize = np.dtype(dtype).itemsize
+    assert dtype == np.float32 or SUM_CHUNK_BYTES // (577 * 64 * itemsize) < 30
+    rng = np.random.default_rng(10)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, (64,)))
+    out, cache = conv_forward_im2col(x, w, b, {"stride": S, "pad": P})
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv_backward_im2col(dout, cache)
+
+    x_col = im2col(x.astype(np.float64), 3, 3, S, P)
+    w_row = w.astype(np.float64).reshape(64, -1)
+    dout_row = dout.astype(np.float64).transpose(1, 0, 2, 3).reshape(64, -1)
+    expected = {
+        "out": (w_row @ x_col + b[:, None]).reshape(64, 30, 16, 16).transpose(1, 0, 2, 3),
+        "dw": (dout_row @ x_col.T).reshape(w_shape),
+        "db": dout_row.sum(axis=1),
+        "dx": col2im(w_row.T @ dout_row, x_shape, 3, 3, S, P),
+    }
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for name, got in {"out": out, "dw": dw, "db": db, "dx": dx}.items():
+        assert got.dtype == dtype, name
+        scale = np.abs(expected[name]).max()
+        np.testing.assert_allclose(got, expected[name], rtol=0, atol=rtol * scale,
+                                   err_msg=name)
+
+
+def test_im2col_image_by_image_with_bincount_matches_naive():
+    """H'*W' = 256, float64, few entries: the products image by image and col2im by
+    np.bincount (the CS231n speed case's route, on 4 images)."""
+    conv_param = {"stride": 2, "pad": 1}
+    rng = np.random.default_rng(11)
+    x, w, b = (rng.standard_normal(s) for s in ((4, 3, 31, 31), (5, 3, 3, 3), (5,)))
+    out, cache = conv_forward_im2col(x, w, b, conv_param)
+    assert out.shape[2] * out.shape[3] >= PER_IMAGE_POSITIONS
+    dout = rng.standard_normal(out.shape)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    np.testing.assert_allclose(out, out_naive, rtol=1e-12, atol=1e-12)
+    for got, want in zip(conv_backward_im2col(dout, cache),
+                         conv_backward_naive(dout, cache_naive), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-11)
 
 
 def made_up_model(**factors) -> ConvCostModel:

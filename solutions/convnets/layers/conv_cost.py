@@ -155,7 +155,7 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored (and
-# the model measured again). 6: 'im2col' works image by image, its work counted so.
+# the model measured again). 6: 'im2col''s forward product runs image by image.
 FORMAT_VERSION = 6
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
@@ -284,9 +284,10 @@ class ConvCostModel:
         K, T = C * HH * WW, HH * WW
         NP = N * H_out * W_out
         if method == "im2col":
-            # Per image: X_col (with its row of ones) copied, three products, dX_col
-            # written and added back (col2im, one add per tap or one bincount).
-            return (3 * self.gemm_seconds(F, K + 1, H_out * W_out, dtype, count=N)
+            # X_col (with its row of ones) copied, the forward product image by image,
+            # dw and dX_col in one product each, dX_col added back (col2im).
+            return (self.gemm_seconds(F, K + 1, H_out * W_out, dtype, count=N)
+                    + 2 * self.gemm_seconds(F, K + 1, NP, dtype)
                     + self.copy_seconds(5 * K * NP * it)
                     + self.calls_seconds(30 + 2 * T))
         if method == "im2col-grid":

@@ -136,10 +136,10 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     fastest (see the module docstring; ``cache['method']`` records which ran):
 
     * ``'im2col'`` (any stride): ``X_col`` is copied from a strided view of the
-      padded input (see :func:`im2col`) and kept for the backward pass. It is stored
-      image by image, (N, C*HH*WW + 1, H'*W'), with a last row of ones: then
-      ``[W_row | b] @ X_col[n]`` is image n's output, bias included (the bias trick
-      of linear classifiers), and one batched GEMM writes the whole output in NCHW
+      padded input (see :func:`im2col`) and kept for the backward pass, with a last
+      row of ones: then ``[W_row | b] @ X_col`` is the output, bias included (the
+      bias trick of linear classifiers). The product is taken image by image, on
+      each image's block of columns in place, so that it writes the output in NCHW
       order with no transpose and no separate bias pass.
     * ``'im2col-grid'`` (stride 1): outputs are computed at the
       positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
@@ -195,7 +195,7 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
         ``'method'`` (above), ``'x_shape'``, the input dtypes ``'x_dtype'``,
         ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
-        needs it: ``'x_cols'`` (N, C*HH*WW + 1, H'*W') for 'im2col', ``'x_grid'`` the
+        needs it: ``'x_cols'`` (C*HH*WW + 1, N, H'*W') for 'im2col', ``'x_grid'`` the
         padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
         'shifted-gemm', ``'block_columns'``, and ``'auto_predicted'``: the predicted
         seconds of each candidate when ``auto`` chose, else None. Winograd's and the
@@ -264,10 +264,9 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
       column back onto the pixels it was copied from);
     * ``db = dout.sum(axis=(0, 2, 3))``.
 
-    'im2col' computes these image by image (its ``X_col`` is stored so, with the row
-    of ones that makes ``db`` a row of the dw product), and in float64 adds the
-    columns back with one ``np.bincount`` instead of a slice-add per tap (see
-    :func:`~convnets.layers.conv_strategies.col2im_by_bincount`).
+    For 'im2col' ``db`` is the last row of the dw product (its ``X_col`` has a row of
+    ones), and in float64 dX_col is added back with one ``np.bincount`` instead of a
+    slice-add per tap (see :func:`~convnets.layers.conv_strategies.col2im_by_bincount`).
 
     The stride-1 paths compute the same products on the padded grid without a full
     ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of
@@ -378,7 +377,7 @@ def _backward_of(method, dout, cache, compute_dx):
 
 def conv_forward_im2col(x, w, b, conv_param):
     """Strategy 'im2col' of :func:`conv_forward_fast`, for every layer: the full
-    ``X_col`` (image by image) and one batched GEMM; same contract, error bound of the plain
+    ``X_col`` and its GEMMs; same contract, error bound of the plain
     GEMM (float32 within 1e-5 of the largest float64 value, tested)."""
     return conv_forward_fast(x, w, b, conv_param, method="im2col")
 

@@ -1,7 +1,7 @@
 """The GEMM strategies of :func:`~convnets.layers.conv_fast.conv_forward_fast`.
 
-``'im2col'`` (any stride) holds the notes' ``X_col`` in full, image by image, with a
-row of ones for the bias. The two stride-1 strategies compute the same products on
+``'im2col'`` (any stride) holds the notes' ``X_col`` in full, with a row of ones for
+the bias. The two stride-1 strategies compute the same products on
 the zero-padded input flattened to a grid of ``Hp*Wp`` positions per image, where tap
 ``(kh, kw)`` of every receptive field is the same row shifted by ``kh*D*Wp + kw*D``:
 
@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from scipy.linalg import get_blas_funcs
 
 from .conv_winograd import winograd_applies
-from .im2col import pad_channels_first
+from .im2col import col2im_padded, pad_channels_first, receptive_fields
 
 # Every way this package computes a convolution, by name (conv_forward_fast's method=).
 CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft",
@@ -153,137 +153,120 @@ def _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer):
 
 # --- "im2col": X_col in full, image by image, with the bias trick -------------------
 
-# Bytes of the per-image dw products summed at once by im2col_backward (N*F*(K+1) numbers
-# in all would be 0.9 GB for convnet-benchmarks' L5 at its original batch of 128).
-DW_CHUNK_BYTES = 1 << 23
-
-
-def _pad_images(x: np.ndarray, P: int, dtype) -> np.ndarray:
-    """Copy ``x`` (N, C, H, W), any strides, into a zero-padded (N, C, H+2P, W+2P) array
-    (only the border is zeroed: the inside is written once)."""
-    N, C, H, W = x.shape
-    padded = np.empty((N, C, H + 2 * P, W + 2 * P), dtype=dtype)
-    if P:
-        padded[:, :, :P] = 0
-        padded[:, :, -P:] = 0
-        padded[:, :, P:-P, :P] = 0
-        padded[:, :, P:-P, -P:] = 0
-    padded[:, :, P:P + H, P:P + W] = x
-    return padded
-
-
 def im2col_forward(x, w, b, S, P, D, H_out, W_out):
-    """Forward of 'im2col': returns ``(out (N, F, H', W'), x_cols (N, K+1, H'*W'))``.
+    """Forward of 'im2col': returns ``(out (N, F, H', W'), x_cols (K+1, N, H'*W'))``.
 
-    ``x_cols[n]`` is image n's X_col (K = C*HH*WW rows, one column per output
-    position) with a last row of ones, and ``[W_row | b]`` (F, K+1) times it is image
-    n's output with the bias already added (the bias trick): one batched GEMM that
-    writes the output in NCHW order, with no transpose and no separate bias pass.
+    ``x_cols`` is the notes' X_col (K = C*HH*WW rows, one column per output position,
+    image after image) with a last row of ones, so that ``[W_row | b] @ x_cols`` is the
+    output with the bias already added (the bias trick). The product is taken image by
+    image (each image's columns are a strided block BLAS reads in place), which writes
+    the output in NCHW order: no transpose of the output, no separate bias pass.
     """
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     K, M = C * HH * WW, H_out * W_out
     dtype = w.dtype
-    padded = _pad_images(x, P, dtype)
-    sn, sc, sh, sw = padded.strides
-    fields = as_strided(padded, shape=(N, C, HH, WW, H_out, W_out),
-                        strides=(sn, sc, D * sh, D * sw, S * sh, S * sw), writeable=False)
-    x_cols = np.empty((N, K + 1, M), dtype=dtype)
-    x_cols[:, :K].reshape(N, C, HH, WW, H_out, W_out)[...] = fields
-    x_cols[:, K] = 1
+    fields = receptive_fields(pad_channels_first(x, P, dtype), HH, WW, S, D, H_out, W_out)
+    x_cols = np.empty((K + 1, N, M), dtype=dtype)
+    x_cols[:K].reshape(C, HH, WW, N, H_out, W_out)[...] = fields
+    x_cols[K] = 1
     w_bias = np.empty((F, K + 1), dtype=dtype)
     w_bias[:, :K] = w.reshape(F, K)
     w_bias[:, K] = b
-    out = np.matmul(w_bias, x_cols)
+    out = np.matmul(w_bias, x_cols.transpose(1, 0, 2))
     return out.reshape(N, F, H_out, W_out), x_cols
+
+
+# 'im2col''s backward takes its products image by image (on dout as it is) when each
+# image has at least this many output positions, and otherwise one product over all
+# images after a transposed copy of dout: OpenBLAS runs products whose inner dimension
+# is H'*W' well only when that is long (dw of the CS231n speed case, H'*W' = 256:
+# 0.97 ms by image against 1.6 ms; of convnet-benchmarks' L4, 100: 2.2 against 1.4).
+PER_IMAGE_POSITIONS = 256
+# ... summing at most this many bytes of per-image dw products at once (all of them
+# at once would be 0.7 GB on convnet-benchmarks' L5 at its original batch of 128).
+SUM_CHUNK_BYTES = 1 << 23
 
 
 def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     """``(dx (N, C, H, W) or None, dw (F, C, HH, WW), db (F,))`` of 'im2col', from the
-    forward's ``x_cols`` (N, K+1, H'*W').
+    forward's ``x_cols`` (K+1, N, H'*W').
 
-    ``[dW_row | db] = sum_n dout_n @ x_cols[n].T`` (the row of ones gives db), summed
-    over a few images at a time; ``dX_col = W_row.T @ dout_n`` for every image, added
-    back onto the pixels it came from (col2im: one strided slice-add per tap, or in
-    float64 one ``np.bincount``).
+    With ``dout_row`` = dout as (F, N*H'*W'): ``[dW_row | db].T = X_col @ dout_row.T``
+    (the row of ones gives db) and ``dX_col = W_row.T @ dout_row``, as two GEMMs or
+    image by image (:data:`PER_IMAGE_POSITIONS`), then dX_col is added back onto the
+    pixels it came from (col2im: one strided slice-add per tap, or in float64 one
+    ``np.bincount``). dx may be a transposed view.
     """
     N, C, H, W = x_shape
     F, _, HH, WW = w.shape
     _, _, H_out, W_out = dout.shape
     K, M = C * HH * WW, H_out * W_out
     dtype = w.dtype
-    dout_rows = dout.reshape(N, F, M)
-    step = max(1, DW_CHUNK_BYTES // (F * (K + 1) * np.dtype(dtype).itemsize))
-    dw_bias = np.zeros((F, K + 1), dtype=dtype)
-    for n0 in range(0, N, step):
-        chunk = slice(n0, n0 + step)
-        dw_bias += np.matmul(dout_rows[chunk], x_cols[chunk].transpose(0, 2, 1)).sum(axis=0)
-    dw = dw_bias[:, :K].reshape(F, C, HH, WW)
-    db = dw_bias[:, K].copy()
+    # X_col @ dout.T rather than dout @ X_col.T: the same product, 1.1-1.4x faster in
+    # OpenBLAS on every layer measured (the VGG 3x3 case 15 -> 12 ms, convnet-benchmarks'
+    # L2 49 -> 37, the CIFAR 7x7 layer 7.3 -> 5.1).
+    if M >= PER_IMAGE_POSITIONS:
+        # Image by image, on dout as it is (no transposed copy of it), a few images'
+        # (K+1, F) products summed at a time to bound their memory.
+        dout_rows = dout.reshape(N, F, M)
+        step = max(1, SUM_CHUNK_BYTES // ((K + 1) * F * np.dtype(dtype).itemsize))
+        dw_bias = np.zeros((K + 1, F), dtype=dtype)
+        for n0 in range(0, N, step):
+            dw_bias += np.matmul(x_cols[:, n0:n0 + step].transpose(1, 0, 2),
+                                 dout_rows[n0:n0 + step].transpose(0, 2, 1)).sum(axis=0)
+    else:
+        dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * M)
+        dw_bias = x_cols.reshape(K + 1, N * M) @ dout_row.T
+    dw = dw_bias[:K].T.reshape(F, C, HH, WW)
+    db = dw_bias[K].copy()
     if not compute_dx:
         return None, dw, db
-    d_cols = np.matmul(w.reshape(F, K).T, dout_rows)
-    if dtype == np.float64 and K * M <= BINCOUNT_INDEX_ENTRIES:
+    if M >= PER_IMAGE_POSITIONS:
+        d_cols = np.empty((K, N * M), dtype=dtype)
+        np.matmul(w.reshape(F, K).T, dout_rows, out=d_cols.reshape(K, N, M).transpose(1, 0, 2))
+    else:
+        d_cols = w.reshape(F, K).T @ dout_row
+    if w.dtype == np.float64 and d_cols.size <= BINCOUNT_ENTRIES:
         return col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out), dw, db
-    return col2im_by_taps(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out), dw, db
+    dx_padded = col2im_padded(d_cols, C, N, H + 2 * P, W + 2 * P, HH, WW, S, D, H_out, W_out)
+    return dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3), dw, db
 
 
-# col2im by np.bincount: the most index entries kept per layer geometry (8 MB of intp).
-BINCOUNT_INDEX_ENTRIES = 1 << 20
-
-
-def col2im_by_taps(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out):
-    """col2im of per-image columns (N, K, H'*W'): one strided slice-add per tap onto the
-    padded input, then the border cut off. Returns dx (N, C, H, W)."""
-    N, C, H, W = x_shape
-    taps = d_cols.reshape(N, C, HH, WW, H_out, W_out)
-    dx_padded = np.zeros((N, C, H + 2 * P, W + 2 * P), dtype=d_cols.dtype)
-    for kh in range(HH):
-        rows = slice(kh * D, kh * D + S * (H_out - 1) + 1, S)
-        for kw in range(WW):
-            columns = slice(kw * D, kw * D + S * (W_out - 1) + 1, S)
-            dx_padded[:, :, rows, columns] += taps[:, :, kh, kw]
-    return dx_padded[:, :, P:P + H, P:P + W]
+# col2im by np.bincount up to this many entries of dX_col (its index: 8 MB of intp).
+BINCOUNT_ENTRIES = 1 << 20
 
 
 def col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out):
-    """The same sum as :func:`col2im_by_taps`, float64, by ``np.bincount``: each entry of
-    ``d_cols`` is added to the pixel it was copied from, whose flat index is precomputed
-    once per geometry (taps in the zero border go to one extra bin, then dropped).
+    """col2im of ``d_cols`` (C*HH*WW, N*H'*W'), float64, by one ``np.bincount``: each
+    entry is added to the pixel it was copied from, whose flat index in dx (N, C, H, W)
+    is computed once per geometry (taps in the zero border go to one extra bin, then
+    dropped). Returns dx (N, C, H, W).
 
-    NumPy's slice-add pays a fixed cost per row of W' numbers, which dominates on the
-    short rows of strided layers; bincount pays per number and sums in float64. On 9
-    layers of stride 2 and 4 it ran 1.0-2.5x faster than the slice-adds in float64
-    (the CS231n speed case 2.2 -> 1.3 ms) and 0.3-0.9x as fast in float32 (converted
-    to float64 and back), so float32 keeps the slice-adds."""
+    NumPy's slice-add (:func:`~convnets.layers.im2col.col2im_padded`) pays a fixed
+    cost per row of W' numbers, which dominates on the short rows of strided layers;
+    bincount pays per number and sums in float64. On 9 layers of stride 2 and 4 it ran
+    1.0-2.5x faster than the slice-adds in float64 (the CS231n speed case 1.8 ->
+    1.2 ms) and 0.3-0.9x as fast in float32 (converted to float64 and back), so
+    float32 keeps the slice-adds."""
     N, C, H, W = x_shape
-    per_image = d_cols[0].size
-    G = min(N, max(1, BINCOUNT_INDEX_ENTRIES // per_image))   # images per bincount
-    index = _col2im_index(G, C, H, W, HH, WW, S, P, D, H_out, W_out)
-    pixels = C * H * W
-    if G == N:
-        return np.bincount(index, weights=d_cols.reshape(-1),
-                           minlength=N * pixels + 1)[:N * pixels].reshape(x_shape)
-    dx = np.empty(x_shape, dtype=np.float64)
-    for n0 in range(0, N, G):
-        g = min(G, N - n0)
-        sums = np.bincount(index[:g * per_image], weights=d_cols[n0:n0 + g].reshape(-1),
-                           minlength=G * pixels + 1)
-        dx[n0:n0 + g] = sums[:g * pixels].reshape(g, C, H, W)
-    return dx
+    index = _col2im_index(N, C, H, W, HH, WW, S, P, D, H_out, W_out)
+    pixels = N * C * H * W
+    return np.bincount(index, weights=d_cols.reshape(-1),
+                       minlength=pixels + 1)[:pixels].reshape(x_shape)
 
 
 @functools.lru_cache(maxsize=8)
-def _col2im_index(G, C, H, W, HH, WW, S, P, D, H_out, W_out):
-    """For G images' columns (G, C, HH, WW, H', W') in order, the flat index in
-    (G, C, H, W) of the pixel each entry came from; ``G*C*H*W`` for the zero border.
+def _col2im_index(N, C, H, W, HH, WW, S, P, D, H_out, W_out):
+    """For the entries of dX_col (C, HH, WW, N, H', W') in order, the flat index in
+    dx (N, C, H, W) of the pixel each came from; ``N*C*H*W`` for the zero border.
     Read-only (shared by every call on this geometry)."""
-    n, c, kh, kw, i, j = np.ix_(np.arange(G), np.arange(C), np.arange(HH), np.arange(WW),
+    c, kh, kw, n, i, j = np.ix_(np.arange(C), np.arange(HH), np.arange(WW), np.arange(N),
                                 np.arange(H_out), np.arange(W_out))
     y = i * S + kh * D - P
     x = j * S + kw * D - P
     inside = (y >= 0) & (y < H) & (x >= 0) & (x < W)
-    index = np.where(inside, ((n * C + c) * H + y) * W + x, G * C * H * W).astype(np.intp)
+    index = np.where(inside, ((n * C + c) * H + y) * W + x, N * C * H * W).astype(np.intp)
     index = index.reshape(-1)
     index.flags.writeable = False
     return index
