@@ -395,7 +395,10 @@ for name, g_fast, g_naive in zip("dx dw db".split(), grads_fast, grads_naive, st
 # `conv_forward_fast(..., method=name)` runs any of these strategies, all with the
 # naive layer's signature and results:
 #
-# - `im2col`: the full `X_col` and one GEMM (this lesson);
+# - `im2col`: the full `X_col` and one GEMM (this lesson). The package's version also
+#   uses the bias trick of linear classifiers: `X_col` gets a last row of ones and
+#   `W_row` a last column holding the biases, so the same product adds the bias, and
+#   the last row of the weight gradient's product is `db`;
 # - `im2col-grid` and `shifted-gemm` (stride 1): the same products without ever
 #   holding all of `X_col`;
 # - `winograd` and `winograd4` (3x3, stride 1): Winograd's minimal filtering computes a
