@@ -315,32 +315,25 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dout = dout.astype(dtype, copy=False)
     Hp, Wp = H + 2 * P, W + 2 * P
     if cache["method"] == "im2col":
-        dx, dw, db = im2col_backward(dout, cache["x_cols"], w, (N, C, H, W), S, P, D,
-                                     compute_dx)
-        if dx is not None:
-            dx = np.ascontiguousarray(dx, dtype=cache["x_dtype"])
-        return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
-                db.astype(cache["b_dtype"], copy=False))
-
-    db = dout.sum(axis=(0, 2, 3))
-    if cache["method"] == "shifted-gemm":
+        dx_nchw, dw, db = im2col_backward(dout, cache["x_cols"], w, (N, C, H, W), S, P, D,
+                                          compute_dx)
+    elif cache["method"] == "shifted-gemm":
         dx_grid, dw = shifted_gemm_backward(dout, cache["x_grid"], w, Hp, Wp, D, compute_dx,
                                             cache["block_columns"])
         if compute_dx:
             dx_nchw = (dx_grid.reshape(N, Hp, Wp, C)[:, P:P + H, P:P + W, :]
                        .transpose(0, 3, 1, 2))
-    elif cache["method"] == "im2col-grid":
+    else:
         dx_grid, dw_row = im2col_grid_backward(dout, cache["x_grid"], w, Wp, D,
                                                compute_dx, cache["block_columns"])
         dw = dw_row.reshape(F, C, HH, WW)
         if compute_dx:
             dx_nchw = (dx_grid.reshape(C, N, Hp, Wp)[:, :, P:P + H, P:P + W]
                        .transpose(1, 0, 2, 3))
+    if cache["method"] != "im2col":    # im2col's db is a row of its dw product
+        db = dout.sum(axis=(0, 2, 3))
 
-    dx = None
-    if compute_dx:
-        dx = np.empty((N, C, H, W), dtype=cache["x_dtype"])
-        dx[...] = dx_nchw
+    dx = np.ascontiguousarray(dx_nchw, dtype=cache["x_dtype"]) if compute_dx else None
     return (dx, np.ascontiguousarray(dw, dtype=cache["w_dtype"]),
             db.astype(cache["b_dtype"], copy=False))
 
