@@ -64,9 +64,11 @@ from convnets.layers.conv_fft_tiled import (
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_strategies import (
     BINCOUNT_ENTRIES,
+    DW_TRANSPOSED_ENTRIES,
     PER_IMAGE_POSITIONS,
     SUM_CHUNK_BYTES,
     col2im_by_bincount,
+    dw_by_columns,
 )
 from convnets.layers.conv_winograd import (
     conv_backward_winograd,
@@ -392,6 +394,34 @@ def test_im2col_image_by_image_and_in_chunks_is_the_notes_formulas(dtype):
         scale = np.abs(expected[name]).max()
         np.testing.assert_allclose(got, expected[name], rtol=0, atol=rtol * scale,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("method, x_shape, F", [
+    ("im2col", (2, 64, 6, 6), 128),           # one product over all images, dw as (F, K)
+    ("im2col", (2, 64, 16, 16), 128),         # image by image, dw as (F, K)
+    ("im2col", (2, 64, 16, 16), 16),          # image by image, dw as (K, F) then .T
+    ("im2col-grid", (2, 64, 6, 6), 128),      # blocks of columns, dw as (F, K)
+    ("im2col-grid", (2, 64, 6, 6), 16),       # blocks of columns, dw as (K, F) then .T
+])
+def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F):
+    """Large weight gradients are computed as (F, K), small ones as (K, F) and
+    transposed (DW_TRANSPOSED_ENTRIES): both give the notes' ``dout_row @ X_col.T``, a
+    C-contiguous dw, and the same db and dx."""
+    C, K = x_shape[1], x_shape[1] * 9
+    assert dw_by_columns(K, F) == (K * F <= DW_TRANSPOSED_ENTRIES)
+    rng = np.random.default_rng(12)
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, (F, C, 3, 3), (F,)))
+    forward, backward = PAIRS[method]
+    out, cache = forward(x, w, b, {"stride": 1, "pad": 1})
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = backward(dout, cache)
+    x_col = im2col(x, 3, 3, 1, 1)
+    dout_row = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    assert dw.flags.c_contiguous and dw.shape == (F, C, 3, 3)
+    np.testing.assert_allclose(dw, (dout_row @ x_col.T).reshape(F, C, 3, 3), rtol=1e-10)
+    np.testing.assert_allclose(db, dout_row.sum(axis=1), rtol=1e-10)
+    np.testing.assert_allclose(dx, col2im(w.reshape(F, K).T @ dout_row, x_shape, 3, 3, 1, 1),
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_im2col_image_by_image_with_bincount_matches_naive():

@@ -155,8 +155,9 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored (and
-# the model measured again). 6: 'im2col''s forward product runs image by image.
-FORMAT_VERSION = 6
+# the model measured again). 6: 'im2col''s forward product runs image by image. 7: dw of
+# large layers computed as (F, K), not transposed.
+FORMAT_VERSION = 7
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by

@@ -203,24 +203,31 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     _, _, H_out, W_out = dout.shape
     K, M = C * HH * WW, H_out * W_out
     dtype = w.dtype
-    # X_col @ dout.T rather than dout @ X_col.T: the same product, 1.1-1.4x faster in
-    # OpenBLAS on every layer measured (the VGG 3x3 case 15 -> 12 ms, convnet-benchmarks'
-    # L2 49 -> 37, the CIFAR 7x7 layer 7.3 -> 5.1).
     per_image = M >= PER_IMAGE_POSITIONS
+    # [dW_row | db] (F, K+1) is computed as its transpose X_col @ dout.T when small (1.1-1.4x
+    # faster in OpenBLAS), and as itself when large (dw_orientation).
+    by_columns = dw_by_columns(K + 1, F)
     if per_image:
         # Image by image, on dout as it is (no transposed copy of it), a few images'
-        # (K+1, F) products summed at a time to bound their memory.
+        # products summed at a time to bound their memory.
         dout_rows = dout.reshape(N, F, M)
         step = max(1, SUM_CHUNK_BYTES // ((K + 1) * F * np.dtype(dtype).itemsize))
-        dw_bias = np.zeros((K + 1, F), dtype=dtype)
+        dw_bias = np.zeros((K + 1, F) if by_columns else (F, K + 1), dtype=dtype)
         for n0 in range(0, N, step):
-            dw_bias += np.matmul(x_cols[:, n0:n0 + step].transpose(1, 0, 2),
-                                 dout_rows[n0:n0 + step].transpose(0, 2, 1)).sum(axis=0)
+            x_block = x_cols[:, n0:n0 + step].transpose(1, 0, 2)
+            d_block = dout_rows[n0:n0 + step]
+            if by_columns:
+                dw_bias += np.matmul(x_block, d_block.transpose(0, 2, 1)).sum(axis=0)
+            else:
+                dw_bias += np.matmul(d_block, x_block.transpose(0, 2, 1)).sum(axis=0)
     else:
         dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * M)
-        dw_bias = x_cols.reshape(K + 1, N * M) @ dout_row.T
-    dw = dw_bias[:K].T.reshape(F, C, HH, WW)
-    db = dw_bias[K].copy()
+        x_row = x_cols.reshape(K + 1, N * M)
+        dw_bias = x_row @ dout_row.T if by_columns else dout_row @ x_row.T
+    if by_columns:
+        dw_bias = dw_bias.T
+    dw = dw_bias[:, :K].reshape(F, C, HH, WW)
+    db = dw_bias[:, K].copy()
     if not compute_dx:
         return None, dw, db
     if per_image:
@@ -232,6 +239,19 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
         return col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out), dw, db
     dx_padded = col2im_padded(d_cols, C, N, H + 2 * P, W + 2 * P, HH, WW, S, D, H_out, W_out)
     return dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3), dw, db
+
+
+# dw is computed transposed, as (K, F) = X_col @ dout.T, up to this many entries, and
+# directly as (F, K) above it. The transposed orientation runs 1.1-1.5x faster in
+# OpenBLAS on small layers (the CIFAR 7x7 layer's dw 7.3 -> 5.1 ms), but dw must end
+# (F, C, HH, WW) in C order, and NumPy's copy of a large transposed matrix is slow: 64 ms
+# for OverFeat's conv5 (K = 9217, F = 1024), three times its GEMM.
+DW_TRANSPOSED_ENTRIES = 1 << 16
+
+
+def dw_by_columns(K: int, F: int) -> bool:
+    """Whether a (F, K) weight gradient is computed as its transpose (K, F)."""
+    return K * F <= DW_TRANSPOSED_ENTRIES
 
 
 # col2im by np.bincount up to this many entries of dX_col (its index: 8 MB of intp).
@@ -308,17 +328,22 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True, columns=None):
     L = positions_per_image(H_out, W_out, Wp)
     dout_grid = np.zeros((F, N * L), dtype=dtype)    # zero where there is no real output
     _real_outputs(dout_grid, N, L, H_out, W_out, Wp)[...] = dout.transpose(1, 0, 2, 3)
-    dw_col = np.zeros((K, F), dtype=dtype)         # dw_row.T
+    # Accumulated as dw_row.T (K, F) when small: this orientation runs about 1.5x faster in
+    # OpenBLAS for few-channel shapes; as dw_row (F, K) when large (dw_by_columns).
+    by_columns = dw_by_columns(K, F)
+    dw_acc = np.zeros((K, F) if by_columns else (F, K), dtype=dtype)
     block = block_columns(K, dtype, N * L, columns=columns)
     x_buffer = np.empty(K * block, dtype=dtype)
     for n0, g, r0, m in _grid_blocks(N, L, block):
         x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, x_buffer)
-        start = n0 * L + r0
-        # This orientation (output K x F) runs about 1.5x faster in OpenBLAS than
-        # dout_block @ x_col.T (output F x K) for the few-channel shapes used here.
-        dw_col += x_col @ dout_grid[:, start:start + g * m].T
+        d_block = dout_grid[:, n0 * L + r0:n0 * L + r0 + g * m]
+        if by_columns:
+            dw_acc += x_col @ d_block.T
+        else:
+            dw_acc += d_block @ x_col.T
+    dw_row = dw_acc.T if by_columns else dw_acc
     if not compute_dx:
-        return None, dw_col.T
+        return None, dw_row
 
     w_col = np.ascontiguousarray(w.reshape(F, K).T)
     dx_grid = np.zeros(grid.shape, dtype=dtype)
@@ -331,7 +356,7 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True, columns=None):
         d_taps = d_col.reshape(C, len(offsets), g, m)
         for t, offset in enumerate(offsets):
             dx_grid[:, n0:n0 + g, r0 + offset:r0 + offset + m] += d_taps[:, t]
-    return dx_grid, dw_col.T
+    return dx_grid, dw_row
 
 
 # --- "shifted-gemm": one GEMM per tap on a channels-last grid -------------------------
