@@ -111,6 +111,25 @@ def test_relu_numerical_gradient(shape):
     assert errors["worst"] < 1e-7, errors
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_blocks_non_finite_gradients_exactly(dtype):
+    """Where x <= 0 the gradient is exactly 0, even for an infinite or NaN dout (a
+    mask multiply would give inf * 0 = NaN); where x > 0 it passes as it is."""
+    x = np.array([-1.0, -1.0, 0.0, 2.0, 2.0, 3.0], dtype=dtype)
+    dout = np.array([np.inf, np.nan, -np.inf, np.inf, np.nan, 1.0], dtype=dtype)
+    dx = relu_backward(dout, relu_forward(x)[1])
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, [0.0, 0.0, 0.0, np.inf, np.nan, 1.0])
+
+
+def test_relu_backward_is_the_mask_on_a_large_random_volume():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 8, 32, 32)).astype(np.float32)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    np.testing.assert_array_equal(relu_backward(dout, relu_forward(x)[1]),
+                                  np.where(x > 0, dout, 0))
+
+
 def test_relu_does_not_modify_its_input():
     x = np.array([-1.0, 2.0])
     relu_forward(x)
