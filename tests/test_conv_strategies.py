@@ -65,6 +65,7 @@ from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_strategies import (
     BINCOUNT_ENTRIES,
     DW_TRANSPOSED_ENTRIES,
+    DW_TRANSPOSED_ENTRIES_PER_IMAGE,
     PER_IMAGE_POSITIONS,
     SUM_CHUNK_BYTES,
     col2im_by_bincount,
@@ -396,19 +397,23 @@ def test_im2col_image_by_image_and_in_chunks_is_the_notes_formulas(dtype):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("method, x_shape, F", [
-    ("im2col", (2, 64, 6, 6), 128),           # one product over all images, dw as (F, K)
-    ("im2col", (2, 64, 16, 16), 128),         # image by image, dw as (F, K)
-    ("im2col", (2, 64, 16, 16), 16),          # image by image, dw as (K, F) then .T
-    ("im2col-grid", (2, 64, 6, 6), 128),      # blocks of columns, dw as (F, K)
-    ("im2col-grid", (2, 64, 6, 6), 16),       # blocks of columns, dw as (K, F) then .T
+@pytest.mark.parametrize("method, x_shape, F, transposed", [
+    ("im2col", (2, 64, 6, 6), 128, False),      # one product over all images, as (F, K)
+    ("im2col", (2, 64, 6, 6), 16, True),        # one product, as (K, F) then .T
+    ("im2col", (1, 128, 16, 16), 1024, False),  # image by image, as (F, K)
+    ("im2col", (2, 64, 16, 16), 128, True),     # image by image, as (K, F) then .T
+    ("im2col-grid", (2, 64, 6, 6), 128, False),
+    ("im2col-grid", (2, 64, 6, 6), 16, True),
 ])
-def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F):
+def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F, transposed):
     """Large weight gradients are computed as (F, K), small ones as (K, F) and
-    transposed (DW_TRANSPOSED_ENTRIES): both give the notes' ``dout_row @ X_col.T``, a
-    C-contiguous dw, and the same db and dx."""
+    transposed (DW_TRANSPOSED_ENTRIES, DW_TRANSPOSED_ENTRIES_PER_IMAGE): both give the
+    notes' ``dout_row @ X_col.T``, a C-contiguous dw, and the same db and dx."""
     C, K = x_shape[1], x_shape[1] * 9
-    assert dw_by_columns(K, F) == (K * F <= DW_TRANSPOSED_ENTRIES)
+    per_image = method == "im2col" and x_shape[2] * x_shape[3] >= PER_IMAGE_POSITIONS
+    rows = K + 1 if method == "im2col" else K
+    limit = DW_TRANSPOSED_ENTRIES_PER_IMAGE if per_image else DW_TRANSPOSED_ENTRIES
+    assert dw_by_columns(rows, F, limit) == transposed == (rows * F <= limit)
     rng = np.random.default_rng(12)
     x, w, b = (rng.standard_normal(s) for s in (x_shape, (F, C, 3, 3), (F,)))
     forward, backward = PAIRS[method]

@@ -204,9 +204,10 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     K, M = C * HH * WW, H_out * W_out
     dtype = w.dtype
     per_image = M >= PER_IMAGE_POSITIONS
-    # [dW_row | db] (F, K+1) is computed as its transpose X_col @ dout.T when small (1.1-1.4x
-    # faster in OpenBLAS), and as itself when large (dw_orientation).
-    by_columns = dw_by_columns(K + 1, F)
+    # [dW_row | db] (F, K+1) is computed as its transpose X_col @ dout.T when small
+    # (faster in OpenBLAS), and as itself when large (DW_TRANSPOSED_ENTRIES).
+    by_columns = dw_by_columns(K + 1, F, DW_TRANSPOSED_ENTRIES_PER_IMAGE if per_image
+                               else DW_TRANSPOSED_ENTRIES)
     if per_image:
         # Image by image, on dout as it is (no transposed copy of it), a few images'
         # products summed at a time to bound their memory.
@@ -242,16 +243,23 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
 
 
 # dw is computed transposed, as (K, F) = X_col @ dout.T, up to this many entries, and
-# directly as (F, K) above it. The transposed orientation runs 1.1-1.5x faster in
-# OpenBLAS on small layers (the CIFAR 7x7 layer's dw 7.3 -> 5.1 ms), but dw must end
-# (F, C, HH, WW) in C order, and NumPy's copy of a large transposed matrix is slow: 64 ms
-# for OverFeat's conv5 (K = 9217, F = 1024), three times its GEMM.
+# directly as (F, K) above it. dw must end (F, C, HH, WW) in C order, and NumPy's copy
+# of a large transposed matrix is slow: 64 ms for OverFeat's conv5 (K = 9217, F = 1024),
+# three times its GEMM. Measured, (K, F) then copy against (F, K), float32: 'im2col' in
+# one product and 'im2col-grid' turn at 40-110 thousand entries (convnet-benchmarks' L4,
+# 0.8M: 3.0x and 2.1x slower transposed; GoogLeNet's 1x1 480 -> 192, 92 thousand:
+# 1.3x and 1.2x slower; the CIFAR 7x7 layer, 5 thousand: 1.8x and 1.2x faster).
 DW_TRANSPOSED_ENTRIES = 1 << 16
+# ... and 'im2col' image by image, whose products with a long inner dimension favour
+# (K, F) further, at about a million (convnet-benchmarks' L2, 0.66M: 1.05x faster
+# transposed; VGG-A's 3x3 256 -> 512 at 28x28, 1.2M: 1.3x slower).
+DW_TRANSPOSED_ENTRIES_PER_IMAGE = 1 << 20
 
 
-def dw_by_columns(K: int, F: int) -> bool:
-    """Whether a (F, K) weight gradient is computed as its transpose (K, F)."""
-    return K * F <= DW_TRANSPOSED_ENTRIES
+def dw_by_columns(K: int, F: int, limit: int = DW_TRANSPOSED_ENTRIES) -> bool:
+    """Whether a (F, K) weight gradient is computed as its transpose (K, F): when it
+    has at most ``limit`` entries."""
+    return K * F <= limit
 
 
 # col2im by np.bincount up to this many entries of dX_col (its index: 8 MB of intp).
