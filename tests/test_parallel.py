@@ -164,6 +164,12 @@ def test_models_with_batch_statistics_are_refused_with_the_reason():
     X, y = batch(2, shape=(3, 32, 32), classes=3)
     with pytest.raises(ValueError, match="use workers=1"):
         data_parallel_loss(model, X, y, 2)
+    # ... and workers=1, which the message advises, is the model's own loss
+    loss, grads = data_parallel_loss(model, X, y, 1)
+    expected_loss, expected_grads = model.loss(X, y)
+    assert loss == expected_loss and grads.keys() == expected_grads.keys()
+    for key, g in grads.items():
+        np.testing.assert_array_equal(g, expected_grads[key])
 
 
 @pytest.mark.parametrize("y, pattern", [(None, "got 4 and None"),

@@ -185,11 +185,12 @@ def data_parallel_loss(model, X, y, workers: int = 2):
     ------
     TypeError, ValueError
         If ``workers`` is not a positive integer; ValueError if ``y`` is None or
-        ``X`` and ``y`` differ in length, or the model keeps batch statistics
-        (:func:`check_shardable`).
+        ``X`` and ``y`` differ in length, or ``workers`` > 1 and the model keeps
+        batch statistics (:func:`check_shardable`).
     """
     workers = check_int(workers, "workers", minimum=1)
-    check_shardable(model)
+    if workers > 1:     # one worker is model.loss itself, which any model may run
+        check_shardable(model)
     N = len(X)
     if y is None or len(y) != N:
         raise ValueError(f"X and y must hold the same number of examples, got "
