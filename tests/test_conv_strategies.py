@@ -63,12 +63,12 @@ from convnets.layers.conv_fft_tiled import (
 )
 from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_strategies import (
-    BINCOUNT_ENTRIES,
     DW_TRANSPOSED_ENTRIES,
     DW_TRANSPOSED_ENTRIES_PER_IMAGE,
     PER_IMAGE_POSITIONS,
+    SCATTER_ENTRIES,
     SUM_CHUNK_BYTES,
-    col2im_by_bincount,
+    col2im_by_scatter,
     dw_by_columns,
 )
 from convnets.layers.conv_winograd import (
@@ -340,22 +340,22 @@ COL2IM_LAYERS = [  # (x shape, w shape, stride, pad, dilation)
 
 
 @pytest.mark.parametrize("x_shape, w_shape, S, P, D", COL2IM_LAYERS)
-def test_col2im_by_bincount_is_the_notes_col2im(x_shape, w_shape, S, P, D):
-    """'im2col' adds dX_col back with np.bincount in float64 (when small enough): the
+def test_col2im_by_scatter_is_the_notes_col2im(x_shape, w_shape, S, P, D):
+    """'im2col' adds dX_col back with np.add.at in float64 (when small enough): the
     same sums as the notes' col2im of the same columns."""
     N, C, H, W = x_shape
     _, _, HH, WW = w_shape
     H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
     d_cols = np.random.default_rng(8).standard_normal((C * HH * WW, N * H_out * W_out))
     expected = col2im(d_cols, x_shape, HH, WW, S, P, D)
-    got = col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out)
+    got = col2im_by_scatter(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out)
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-12)
 
 
-def test_im2col_in_float64_past_the_bincount_limit_takes_the_slice_adds_and_matches_naive():
+def test_im2col_in_float64_past_the_scatter_limit_takes_the_slice_adds_and_matches_naive():
     x_shape, w_shape, conv_param = (4, 64, 45, 45), (4, 64, 3, 3), {"stride": 2, "pad": 1}
     H_out, W_out = conv_output_shape(45, 45, 3, 3, 2, 1)
-    assert 64 * 9 * 4 * H_out * W_out > BINCOUNT_ENTRIES   # dX_col's entries
+    assert 64 * 9 * 4 * H_out * W_out > SCATTER_ENTRIES   # dX_col's entries
     rng = np.random.default_rng(9)
     x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, (4,)))
     out, cache = conv_forward_im2col(x, w, b, conv_param)
@@ -429,9 +429,9 @@ def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F, trans
                                rtol=1e-10, atol=1e-12)
 
 
-def test_im2col_image_by_image_with_bincount_matches_naive():
+def test_im2col_image_by_image_with_scatter_matches_naive():
     """H'*W' = 256, float64, few entries: the products image by image and col2im by
-    np.bincount (the CS231n speed case's route, on 4 images)."""
+    np.add.at (the CS231n speed case's route, on 4 images)."""
     conv_param = {"stride": 2, "pad": 1}
     rng = np.random.default_rng(11)
     x, w, b = (rng.standard_normal(s) for s in ((4, 3, 31, 31), (5, 3, 3, 3), (5,)))

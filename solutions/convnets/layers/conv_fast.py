@@ -265,8 +265,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     * ``db = dout.sum(axis=(0, 2, 3))``.
 
     For 'im2col' ``db`` is the last row of the dw product (its ``X_col`` has a row of
-    ones), and in float64 dX_col is added back with one ``np.bincount`` instead of a
-    slice-add per tap (see :func:`~convnets.layers.conv_strategies.col2im_by_bincount`).
+    ones), and in float64 dX_col is added back with one ``np.add.at`` instead of a
+    slice-add per tap (see :func:`~convnets.layers.conv_strategies.col2im_by_scatter`).
 
     The stride-1 paths compute the same products on the padded grid without a full
     ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of

@@ -196,7 +196,7 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     (the row of ones gives db) and ``dX_col = W_row.T @ dout_row``, as two GEMMs or
     image by image (:data:`PER_IMAGE_POSITIONS`), then dX_col is added back onto the
     pixels it came from (col2im: one strided slice-add per tap, or in float64 one
-    ``np.bincount``). dx may be a transposed view.
+    ``np.add.at``). dx may be a transposed view.
     """
     N, C, H, W = x_shape
     F, _, HH, WW = w.shape
@@ -236,8 +236,8 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
         np.matmul(w.reshape(F, K).T, dout_rows, out=d_cols.reshape(K, N, M).transpose(1, 0, 2))
     else:
         d_cols = w.reshape(F, K).T @ dout_row
-    if dtype == np.float64 and d_cols.size <= BINCOUNT_ENTRIES:
-        return col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out), dw, db
+    if dtype == np.float64 and d_cols.size <= SCATTER_ENTRIES:
+        return col2im_by_scatter(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out), dw, db
     dx_padded = col2im_padded(d_cols, C, N, H + 2 * P, W + 2 * P, HH, WW, S, D, H_out, W_out)
     return dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3), dw, db
 
@@ -262,27 +262,30 @@ def dw_by_columns(K: int, F: int, limit: int = DW_TRANSPOSED_ENTRIES) -> bool:
     return K * F <= limit
 
 
-# col2im by np.bincount up to this many entries of dX_col (its index: 8 MB of intp).
-BINCOUNT_ENTRIES = 1 << 20
+# col2im by one scatter (np.add.at) up to this many entries of dX_col (its index: 8 MB
+# of intp).
+SCATTER_ENTRIES = 1 << 20
 
 
-def col2im_by_bincount(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out):
-    """col2im of ``d_cols`` (C*HH*WW, N*H'*W'), float64, by one ``np.bincount``: each
+def col2im_by_scatter(d_cols, x_shape, HH, WW, S, P, D, H_out, W_out):
+    """col2im of ``d_cols`` (C*HH*WW, N*H'*W'), float64, by one ``np.add.at``: each
     entry is added to the pixel it was copied from, whose flat index in dx (N, C, H, W)
-    is computed once per geometry (taps in the zero border go to one extra bin, then
+    is computed once per geometry (taps in the zero border go to one extra pixel, then
     dropped). Returns dx (N, C, H, W).
 
     NumPy's slice-add (:func:`~convnets.layers.im2col.col2im_padded`) pays a fixed
-    cost per row of W' numbers, which dominates on the short rows of strided layers;
-    bincount pays per number and sums in float64. On 9 layers of stride 2 and 4 it ran
-    1.0-2.5x faster than the slice-adds in float64 (the CS231n speed case 1.8 ->
-    1.2 ms); in float32, converted to float64 and back, it was slower on 8 of them
-    (0.3-0.9x as fast), so float32 keeps the slice-adds."""
+    cost per row of W' numbers, which dominates on short rows; the scatter pays per
+    number. In float64 it ran 1.1-2.3x faster than the slice-adds on 8 of 9 layers up
+    to this size (the CS231n speed case 2.4 -> 1.8 ms; 0.9x on a 5x5 layer over 28x28
+    rows), and 1.2-1.6x faster than ``np.bincount`` on all 9, which it replaced. In
+    float32 it won only on rows of about 11 numbers or fewer and lost up to 2x on rows
+    of 28 or more, so float32 keeps the slice-adds."""
     N, C, H, W = x_shape
     index = _col2im_index(N, C, H, W, HH, WW, S, P, D, H_out, W_out)
     pixels = N * C * H * W
-    return np.bincount(index, weights=d_cols.reshape(-1),
-                       minlength=pixels + 1)[:pixels].reshape(x_shape)
+    dx = np.zeros(pixels + 1, dtype=d_cols.dtype)
+    np.add.at(dx, index, d_cols.reshape(-1))
+    return dx[:pixels].reshape(x_shape)
 
 
 @functools.lru_cache(maxsize=8)
