@@ -66,10 +66,12 @@ from convnets.layers.conv_strategies import (
     DW_TRANSPOSED_ENTRIES,
     DW_TRANSPOSED_ENTRIES_PER_IMAGE,
     PER_IMAGE_POSITIONS,
+    POINTWISE_POSITIONS,
     SCATTER_ENTRIES,
     SUM_CHUNK_BYTES,
     col2im_by_scatter,
     dw_by_columns,
+    pointwise_applies,
 )
 from convnets.layers.conv_winograd import (
     conv_backward_winograd,
@@ -171,6 +173,7 @@ def test_strategy_matches_naive_on_the_seeded_sweep(method, dtype):
     ((1, 2, 6, 7), (3, 2, 3, 3), 1, 0, 1),
     ((2, 2, 9, 9), (3, 2, 4, 2), 1, 2, 2),
     ((1, 3, 9, 9), (2, 3, 3, 3), 2, 1, 1),
+    ((2, 3, 10, 10), (4, 3, 1, 1), 1, 0, 1),     # 1x1: 'im2col' multiplies x in place
 ])
 def test_strategy_gradients(method, x_shape, w_shape, S, P, D):
     conv_param = {"stride": S, "pad": P, "dilation": D}
@@ -427,6 +430,46 @@ def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F, trans
     np.testing.assert_allclose(db, dout_row.sum(axis=1), rtol=1e-10)
     np.testing.assert_allclose(dx, col2im(w.reshape(F, K).T @ dout_row, x_shape, 3, 3, 1, 1),
                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("x_shape, F, in_place", [
+    ((2, 8, 10, 10), 5, True),        # 100 positions per image: the input as X_col
+    ((6, 512, 10, 10), 512, True),    # dw summed in chunks of images (float64: 2 MB each)
+    ((3, 8, 9, 9), 5, False),         # 81 positions: the copied X_col, as other layers
+])
+def test_im2col_on_1x1_layers_multiplies_the_input_in_place(x_shape, F, in_place, dtype):
+    """A 1x1 layer at stride 1 without padding: 'im2col' keeps the input as its X_col
+    (no copy, no col2im) from POINTWISE_POSITIONS positions per image on; the same
+    numbers as the notes' formulas, with and without dx."""
+    N, C, H, W = x_shape
+    assert pointwise_applies((F, C, 1, 1), 1, 0, H, W) == in_place == (H * W >= POINTWISE_POSITIONS)
+    if in_place and F == 512:
+        assert dtype == np.float32 or SUM_CHUNK_BYTES // (F * C * 8) < N
+    rng = np.random.default_rng(13)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, (F, C, 1, 1), (F,)))
+    out, cache = conv_forward_im2col(x, w, b, {"stride": 1, "pad": 0})
+    assert ("x_images" in cache) == in_place and ("x_cols" in cache) != in_place
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv_backward_im2col(dout, cache)
+    x_col = im2col(x.astype(np.float64), 1, 1, 1, 0)
+    w_row = w.astype(np.float64).reshape(F, C)
+    dout_row = dout.astype(np.float64).transpose(1, 0, 2, 3).reshape(F, -1)
+    expected = {
+        "out": (w_row @ x_col + b[:, None]).reshape(F, N, H, W).transpose(1, 0, 2, 3),
+        "dw": (dout_row @ x_col.T).reshape(F, C, 1, 1),
+        "db": dout_row.sum(axis=1),
+        "dx": col2im(w_row.T @ dout_row, x_shape, 1, 1, 1, 0),
+    }
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for name, got in {"out": out, "dw": dw, "db": db, "dx": dx}.items():
+        assert got.dtype == dtype and got.flags.c_contiguous, name
+        np.testing.assert_allclose(got, expected[name], rtol=0,
+                                   atol=rtol * np.abs(expected[name]).max(), err_msg=name)
+    no_dx = conv_backward_im2col(dout, cache, compute_dx=False)
+    assert no_dx[0] is None
+    np.testing.assert_array_equal(no_dx[1], dw)
+    np.testing.assert_array_equal(no_dx[2], db)
 
 
 def test_im2col_image_by_image_with_scatter_matches_naive():

@@ -97,7 +97,7 @@ import scipy.fft
 
 from ..shapes import conv_output_shape
 from .conv_fft_tiled import tile_grid
-from .conv_strategies import conv_strategy_applies
+from .conv_strategies import conv_strategy_applies, pointwise_applies
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
@@ -156,8 +156,9 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
                       ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored (and
 # the model measured again). 6: 'im2col''s forward product runs image by image. 7: dw of
-# large layers computed as (F, K), not transposed.
-FORMAT_VERSION = 7
+# large layers computed as (F, K), not transposed. 8: 'im2col' multiplies the input of
+# 1x1 layers in place.
+FORMAT_VERSION = 8
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
@@ -284,6 +285,11 @@ class ConvCostModel:
         it = np.dtype(dtype).itemsize
         K, T = C * HH * WW, HH * WW
         NP = N * H_out * W_out
+        if method == "im2col" and pointwise_applies(w_shape, S, P, H_out, W_out):
+            # A 1x1 layer: the input is X_col. Three products image by image, the bias
+            # added to the output, db summed from dout.
+            return (3 * self.gemm_seconds(F, C, H_out * W_out, dtype, count=N)
+                    + self.copy_seconds(2 * F * NP * it) + self.calls_seconds(30 + 3 * N))
         if method == "im2col":
             # X_col (with its row of ones) copied, the forward product image by image,
             # dw and dX_col in one product each, dX_col added back (col2im).

@@ -61,6 +61,9 @@ from .conv_strategies import (
     im2col_forward,
     im2col_grid_backward,
     im2col_grid_forward,
+    pointwise_applies,
+    pointwise_backward,
+    pointwise_forward,
     shifted_gemm_backward,
     shifted_gemm_forward,
 )
@@ -140,7 +143,9 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
       row of ones: then ``[W_row | b] @ X_col`` is the output, bias included (the
       bias trick of linear classifiers). The product is taken image by image, on
       each image's block of columns in place, so that it writes the output in NCHW
-      order with no transpose and no separate bias pass.
+      order with no transpose and no separate bias pass. A 1x1 layer at stride 1
+      without padding needs no copy at all: each image's (C, H*W) block of the input
+      is its block of ``X_col`` (:func:`~convnets.layers.conv_strategies.pointwise_applies`).
     * ``'im2col-grid'`` (stride 1): outputs are computed at the
       positions of the zero-padded grid, each image flattened to ``Hp*Wp`` numbers
       per channel. There, tap ``(kh, kw)`` of every receptive field is the same row
@@ -195,7 +200,8 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
         ``'method'`` (above), ``'x_shape'``, the input dtypes ``'x_dtype'``,
         ``'w_dtype'``, ``'b_dtype'``, ``'w'`` (in the computation dtype),
         ``'stride'``, ``'pad'``, ``'dilation'``, and the input as the backward pass
-        needs it: ``'x_cols'`` (C*HH*WW + 1, N, H'*W') for 'im2col', ``'x_grid'`` the
+        needs it: ``'x_cols'`` (C*HH*WW + 1, N, H'*W') for 'im2col' (``'x_images'``,
+        the input as (N, C, H*W), on the 1x1 layers it multiplies in place), ``'x_grid'`` the
         padded input (C, N, Hp*Wp) for 'im2col-grid' or (N*Hp*Wp, C) for
         'shifted-gemm', ``'block_columns'``, and ``'auto_predicted'``: the predicted
         seconds of each candidate when ``auto`` chose, else None. Winograd's and the
@@ -235,6 +241,9 @@ def conv_forward_fast(x, w, b, conv_param, method="auto", *, block_columns=None,
     cache = {"method": method, "x_shape": x.shape, "x_dtype": x.dtype, "w_dtype": w.dtype,
              "b_dtype": b.dtype, "w": w, "stride": S, "pad": P, "dilation": D,
              "block_columns": block_columns, "auto_predicted": predicted}
+    if method == "im2col" and pointwise_applies(w.shape, S, P, H_out, W_out):
+        out, cache["x_images"] = pointwise_forward(x, w, b.astype(dtype))
+        return out, cache
     if method == "im2col":
         out, cache["x_cols"] = im2col_forward(x, w, b.astype(dtype), S, P, D, H_out, W_out)
         return out, cache
@@ -314,7 +323,9 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     dtype = w.dtype
     dout = dout.astype(dtype, copy=False)
     Hp, Wp = H + 2 * P, W + 2 * P
-    if cache["method"] == "im2col":
+    if cache["method"] == "im2col" and "x_images" in cache:
+        dx_nchw, dw, db = pointwise_backward(dout, cache["x_images"], w, compute_dx)
+    elif cache["method"] == "im2col":
         dx_nchw, dw, db = im2col_backward(dout, cache["x_cols"], w, (N, C, H, W), S, P, D,
                                           compute_dx)
     elif cache["method"] == "shifted-gemm":

@@ -242,6 +242,55 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     return dx_padded[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3), dw, db
 
 
+# --- 'im2col' on 1x1 layers: the input is already X_col -------------------------------
+
+# A 1x1 filter at stride 1 without padding sees one pixel: each image's (C, H*W) block of
+# the input is its block of X_col, with nothing to copy and nothing to add back. 'im2col'
+# then multiplies the input as it is, image by image, when each image has at least this
+# many positions (measured on GoogLeNet's 1x1 layers, float32, forward + backward:
+# 1.2-2.7x faster at 14x14 and larger; 0.9x at 7x7, whose per-image products are small).
+POINTWISE_POSITIONS = 100
+
+
+def pointwise_applies(w_shape, S: int, P: int, H_out: int, W_out: int) -> bool:
+    """Whether 'im2col' multiplies the input in place (a 1x1 layer, stride 1, no padding,
+    :data:`POINTWISE_POSITIONS` or more positions per image)."""
+    return (w_shape[2] == w_shape[3] == 1 and S == 1 and P == 0
+            and H_out * W_out >= POINTWISE_POSITIONS)
+
+
+def pointwise_forward(x, w, b):
+    """Forward of a 1x1 layer (see :func:`pointwise_applies`): ``(out (N, F, H, W),
+    x_images (N, C, H*W))``, ``out[n] = W_row @ x[n] + b``. ``x_images`` is the input
+    reshaped (a view when ``x`` is contiguous in the computation dtype)."""
+    N, C, H, W = x.shape
+    F = w.shape[0]
+    x_images = x.reshape(N, C, H * W).astype(w.dtype, copy=False)
+    out = np.matmul(w.reshape(F, C), x_images)
+    out += b[:, None]
+    return out.reshape(N, F, H, W), x_images
+
+
+def pointwise_backward(dout, x_images, w, compute_dx=True):
+    """``(dx (N, C, H, W) or None, dw (F, C, 1, 1), db (F,))`` of a 1x1 layer from
+    :func:`pointwise_forward`'s ``x_images``: ``dw = sum_n dout[n] @ x[n].T`` (summed a
+    few images at a time, at most :data:`SUM_CHUNK_BYTES` at once), ``dx[n] = W_row.T
+    @ dout[n]``, already in NCHW order."""
+    N, C, M = x_images.shape
+    F = w.shape[0]
+    d_images = dout.reshape(N, F, M)
+    step = max(1, SUM_CHUNK_BYTES // (F * C * np.dtype(w.dtype).itemsize))
+    dw = np.zeros((F, C), dtype=w.dtype)
+    for n0 in range(0, N, step):
+        dw += np.matmul(d_images[n0:n0 + step],
+                        x_images[n0:n0 + step].transpose(0, 2, 1)).sum(axis=0)
+    db = d_images.sum(axis=(0, 2))
+    dx = None
+    if compute_dx:
+        dx = np.matmul(w.reshape(F, C).T, d_images).reshape(N, C, *dout.shape[2:])
+    return dx, dw.reshape(F, C, 1, 1), db
+
+
 # dw is computed transposed, as (K, F) = X_col @ dout.T, up to this many entries, and
 # directly as (F, K) above it. dw must end (F, C, HH, WW) in C order, and NumPy's copy
 # of a large transposed matrix is slow: 64 ms for OverFeat's conv5 (K = 9217, F = 1024),
