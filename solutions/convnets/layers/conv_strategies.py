@@ -247,8 +247,8 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
 # A 1x1 filter at stride 1 without padding sees one pixel: each image's (C, H*W) block of
 # the input is its block of X_col, with nothing to copy and nothing to add back. 'im2col'
 # then multiplies the input as it is, image by image, when each image has at least this
-# many positions (measured on GoogLeNet's 1x1 layers, float32, forward + backward:
-# 1.2-2.7x faster at 14x14 and larger; 0.9x at 7x7, whose per-image products are small).
+# many positions (GoogLeNet's 1x1 layers, float32, forward + backward, two runs: 1.04-2.7x
+# faster at 10x10 and larger; 0.9-1.05x at 7x7, whose per-image products are small).
 POINTWISE_POSITIONS = 100
 
 
