@@ -368,6 +368,23 @@ def test_im2col_in_float64_past_the_scatter_limit_takes_the_slice_adds_and_match
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
+def notes_formulas(x, w, b, dout, S, P):
+    """What a layer computes, by the notes' formulas with the public im2col and col2im,
+    in float64: ``{"out", "dw", "db", "dx"}``."""
+    F, _, HH, WW = w.shape
+    N = x.shape[0]
+    H_out, W_out = dout.shape[2:]
+    x_col = im2col(x.astype(np.float64), HH, WW, S, P)
+    w_row = w.astype(np.float64).reshape(F, -1)
+    dout_row = dout.astype(np.float64).transpose(1, 0, 2, 3).reshape(F, -1)
+    return {
+        "out": (w_row @ x_col + b[:, None]).reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3),
+        "dw": (dout_row @ x_col.T).reshape(w.shape),
+        "db": dout_row.sum(axis=1),
+        "dx": col2im(w_row.T @ dout_row, x.shape, HH, WW, S, P),
+    }
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_im2col_image_by_image_and_in_chunks_is_the_notes_formulas(dtype):
     """At H'*W' >= PER_IMAGE_POSITIONS 'im2col''s backward runs image by image, summing
@@ -382,16 +399,7 @@ def test_im2col_image_by_image_and_in_chunks_is_the_notes_formulas(dtype):
     out, cache = conv_forward_im2col(x, w, b, {"stride": S, "pad": P})
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv_backward_im2col(dout, cache)
-
-    x_col = im2col(x.astype(np.float64), 3, 3, S, P)
-    w_row = w.astype(np.float64).reshape(64, -1)
-    dout_row = dout.astype(np.float64).transpose(1, 0, 2, 3).reshape(64, -1)
-    expected = {
-        "out": (w_row @ x_col + b[:, None]).reshape(64, 30, 16, 16).transpose(1, 0, 2, 3),
-        "dw": (dout_row @ x_col.T).reshape(w_shape),
-        "db": dout_row.sum(axis=1),
-        "dx": col2im(w_row.T @ dout_row, x_shape, 3, 3, S, P),
-    }
+    expected = notes_formulas(x, w, b, dout, S, P)
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     for name, got in {"out": out, "dw": dw, "db": db, "dx": dx}.items():
         assert got.dtype == dtype, name
@@ -423,13 +431,11 @@ def test_dw_in_either_orientation_is_the_notes_formula(method, x_shape, F, trans
     out, cache = forward(x, w, b, {"stride": 1, "pad": 1})
     dout = rng.standard_normal(out.shape)
     dx, dw, db = backward(dout, cache)
-    x_col = im2col(x, 3, 3, 1, 1)
-    dout_row = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    expected = notes_formulas(x, w, b, dout, 1, 1)
     assert dw.flags.c_contiguous and dw.shape == (F, C, 3, 3)
-    np.testing.assert_allclose(dw, (dout_row @ x_col.T).reshape(F, C, 3, 3), rtol=1e-10)
-    np.testing.assert_allclose(db, dout_row.sum(axis=1), rtol=1e-10)
-    np.testing.assert_allclose(dx, col2im(w.reshape(F, K).T @ dout_row, x_shape, 3, 3, 1, 1),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dw, expected["dw"], rtol=1e-10)
+    np.testing.assert_allclose(db, expected["db"], rtol=1e-10)
+    np.testing.assert_allclose(dx, expected["dx"], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -452,15 +458,7 @@ def test_im2col_on_1x1_layers_multiplies_the_input_in_place(x_shape, F, in_place
     assert ("x_images" in cache) == in_place and ("x_cols" in cache) != in_place
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv_backward_im2col(dout, cache)
-    x_col = im2col(x.astype(np.float64), 1, 1, 1, 0)
-    w_row = w.astype(np.float64).reshape(F, C)
-    dout_row = dout.astype(np.float64).transpose(1, 0, 2, 3).reshape(F, -1)
-    expected = {
-        "out": (w_row @ x_col + b[:, None]).reshape(F, N, H, W).transpose(1, 0, 2, 3),
-        "dw": (dout_row @ x_col.T).reshape(F, C, 1, 1),
-        "db": dout_row.sum(axis=1),
-        "dx": col2im(w_row.T @ dout_row, x_shape, 1, 1, 1, 0),
-    }
+    expected = notes_formulas(x, w, b, dout, 1, 0)
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     for name, got in {"out": out, "dw": dw, "db": db, "dx": dx}.items():
         assert got.dtype == dtype and got.flags.c_contiguous, name

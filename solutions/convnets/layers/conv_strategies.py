@@ -209,24 +209,12 @@ def im2col_backward(dout, x_cols, w, x_shape, S, P, D, compute_dx=True):
     by_columns = dw_by_columns(K + 1, F, DW_TRANSPOSED_ENTRIES_PER_IMAGE if per_image
                                else DW_TRANSPOSED_ENTRIES)
     if per_image:
-        # Image by image, on dout as it is (no transposed copy of it), a few images'
-        # products summed at a time to bound their memory.
+        # Image by image, on dout as it is (no transposed copy of it).
         dout_rows = dout.reshape(N, F, M)
-        step = max(1, SUM_CHUNK_BYTES // ((K + 1) * F * np.dtype(dtype).itemsize))
-        dw_bias = np.zeros((K + 1, F) if by_columns else (F, K + 1), dtype=dtype)
-        for n0 in range(0, N, step):
-            x_block = x_cols[:, n0:n0 + step].transpose(1, 0, 2)
-            d_block = dout_rows[n0:n0 + step]
-            if by_columns:
-                dw_bias += np.matmul(x_block, d_block.transpose(0, 2, 1)).sum(axis=0)
-            else:
-                dw_bias += np.matmul(d_block, x_block.transpose(0, 2, 1)).sum(axis=0)
+        dw_bias = _dw_summed_by_image(dout_rows, x_cols.transpose(1, 0, 2), by_columns)
     else:
         dout_row = dout.transpose(1, 0, 2, 3).reshape(F, N * M)
-        x_row = x_cols.reshape(K + 1, N * M)
-        dw_bias = x_row @ dout_row.T if by_columns else dout_row @ x_row.T
-    if by_columns:
-        dw_bias = dw_bias.T
+        dw_bias = _dw_product(dout_row, x_cols.reshape(K + 1, N * M), by_columns)
     dw = dw_bias[:, :K].reshape(F, C, HH, WW)
     db = dw_bias[:, K].copy()
     if not compute_dx:
@@ -279,11 +267,7 @@ def pointwise_backward(dout, x_images, w, compute_dx=True):
     N, C, M = x_images.shape
     F = w.shape[0]
     d_images = dout.reshape(N, F, M)
-    step = max(1, SUM_CHUNK_BYTES // (F * C * np.dtype(w.dtype).itemsize))
-    dw = np.zeros((F, C), dtype=w.dtype)
-    for n0 in range(0, N, step):
-        dw += np.matmul(d_images[n0:n0 + step],
-                        x_images[n0:n0 + step].transpose(0, 2, 1)).sum(axis=0)
+    dw = _dw_summed_by_image(d_images, x_images, by_columns=False)
     db = d_images.sum(axis=(0, 2))
     dx = None
     if compute_dx:
@@ -309,6 +293,30 @@ def dw_by_columns(K: int, F: int, limit: int = DW_TRANSPOSED_ENTRIES) -> bool:
     """Whether a (F, K) weight gradient is computed as its transpose (K, F): when it
     has at most ``limit`` entries."""
     return K * F <= limit
+
+
+def _dw_product(d, x, by_columns: bool):
+    """``d @ x.T`` over the last two axes (d (..., F, m), x (..., K, m)), computed as
+    ``(x @ d.T).T`` when ``by_columns`` (:func:`dw_by_columns`): then the result is
+    (..., K, F) in memory, and what is returned is its transposed view."""
+    if by_columns:
+        return np.swapaxes(np.matmul(x, np.swapaxes(d, -1, -2)), -1, -2)
+    return np.matmul(d, np.swapaxes(x, -1, -2))
+
+
+def _dw_summed_by_image(d_images, x_images, by_columns: bool):
+    """``sum_n d_images[n] @ x_images[n].T`` (d_images (N, F, M), x_images (N, K, M),
+    any strides), a few images' products at a time so that at most
+    :data:`SUM_CHUNK_BYTES` of them are held at once: (F, K), a transposed view when
+    ``by_columns``."""
+    N, F, _ = d_images.shape
+    K = x_images.shape[1]
+    step = max(1, SUM_CHUNK_BYTES // (K * F * d_images.dtype.itemsize))
+    total = np.zeros((K, F) if by_columns else (F, K), dtype=d_images.dtype)
+    for n0 in range(0, N, step):
+        part = _dw_product(d_images[n0:n0 + step], x_images[n0:n0 + step], by_columns)
+        total += (part.transpose(0, 2, 1) if by_columns else part).sum(axis=0)
+    return total.T if by_columns else total
 
 
 # col2im by one scatter (np.add.at) up to this many entries of dX_col (its index: 8 MB
@@ -391,17 +399,13 @@ def im2col_grid_backward(dout, grid, w, Wp, D, compute_dx=True, columns=None):
     # Accumulated as dw_row.T (K, F) when small: this orientation runs about 1.5x faster in
     # OpenBLAS for few-channel shapes; as dw_row (F, K) when large (dw_by_columns).
     by_columns = dw_by_columns(K, F)
-    dw_acc = np.zeros((K, F) if by_columns else (F, K), dtype=dtype)
+    dw_row = np.zeros((K, F), dtype=dtype).T if by_columns else np.zeros((F, K), dtype=dtype)
     block = block_columns(K, dtype, N * L, columns=columns)
     x_buffer = np.empty(K * block, dtype=dtype)
     for n0, g, r0, m in _grid_blocks(N, L, block):
         x_col = _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, x_buffer)
-        d_block = dout_grid[:, n0 * L + r0:n0 * L + r0 + g * m]
-        if by_columns:
-            dw_acc += x_col @ d_block.T
-        else:
-            dw_acc += d_block @ x_col.T
-    dw_row = dw_acc.T if by_columns else dw_acc
+        dw_row += _dw_product(dout_grid[:, n0 * L + r0:n0 * L + r0 + g * m], x_col,
+                              by_columns)
     if not compute_dx:
         return None, dw_row
 
