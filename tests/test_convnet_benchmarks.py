@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from convnets.bench import report
 from convnets.bench.convnet_benchmarks import (
     NETWORKS,
     auto_choices,
     convnet_benchmark_networks,
     quick_run,
+    timed_turns,
     write_networks,
 )
+from convnets.bench.report import SWITCH_PAUSE, best_times, library_of, pause_on_switch
 from convnets.nn import zoo
 from convnets.nn.layers import Conv
 
@@ -97,3 +100,51 @@ def test_quick_run_from_the_flag_or_the_environment(monkeypatch):
     assert quick_run(False)
     monkeypatch.setenv("CONVNETS_BENCH_QUICK", "0")
     assert not quick_run(False)
+
+
+# --- how the bench times: pauses between NumPy and PyTorch, more turns for short calls
+
+def test_library_of_tells_torch_calls_from_ours():
+    assert library_of("torch") == "torch"
+    assert library_of(("torch", "forward")) == "torch"
+    for key in ("fast", "numpy", "shards", ("im2col", "forward"), ("fft-tiled", "backward")):
+        assert library_of(key) == "numpy"
+
+
+def test_pause_on_switch_sleeps_only_between_libraries(monkeypatch):
+    slept = []
+    monkeypatch.setattr(report.time, "sleep", slept.append)
+    library = None
+    for key in (("im2col", "forward"), ("fft", "forward"), ("torch", "forward"),
+                ("torch", "backward"), ("im2col", "forward")):
+        library = pause_on_switch(library, key, pause=0.5)
+    assert slept == [0.5, 0.5]          # into torch, and back: not at the start
+    assert library == "numpy"
+
+
+def test_best_times_pauses_before_torch_turns(monkeypatch):
+    events = []
+    monkeypatch.setattr(report.time, "sleep", lambda s: events.append(("sleep", s)))
+    fns = {"fast": lambda: events.append("fast"), "torch": lambda: events.append("torch")}
+    times = best_times(fns, repeat=2, inner=1)
+    assert set(times) == {"fast", "torch"} and all(t >= 0 for t in times.values())
+    pause = ("sleep", SWITCH_PAUSE)
+    assert events == ["fast", "fast", pause, "torch", "torch",
+                      pause, "fast", "fast", pause, "torch", "torch"]
+
+
+def test_timed_turns_adds_turns_within_the_budget(monkeypatch):
+    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    calls = {"a": 0, ("torch", "forward"): 0}
+
+    def counter(key):
+        def call():
+            calls[key] += 1
+        return call
+
+    fns = {key: counter(key) for key in calls}
+    timed_turns(fns, turns=2, warmup=False)         # no budget: exactly the turns asked
+    assert calls == {"a": 2, ("torch", "forward"): 2}
+    calls.update(dict.fromkeys(calls, 0))
+    timed_turns(fns, turns=2, warmup=True, budget=60.0, max_turns=7)  # fast calls: the cap
+    assert calls == {"a": 8, ("torch", "forward"): 8}   # 1 warm-up + 7 turns

@@ -17,10 +17,12 @@ For each layer, in float32, every strategy that applies to it
 ``auto`` marks the one ``method='auto'`` picks; ``--quick``: only im2col, Winograd, the
 tiled FFT and auto's choice, at batch 1) and
 ``torch.nn.functional.conv2d`` when PyTorch is installed (never a dependency), timed
-in turns in the same run (an untimed call of each, then the best of two turns): forward,
-backward to the input, backward to the weights,
-total. Our backward computes both gradients in one call; "backward to the weights"
-is ``conv_backward_fast(..., compute_dx=False)`` and "backward to the input" the full
+in turns in the same run (an untimed call of each, then turns of a timed call of each,
+at least two and more while the layer's turns took less than :data:`LAYER_BUDGET`
+seconds, with a pause before PyTorch's calls, see :mod:`convnets.bench.report`; the
+best call counts): forward, backward to the input, backward to the weights, total.
+Our backward computes both gradients in one call; "backward to the weights" is
+``conv_backward_fast(..., compute_dx=False)`` and "backward to the input" the full
 backward minus that. GFLOP/s counts the direct convolution's ``2*N*F*C*HH*WW*H'*W'``
 multiply-adds per pass, three passes for the total (the original's convention: FFT
 and Winograd do fewer and so can exceed the machine's SGEMM rate); "of SGEMM" divides
@@ -77,12 +79,12 @@ from ..layers.conv_fast import (
 from ..nn import zoo
 from ..nn.blocks import Block
 from ..nn.layers import Conv
-from .report import Row, best_time
+from .report import SWITCH_PAUSE, Row, best_time, pause_on_switch
 
 __all__ = ["CONVNET_BENCHMARK_LAYERS", "BATCH", "QUICK_BATCH", "QUICK_METHODS", "OUT_DIR",
            "NETWORKS", "NETWORK_BATCH", "sgemm_gflops", "peak_bytes", "convnet_benchmarks",
            "convnet_benchmark_networks", "auto_choices", "write_networks", "quick_run",
-           "timed_turns", "FFT_MIN_FILTER",
+           "timed_turns", "FFT_MIN_FILTER", "LAYER_BUDGET", "MAX_TURNS",
            "section_convnet_benchmarks"]
 
 # name -> (input (C, H, W), filters (F, C, HH, WW)); stride 1, no padding.
@@ -110,24 +112,41 @@ NETWORKS = {
 NETWORK_BATCH = 2   # the original: 128 (VGG-A: 64)
 
 
+# Each layer's turns go on until they took this many seconds (at least `repeat`
+# turns, at most MAX_TURNS): a small layer's calls take a few milliseconds, and the
+# best of two turns of them moved by 2x between runs on this noisy 2-core machine.
+LAYER_BUDGET = 3.0
+MAX_TURNS = 20
+
 # The FFT is timed on filters of this size and more (L1-L4): on L5's 3x3 one step took
 # 6.4 s (84x torch) in a trial run, a tenth of the section's time for a known answer.
 FFT_MIN_FILTER = 5
 
 
-def timed_turns(fns: dict, turns: int, warmup: bool = True) -> dict:
+def timed_turns(fns: dict, turns: int, warmup: bool = True, budget: float = 0.0,
+                max_turns: int = MAX_TURNS, pause: float = SWITCH_PAUSE) -> dict:
     """Best seconds of each function: an untimed call of each first (unless
-    ``warmup`` is False), then ``turns`` turns calling every function once, timed, so
-    that a disturbance from other work on the machine hits all of them alike."""
+    ``warmup`` is False), then turns calling every function once, timed, so that a
+    disturbance from other work on the machine hits all of them alike: ``turns`` of
+    them, and more (up to ``max_turns``) while the turns so far took less than
+    ``budget`` seconds, so that short calls get more chances at an undisturbed run.
+    Going between NumPy and PyTorch (keys ``("torch", ...)``), a turn waits ``pause``
+    seconds first, until OpenBLAS's threads stop spinning
+    (:data:`~convnets.bench.report.SWITCH_PAUSE`)."""
     if warmup:
         for fn in fns.values():
             fn()
     best = dict.fromkeys(fns, float("inf"))
-    for _ in range(turns):
+    started = time.perf_counter()
+    done = 0
+    library = None
+    while done < turns or (done < max_turns and time.perf_counter() - started < budget):
         for name, fn in fns.items():
+            library = pause_on_switch(library, name, pause)
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
+        done += 1
     return best
 
 
@@ -197,12 +216,15 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
                        out_dir: Path | str | None = OUT_DIR, with_torch: bool = True,
                        gemm_size: int = 1024,
                        methods: tuple[str, ...] = CONV_STRATEGIES,
-                       cost_model=None) -> tuple[list[dict], str]:
+                       cost_model=None, budget: float = 0.0) -> tuple[list[dict], str]:
     """Time the strategies of ``methods`` that apply to each layer, plus the one
     ``method='auto'`` picks, and torch; return the records (one dict per layer and
     implementation) and the printed table, and write both files to ``out_dir``
     (None: no file). ``cost_model``: the model auto asks and whose predictions are
-    shown (default: this machine's, :func:`~convnets.layers.conv_fast.machine_cost_model`)."""
+    shown (default: this machine's, :func:`~convnets.layers.conv_fast.machine_cost_model`).
+    Each layer is timed in at least ``repeat`` turns, and in more while its turns took
+    less than ``budget`` seconds (:func:`timed_turns`; ``make bench``:
+    :data:`LAYER_BUDGET`)."""
     model = machine_cost_model() if cost_model is None else cost_model
     layers = CONVNET_BENCHMARK_LAYERS if layers is None else layers
     torch_version = None
@@ -246,7 +268,7 @@ def convnet_benchmarks(layers: dict | None = None, batch: int = BATCH, repeat: i
         for (impl, _), fn in fns.items():
             if impl == "torch":
                 fn()
-        times = timed_turns(fns, turns=repeat, warmup=False)
+        times = timed_turns(fns, turns=repeat, warmup=False, budget=budget)
         layer_records = []
         for impl in timed + (["torch"] if torch_version else []):
             t = {phase: s for (m, phase), s in times.items() if m == impl}
@@ -484,7 +506,8 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
     quick = quick_run(quick)
     records, table = convnet_benchmarks(batch=QUICK_BATCH if quick else BATCH,
                                         repeat=1 if quick else 2,
-                                        methods=QUICK_METHODS if quick else CONV_STRATEGIES)
+                                        methods=QUICK_METHODS if quick else CONV_STRATEGIES,
+                                        budget=0.0 if quick else LAYER_BUDGET)
     print(table)
     # Three timed turns after the warm-up (about 5 s a turn for the four networks here):
     # one turn gave OverFeat 1421 ms where three give 474 ms.

@@ -3,6 +3,14 @@
 Speed is measured, never asserted in tests: timings depend on the machine and on what
 else runs on it. Every figure in a table is measured in the same run, side by side,
 as the best of several repetitions (the least disturbed one).
+
+When the timings go from NumPy to PyTorch they pause first (:data:`SWITCH_PAUSE`).
+OpenBLAS's threads keep spinning for about 0.1 s after each of its matrix products,
+waiting for the next one, and on 2 cores they take a core from PyTorch's threads: a
+PyTorch conv of L5 (384 3x3 filters on 13x13, batch 2) right after a NumPy product
+took 10-37 ms, and 4.3 ms after a pause of 0.15 s or more. (PyTorch's own threads
+spin only briefly: NumPy's timings do not change after a pause.) Without it, every
+comparison with PyTorch was skewed in NumPy's favour.
 """
 
 from __future__ import annotations
@@ -14,7 +22,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Row", "best_time", "best_times", "blas_info", "blas_threads", "format_table"]
+__all__ = ["Row", "best_time", "best_times", "blas_info", "blas_threads", "format_table",
+           "SWITCH_PAUSE", "library_of", "pause_on_switch"]
+
+# Seconds to wait before a PyTorch call that follows a NumPy one (see above): twice
+# the time OpenBLAS's threads were seen spinning.
+SWITCH_PAUSE = 0.25
+
+
+def library_of(key) -> str:
+    """'torch' for the key of a PyTorch call in a dict of timed functions (``"torch"``,
+    or a tuple starting with it: ``("torch", "forward")``), 'numpy' otherwise."""
+    first = key[0] if isinstance(key, tuple) and key else key
+    return "torch" if first == "torch" else "numpy"
+
+
+def pause_on_switch(previous: str | None, key, pause: float = SWITCH_PAUSE) -> str:
+    """Sleep ``pause`` seconds when ``key``'s library differs from ``previous`` (the
+    library of the call before; None at the start); return ``key``'s library."""
+    library = library_of(key)
+    if previous is not None and library != previous:
+        time.sleep(pause)
+    return library
 
 
 @dataclass
@@ -49,11 +78,15 @@ def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
     Each turn runs one function once untimed (its own thread pool wakes up and the
     previous function's pool goes idle) and then ``inner`` times timed; the turns go
     round the functions ``repeat`` times, so that a disturbance from other work on
-    the machine affects all of them alike. Returns the fastest call of each.
+    the machine affects all of them alike. Going between NumPy and PyTorch (the key
+    ``"torch"``), a turn first waits :data:`SWITCH_PAUSE`. Returns the fastest call
+    of each.
     """
     best = dict.fromkeys(fns, float("inf"))
+    library = None
     for _ in range(repeat):
         for name, fn in fns.items():
+            library = pause_on_switch(library, name)
             fn()
             for _ in range(inner):
                 start = time.perf_counter()
