@@ -65,12 +65,15 @@ from convnets.layers.conv_naive import conv_backward_naive, conv_forward_naive
 from convnets.layers.conv_strategies import (
     DW_TRANSPOSED_ENTRIES,
     DW_TRANSPOSED_ENTRIES_PER_IMAGE,
+    DX_BY_CONVOLUTION_RATIO,
     PER_IMAGE_POSITIONS,
     POINTWISE_POSITIONS,
     SCATTER_ENTRIES,
     SUM_CHUNK_BYTES,
     col2im_by_scatter,
     dw_by_columns,
+    dx_by_convolution,
+    dx_by_convolution_applies,
     pointwise_applies,
 )
 from convnets.layers.conv_winograd import (
@@ -468,6 +471,64 @@ def test_im2col_on_1x1_layers_multiplies_the_input_in_place(x_shape, F, in_place
     assert no_dx[0] is None
     np.testing.assert_array_equal(no_dx[1], dw)
     np.testing.assert_array_equal(no_dx[2], db)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, S, P, D, applies", [
+    ((8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, True),     # the VGG 3x3 case: F = C
+    ((2, 96, 28, 28), (128, 96, 3, 3), 1, 1, 1, True),    # F = 1.33 C, 'same' padding
+    ((2, 64, 112, 112), (128, 64, 3, 3), 1, 1, 1, False),  # channels doubled: col2im
+    ((2, 384, 13, 13), (384, 384, 3, 3), 1, 0, 1, False),  # L5: H*W = 1.4 H'*W'
+    ((8, 64, 57, 57), (64, 64, 3, 3), 2, 1, 1, False),    # stride 2
+])
+def test_im2col_takes_dx_by_convolution_where_douts_x_col_is_small(x_shape, w_shape, S, P,
+                                                                   D, applies):
+    N, C, H, W = x_shape
+    F = w_shape[0]
+    H_out, W_out = conv_output_shape(H, W, *w_shape[2:], S, P, D)
+    assert dx_by_convolution_applies(x_shape, w_shape, S, H_out, W_out) == applies
+    assert applies == (S == 1 and F * H * W <= DX_BY_CONVOLUTION_RATIO * C * H_out * W_out)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("x_shape, w_shape, P, D", [
+    ((2, 3, 9, 9), (4, 3, 3, 3), 1, 1),       # 'same': dout padded by 1
+    ((2, 3, 9, 9), (4, 3, 3, 3), 0, 1),       # 'valid': dout padded by 2 (a full conv)
+    ((2, 3, 9, 7), (5, 3, 3, 3), 3, 1),       # padding wider than the filter: cropped
+    ((3, 2, 10, 6), (2, 2, 5, 3), 2, 2),      # 5x3 dilated by 2: rows padded 6, columns 2
+    ((1, 4, 8, 8), (3, 4, 2, 4), 5, 1),       # even-sized, cropped in both axes
+    ((2, 6, 12, 12), (6, 6, 3, 3), 2, 2),     # dilation 2, 'same'
+])
+def test_dx_by_convolution_is_the_notes_flipped_filter_convolution(x_shape, w_shape, P, D,
+                                                                    dtype):
+    """The notes: the backward pass of a convolution is a convolution of dout with the
+    spatially flipped filters. Computed that way, dx equals the naive layer's (any
+    padding, narrower or wider than the filter, dilation, non-square filters)."""
+    rng = np.random.default_rng(29)
+    x, w = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape))
+    b = np.zeros(w_shape[0], dtype)
+    conv_param = {"stride": 1, "pad": P, "dilation": D}
+    out, cache = conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    expected, _, _ = conv_backward_naive(dout, cache)
+    dx = dx_by_convolution(dout, w, x_shape, P, D)
+    assert dx.shape == x_shape and dx.dtype == dtype
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(dx, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+
+def test_im2col_gradients_where_dx_is_a_convolution():
+    """A numerical gradient check of 'im2col' on a layer whose dx takes the flipped
+    filter convolution (F = C, stride 1, 'same' and dilated)."""
+    x_shape, w_shape, P, D = (2, 3, 7, 7), (3, 3, 3, 3), 2, 2
+    N, C, H, W = x_shape
+    H_out, W_out = conv_output_shape(H, W, 3, 3, 1, P, D)
+    assert dx_by_convolution_applies(x_shape, w_shape, 1, H_out, W_out)
+    rng = np.random.default_rng(3)
+    inputs = {"x": rng.standard_normal(x_shape), "w": rng.standard_normal(w_shape),
+              "b": rng.standard_normal(w_shape[0])}
+    errors = check_layer_gradients(conv_forward_im2col, conv_backward_im2col, inputs,
+                                   {"stride": 1, "pad": P, "dilation": D})
+    assert errors["worst"] < 1e-6, errors
 
 
 def test_im2col_image_by_image_with_scatter_matches_naive():

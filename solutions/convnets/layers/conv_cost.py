@@ -97,7 +97,11 @@ import scipy.fft
 
 from ..shapes import conv_output_shape
 from .conv_fft_tiled import tile_grid
-from .conv_strategies import conv_strategy_applies, pointwise_applies
+from .conv_strategies import (
+    conv_strategy_applies,
+    dx_by_convolution_applies,
+    pointwise_applies,
+)
 from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
@@ -157,8 +161,8 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
 # The version of the stored file's format: a file of another version is ignored (and
 # the model measured again). 6: 'im2col''s forward product runs image by image. 7: dw of
 # large layers computed as (F, K), not transposed. 8: 'im2col' multiplies the input of
-# 1x1 layers in place.
-FORMAT_VERSION = 8
+# 1x1 layers in place. 9: 'im2col' computes dx of some stride-1 layers as a convolution.
+FORMAT_VERSION = 9
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
@@ -292,11 +296,16 @@ class ConvCostModel:
                     + self.copy_seconds(2 * F * NP * it) + self.calls_seconds(30 + 3 * N))
         if method == "im2col":
             # X_col (with its row of ones) copied, the forward product image by image,
-            # dw and dX_col in one product each, dX_col added back (col2im).
-            return (self.gemm_seconds(F, K + 1, H_out * W_out, dtype, count=N)
-                    + 2 * self.gemm_seconds(F, K + 1, NP, dtype)
-                    + self.copy_seconds(5 * K * NP * it)
-                    + self.calls_seconds(30 + 2 * T))
+            # dw in one product; dX_col in one product and added back (col2im, about 2.5
+            # times a copy of it), or at stride 1 dx as a convolution of dout: its X_col
+            # copied and a product image by image (dx_by_convolution).
+            work = (self.gemm_seconds(F, K + 1, H_out * W_out, dtype, count=N)
+                    + self.gemm_seconds(F, K + 1, NP, dtype) + self.calls_seconds(30 + 2 * T))
+            if dx_by_convolution_applies(x_shape, w_shape, S, H_out, W_out):
+                return (work + self.gemm_seconds(C, F * T, H * W, dtype, count=N)
+                        + self.copy_seconds((2.5 * K * NP + F * T * N * H * W) * it))
+            return (work + self.gemm_seconds(F, K + 1, NP, dtype)
+                    + self.copy_seconds(5 * K * NP * it))
         if method == "im2col-grid":
             L = N * ((H_out - 1) * Wp + W_out)
             blocks = max(1, math.ceil(K * L * it / _BLOCK_BYTES))

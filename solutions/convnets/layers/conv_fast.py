@@ -276,6 +276,10 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     For 'im2col' ``db`` is the last row of the dw product (its ``X_col`` has a row of
     ones), and in float64 dX_col is added back with one ``np.add.at`` instead of a
     slice-add per tap (see :func:`~convnets.layers.conv_strategies.col2im_by_scatter`).
+    At stride 1, when F is not much larger than C, 'im2col' computes dx as the notes'
+    convolution of ``dout`` with the spatially flipped filters instead, by its own
+    im2col and GEMM (:func:`~convnets.layers.conv_strategies.dx_by_convolution`): no
+    col2im at all.
 
     The stride-1 paths compute the same products on the padded grid without a full
     ``X_col`` (see :func:`conv_forward_fast`): 'im2col-grid' rebuilds the blocks of
