@@ -90,7 +90,7 @@ release: $(STAMP)
 	$(BIN)/python -m autograder build
 
 bench: $(STAMP)
-	$(BIN)/python -m convnets.bench
+	$(BIN)/python -m convnets.bench --recalibrate
 
 train: $(STAMP)
 	$(BIN)/python -m convnets train --dataset digits

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1195,3 +1196,9 @@ def test_a_disturbed_machine_model_makes_auto_run_im2col(monkeypatch):
     # A model given by the caller is followed as it is.
     assert cf.conv_forward_fast(x, w, b, param, cost_model=disturbed)[1]["method"] == \
         "im2col-grid"
+
+
+def test_the_suite_keeps_its_cost_model_out_of_the_users_cache():
+    """tests/conftest.py: a model calibrated under the suite's load is stored apart."""
+    assert os.environ.get("CONVNETS_CACHE_DIR")
+    assert cost_model_path().parent == Path(os.environ["CONVNETS_CACHE_DIR"])

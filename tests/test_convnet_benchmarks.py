@@ -148,3 +148,21 @@ def test_timed_turns_adds_turns_within_the_budget(monkeypatch):
     calls.update(dict.fromkeys(calls, 0))
     timed_turns(fns, turns=2, warmup=True, budget=60.0, max_turns=7)  # fast calls: the cap
     assert calls == {"a": 8, ("torch", "forward"): 8}   # 1 warm-up + 7 turns
+
+
+def test_bench_recalibrates_auto_before_its_sections_when_asked(monkeypatch, capsys):
+    from convnets.bench import run
+    from convnets.layers.conv_fast import machine_cost_model
+
+    calls = []
+
+    def remeasured(run_strategy, *, remeasure=False):
+        calls.append(remeasure)
+        return machine_cost_model()
+
+    monkeypatch.setattr(run, "load_or_measure", remeasured)
+    assert run.main(["--quick", "--only", "memory"]) == 0
+    assert calls == []                     # the stored model, as auto uses it
+    assert run.main(["--quick", "--only", "memory", "--recalibrate"]) == 0
+    assert calls == [True]
+    assert "auto's cost model measured again (--recalibrate)" in capsys.readouterr().out

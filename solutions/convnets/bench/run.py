@@ -1,4 +1,5 @@
-"""Speed benchmarks: ``python -m convnets.bench [--quick] [--only NAMES]`` (``make bench``).
+"""Speed benchmarks: ``python -m convnets.bench [--quick] [--only NAMES] [--recalibrate]``
+(``make bench`` runs it with ``--recalibrate``).
 
 Speed is measured here, never asserted in tests: timings depend on the machine and
 on what else runs on it. Every figure in the table is measured in the same run,
@@ -8,6 +9,13 @@ printed next to its target. The sections are in :mod:`convnets.bench.layers`
 :mod:`convnets.bench.training` (training throughput), :mod:`convnets.bench.convnet_benchmarks`
 and :mod:`convnets.playground.bench` (the playground against the Solver); add one by
 appending to ``SECTIONS``.
+
+``--recalibrate`` measures the cost model of ``method='auto'`` again before the first
+section (and stores it, :func:`convnets.layers.conv_cost.load_or_measure`): a model
+calibrated while the machine was busy (a test suite on two workers, say) is kept for
+later runs, and auto's rows would then show that model's choices, not the ones a quiet
+calibration makes (one measured under load picked Winograd for the VGG 3x3 case, 1.2x
+slower than im2col).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import argparse
 import time
 from collections.abc import Callable
 
+from ..layers.conv_cost import load_or_measure
+from ..layers.conv_fast import run_conv_strategy
 from ..train.allocator import keep_freed_memory
 from .convnet_benchmarks import section_convnet_benchmarks
 from .layers import (
@@ -55,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="smaller batches and fewer repetitions (a few seconds)")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="measure auto's cost model again first (and store it)")
     parser.add_argument("--only", metavar="NAMES", default="",
                         help="comma-separated sections to run: "
                              + ", ".join(name for name, _ in SECTIONS))
@@ -72,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{'yes' if kept else 'no (not glibc)'}")
     if args.quick:
         print("--quick: smaller batches, fewer repetitions; ratios are indicative only")
+    if args.recalibrate:
+        model = load_or_measure(run_conv_strategy, remeasure=True)
+        print(f"auto's cost model measured again (--recalibrate): {model.source}"
+              + (f", disturbed: {model.disturbed}" if model.disturbed else ""))
     rows: list[Row] = []
     took = []
     for name, section in SECTIONS:
