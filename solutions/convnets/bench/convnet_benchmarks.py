@@ -19,8 +19,9 @@ tiled FFT and auto's choice, at batch 1) and
 ``torch.nn.functional.conv2d`` when PyTorch is installed (never a dependency), timed
 in turns in the same run (an untimed call of each, then turns of a timed call of each,
 at least two and more while the layer's turns took less than :data:`LAYER_BUDGET`
-seconds, with a pause before PyTorch's calls, see :mod:`convnets.bench.report`; the
-best call counts): forward, backward to the input, backward to the weights, total.
+seconds, with a pause at each switch to or from PyTorch, see
+:mod:`convnets.bench.report`; the best call counts): forward, backward to the input,
+backward to the weights, total.
 Our backward computes both gradients in one call; "backward to the weights" is
 ``conv_backward_fast(..., compute_dx=False)`` and "backward to the input" the full
 backward minus that. GFLOP/s counts the direct convolution's ``2*N*F*C*HH*WW*H'*W'``

@@ -4,7 +4,8 @@ Speed is measured, never asserted in tests: timings depend on the machine and on
 else runs on it. Every figure in a table is measured in the same run, side by side,
 as the best of several repetitions (the least disturbed one).
 
-When the timings go from NumPy to PyTorch they pause first (:data:`SWITCH_PAUSE`).
+When the timings switch between NumPy and PyTorch they pause first
+(:data:`SWITCH_PAUSE`).
 OpenBLAS's threads keep spinning for about 0.1 s after each of its matrix products,
 waiting for the next one, and on 2 cores they take a core from PyTorch's threads: a
 PyTorch conv of L5 (384 3x3 filters on 13x13, batch 2) right after a NumPy product
@@ -25,8 +26,9 @@ import numpy as np
 __all__ = ["Row", "best_time", "best_times", "blas_info", "blas_threads", "format_table",
            "SWITCH_PAUSE", "library_of", "pause_on_switch"]
 
-# Seconds to wait before a PyTorch call that follows a NumPy one (see above): twice
-# the time OpenBLAS's threads were seen spinning.
+# Seconds to wait at each switch between NumPy's calls and PyTorch's, either way (see
+# above; the way back costs nothing, but keeps the rule simple): twice the time
+# OpenBLAS's threads were seen spinning.
 SWITCH_PAUSE = 0.25
 
 
