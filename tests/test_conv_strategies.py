@@ -498,6 +498,8 @@ def test_im2col_takes_dx_by_convolution_where_douts_x_col_is_small(x_shape, w_sh
     ((3, 2, 10, 6), (2, 2, 5, 3), 2, 2),      # 5x3 dilated by 2: rows padded 6, columns 2
     ((1, 4, 8, 8), (3, 4, 2, 4), 5, 1),       # even-sized, cropped in both axes
     ((2, 6, 12, 12), (6, 6, 3, 3), 2, 2),     # dilation 2, 'same'
+    ((2, 3, 9, 8), (4, 3, 5, 1), 2, 1),       # rows padded by 2, columns cropped by 2
+    ((1, 2, 11, 7), (2, 2, 3, 2), 3, 2),      # dilated: rows padded by 1, columns cropped by 1
 ])
 def test_dx_by_convolution_is_the_notes_flipped_filter_convolution(x_shape, w_shape, P, D,
                                                                     dtype):
