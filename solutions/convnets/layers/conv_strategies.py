@@ -154,7 +154,8 @@ def _shifted_columns(grid, HH, WW, D, Wp, n0, g, r0, m, buffer):
 # --- "im2col": X_col in full, with the bias trick ----------------------------------
 
 def im2col_forward(x, w, b, S, P, D, H_out, W_out):
-    """Forward of 'im2col': returns ``(out (N, F, H', W'), x_cols (K+1, N, H'*W'))``.
+    """Forward of 'im2col': returns ``(out (N, F, H', W'), x_cols (K+1, N, H'*W'))``
+    (``P`` an int, or a pair: rows, columns).
 
     ``x_cols`` is the notes' X_col (K = C*HH*WW rows, one column per output position,
     image after image) with a last row of ones, so that ``[W_row | b] @ x_cols`` is the
@@ -261,24 +262,20 @@ def dx_by_convolution(dout, w, x_shape, P: int, D: int):
     ``D*(WW-1) - P`` columns on each side (cropped by as many when the padding P is
     wider than the filter: those outputs saw only zeros).
 
-    Done as 'im2col' does its forward: the X_col of dout (F*HH*WW, N, H*W) copied, then
-    one product per image that writes dx in NCHW order. It replaces the product
-    ``W_row.T @ dout_row``, whose inner dimension is only F, and col2im's slice-adds.
+    That is 'im2col''s own forward (:func:`im2col_forward`, no bias) on dout: the X_col
+    of dout (F*HH*WW, N, H*W) copied, then one product per image that writes dx in NCHW
+    order. It replaces the product ``W_row.T @ dout_row``, whose inner dimension is only
+    F, and col2im's slice-adds.
     """
     N, C, H, W = x_shape
-    F, _, HH, WW = w.shape
+    _, _, HH, WW = w.shape
     _, _, H_out, W_out = dout.shape
     Qh, Qw = D * (HH - 1) - P, D * (WW - 1) - P
     dout = dout[:, :, max(-Qh, 0):H_out - max(-Qh, 0), max(-Qw, 0):W_out - max(-Qw, 0)]
-    Qh, Qw = max(Qh, 0), max(Qw, 0)
-    padded = np.zeros((F, N, H + D * (HH - 1), W + D * (WW - 1)), dtype=w.dtype)
-    padded[:, :, Qh:padded.shape[2] - Qh, Qw:padded.shape[3] - Qw] = dout.transpose(1, 0, 2, 3)
-    fields = receptive_fields(padded, HH, WW, 1, D, H, W)
-    d_cols = np.empty((F * HH * WW, N, H * W), dtype=w.dtype)
-    d_cols.reshape(F, HH, WW, N, H, W)[...] = fields
-    w_flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    dx = np.matmul(w_flipped.reshape(C, F * HH * WW), d_cols.transpose(1, 0, 2))
-    return dx.reshape(N, C, H, W)
+    w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    dx, _ = im2col_forward(dout, w_flipped, np.zeros(C, dtype=w.dtype), 1,
+                           (max(Qh, 0), max(Qw, 0)), D, H, W)
+    return dx
 
 
 # --- 'im2col' on 1x1 layers: the input is already X_col -------------------------------

@@ -41,20 +41,23 @@ def check_conv_layer(x, w, b, conv_param):
     H_out, W_out = conv_output_shape(H, W, HH, WW, S, P, D)
     return x, w, b, S, P, D, H_out, W_out
 
-def pad_channels_first(x: np.ndarray, P: int, dtype) -> np.ndarray:
-    """Copy ``x`` (N, C, H, W), any strides, into a zero-padded (C, N, H+2P, W+2P) array.
+def pad_channels_first(x: np.ndarray, P, dtype) -> np.ndarray:
+    """Copy ``x`` (N, C, H, W), any strides, into a zero-padded (C, N, H+2Ph, W+2Pw)
+    array, ``P`` being an int (Ph = Pw = P) or a pair ``(Ph, Pw)``.
 
     Channels first, because that makes the column matrix of :func:`im2col` a plain
     copy of rows: row ``(c, kh, kw)`` of ``X_col`` only reads channel ``c``.
     """
     N, C, H, W = x.shape
-    padded = np.empty((C, N, H + 2 * P, W + 2 * P), dtype=dtype)
-    if P:
-        padded[:, :, :P, :] = 0
-        padded[:, :, -P:, :] = 0
-        padded[:, :, P:-P, :P] = 0
-        padded[:, :, P:-P, -P:] = 0
-    padded[:, :, P:P + H, P:P + W] = x.transpose(1, 0, 2, 3)
+    Ph, Pw = P if isinstance(P, tuple) else (P, P)
+    padded = np.empty((C, N, H + 2 * Ph, W + 2 * Pw), dtype=dtype)
+    if Ph:
+        padded[:, :, :Ph, :] = 0
+        padded[:, :, Ph + H:, :] = 0
+    if Pw:
+        padded[:, :, Ph:Ph + H, :Pw] = 0
+        padded[:, :, Ph:Ph + H, Pw + W:] = 0
+    padded[:, :, Ph:Ph + H, Pw:Pw + W] = x.transpose(1, 0, 2, 3)
     return padded
 
 def receptive_fields(padded: np.ndarray, HH: int, WW: int, S: int, D: int,
