@@ -19,6 +19,7 @@ from convnets.bench.convnet_benchmarks import (
     write_networks,
 )
 from convnets.bench.report import SWITCH_PAUSE, best_times, library_of, pause_on_switch
+from convnets.layers.conv_strategies import SCIPY_BLAS_STRATEGIES
 from convnets.nn import zoo
 from convnets.nn.layers import Conv
 
@@ -107,8 +108,27 @@ def test_quick_run_from_the_flag_or_the_environment(monkeypatch):
 def test_library_of_tells_torch_calls_from_ours():
     assert library_of("torch") == "torch"
     assert library_of(("torch", "forward")) == "torch"
-    for key in ("fast", "numpy", "shards", ("im2col", "forward"), ("fft-tiled", "backward")):
+    for key in ("fast", "numpy", "shards", ("im2col", "forward"), ("fft-tiled", "backward"),
+                ("winograd", "forward")):
         assert library_of(key) == "numpy"
+
+
+def test_library_of_tells_the_strategies_in_scipys_blas_from_numpys():
+    # shifted-gemm's products run in SciPy's OpenBLAS, whose own threads spin after it.
+    assert SCIPY_BLAS_STRATEGIES == ("shifted-gemm",)
+    assert library_of(("shifted-gemm", "forward")) == "scipy-blas"
+    assert library_of(("shifted-gemm", "backward weights")) == "scipy-blas"
+
+
+def test_timed_turns_pauses_after_a_strategy_in_scipys_blas(monkeypatch):
+    events = []
+    monkeypatch.setattr(report.time, "sleep", lambda s: events.append(("sleep", s)))
+    fns = {key: (lambda key=key: events.append(key))
+           for key in (("im2col", "forward"), ("shifted-gemm", "forward"),
+                       ("shifted-gemm", "backward"), ("winograd", "forward"))}
+    timed_turns(fns, turns=1, warmup=False, pause=0.5)
+    assert events == [("im2col", "forward"), ("sleep", 0.5), ("shifted-gemm", "forward"),
+                      ("shifted-gemm", "backward"), ("sleep", 0.5), ("winograd", "forward")]
 
 
 def test_pause_on_switch_sleeps_only_between_libraries(monkeypatch):

@@ -4,14 +4,17 @@ Speed is measured, never asserted in tests: timings depend on the machine and on
 else runs on it. Every figure in a table is measured in the same run, side by side,
 as the best of several repetitions (the least disturbed one).
 
-When the timings switch between NumPy and PyTorch they pause first
-(:data:`SWITCH_PAUSE`).
+When the timings switch between NumPy and PyTorch, or to or from a strategy that
+computes in SciPy's BLAS ('shifted-gemm'), they pause first (:data:`SWITCH_PAUSE`).
 OpenBLAS's threads keep spinning for about 0.1 s after each of its matrix products,
 waiting for the next one, and on 2 cores they take a core from PyTorch's threads: a
 PyTorch conv of L5 (384 3x3 filters on 13x13, batch 2) right after a NumPy product
 took 10-37 ms, and 4.3 ms after a pause of 0.15 s or more. (PyTorch's own threads
 spin only briefly: NumPy's timings do not change after a pause.) Without it, every
-comparison with PyTorch was skewed in NumPy's favour.
+comparison with PyTorch was skewed in NumPy's favour. SciPy's OpenBLAS is a second
+thread pool beside NumPy's and does the same to NumPy's products: Winograd on a small
+3x3 layer took 1.2-1.4 ms after 'im2col' and 4-22 ms right after 'shifted-gemm', which
+had made it look 2-3x slower on convnet-benchmarks' L5 than it is.
 """
 
 from __future__ import annotations
@@ -23,20 +26,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..layers.conv_strategies import SCIPY_BLAS_STRATEGIES
+
 __all__ = ["Row", "best_time", "best_times", "blas_info", "blas_threads", "format_table",
            "SWITCH_PAUSE", "library_of", "pause_on_switch"]
 
-# Seconds to wait at each switch between NumPy's calls and PyTorch's, either way (see
-# above; the way back costs nothing, but keeps the rule simple): twice the time
+# Seconds to wait at each switch between libraries (NumPy, PyTorch, SciPy's BLAS),
+# either way (see above; the way back costs nothing, but keeps the rule simple): twice the time
 # OpenBLAS's threads were seen spinning.
 SWITCH_PAUSE = 0.25
 
 
 def library_of(key) -> str:
-    """'torch' for the key of a PyTorch call in a dict of timed functions (``"torch"``,
-    or a tuple starting with it: ``("torch", "forward")``), 'numpy' otherwise."""
+    """Whose threads a call in a dict of timed functions runs on: 'torch' for the key of
+    a PyTorch call (``"torch"``, or a tuple starting with it: ``("torch",
+    "forward")``), 'scipy-blas' for a strategy of
+    :data:`~convnets.layers.conv_strategies.SCIPY_BLAS_STRATEGIES` (SciPy's OpenBLAS
+    spins threads of its own), 'numpy' otherwise."""
     first = key[0] if isinstance(key, tuple) and key else key
-    return "torch" if first == "torch" else "numpy"
+    if first == "torch":
+        return "torch"
+    return "scipy-blas" if first in SCIPY_BLAS_STRATEGIES else "numpy"
 
 
 def pause_on_switch(previous: str | None, key, pause: float = SWITCH_PAUSE) -> str:

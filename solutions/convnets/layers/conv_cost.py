@@ -13,12 +13,12 @@ machine), measures what the strategies spend their time on:
 * ``scipy.fft.rfft2`` throughput, in ``2.5 n log2 n`` operations per real transform of
   ``n`` points;
 * the fixed cost of one call into NumPy and of one matrix of a stacked ``matmul``;
-* each strategy's forward and backward on the three layers of
+* each strategy's forward and backward on the four layers of
   :data:`CALIBRATION_LAYERS` (a small one, a 3x3 one with many channels, a 7x7 one
-  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks), against what
-  the rates above count for it: per strategy a fixed ``overhead`` and a ``factor`` on
-  the counted work, fitted so that ``overhead + factor * work`` matches the three
-  measured times (relative least squares, both non-negative). The small layer fixes
+  whose ``C*HH*WW`` columns do not fit the strategies' cached blocks, a larger 3x3
+  one), against what the rates above count for it: per strategy a fixed ``overhead``
+  and a ``factor`` on the counted work, fitted so that ``overhead + factor * work``
+  matches the measured times (relative least squares, both non-negative). The small layer fixes
   the overhead, the large ones the factor, so that a large layer is predicted from
   large layers' behaviour (one small reference layer, as before, gave every strategy
   a single ratio measured where fixed costs dominate: ``auto`` then chose
@@ -98,6 +98,7 @@ import scipy.fft
 from ..shapes import conv_output_shape
 from .conv_fft_tiled import tile_grid
 from .conv_strategies import (
+    SCIPY_BLAS_STRATEGIES,
     conv_strategy_applies,
     dx_by_convolution_applies,
     pointwise_applies,
@@ -148,21 +149,28 @@ GEMM_SIZES = (1, 4, 16, 64, 256)
 # ((N, C, H, W), (F, C, HH, WW), conv_param). Small, where fixed costs dominate; 3x3
 # with more channels (every strategy applies, Winograd included); 7x7 with
 # C*HH*WW = 2352 rows, whose 'im2col-grid' block of 256 columns (2.4 MB) no longer fits
-# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4. Each forward + backward
-# takes a few milliseconds on a quiet machine. Larger layers were tried as a fourth
-# and fifth (the CIFAR first layer at batch 8; a 3x3 layer of 256 channels): over six
-# calibrations each, auto's choices took 1.05 times the fastest strategy's time on
-# average over 12 layers (convnet-benchmarks', VGG, OverFeat and CIFAR ones), as with
-# these three (1.04), but ran the tiled FFT on L1 and the CIFAR layer in some (1.3-1.4x
-# the fastest), which these three never did; they stay out.
+# the 2 MB it keeps in cache, as on convnet-benchmarks' L2-L4; and a larger 3x3 layer
+# (a third point for Winograd, whose fixed costs the two small 3x3 layers alone
+# folded into its factor: fitted at 2.3-2.7 where large layers measured 1.3-1.9, so
+# auto never ran it on VGG-A's and OverFeat's layers, where it is 0.68-0.86 of
+# im2col's time). Each forward + backward takes a few milliseconds on a quiet
+# machine. Over three calibrations each, auto's choices on 21 layers (convnet-
+# benchmarks' at batches 2 and 8, VGG-A's, GoogLeNet's and OverFeat's 3x3 layers, the
+# VGG case, the CIFAR layer) took 1.04-1.06 of the fastest strategy's time on
+# average, against 1.11 without the fourth layer. (Larger layers were tried before as
+# a fourth and fifth, when Winograd's calibration was timed right after
+# 'shifted-gemm' and so came out 3-20x too slow; see SCIPY_BLAS_STRATEGIES.)
 CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1}),
                       ((1, 64, 16, 16), (64, 64, 3, 3), {"stride": 1, "pad": 1}),
-                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}))
+                      ((1, 48, 24, 24), (32, 48, 7, 7), {"stride": 1, "pad": 0}),
+                      ((2, 128, 13, 13), (128, 128, 3, 3), {"stride": 1, "pad": 0}))
 # The version of the stored file's format: a file of another version is ignored (and
 # the model measured again). 6: 'im2col''s forward product runs image by image. 7: dw of
 # large layers computed as (F, K), not transposed. 8: 'im2col' multiplies the input of
 # 1x1 layers in place. 9: 'im2col' computes dx of some stride-1 layers as a convolution.
-FORMAT_VERSION = 9
+# 10: Winograd's transforms are one product each (by Kronecker products); a fourth
+# calibration layer.
+FORMAT_VERSION = 10
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
@@ -328,12 +336,12 @@ class ConvCostModel:
             gemms = (self.gemm_seconds(F, C, tiles, dtype, count=a * a)      # M = U V
                      + self.gemm_seconds(F, tiles, C, dtype, count=a * a)    # dU = dM V^T
                      + self.gemm_seconds(C, F, tiles, dtype, count=a * a))   # dV = U^T dM
-            # Each transform is two products over all tiles (conv_tiles.apply_on_tiles):
-            # (rows x cols) planes to (k x l), R of them.
+            # Each transform is one product over all tiles, by the Kronecker product of
+            # its matrix with itself (WinogradTransform.kron): (rows x cols) planes to
+            # (k x l), R of them.
 
             def transform(rows, cols, k, l, R):
-                return (self.gemm_seconds(l, cols, R, dtype, count=rows)
-                        + self.gemm_seconds(k, rows, l * R, dtype))
+                return self.gemm_seconds(k * l, rows * cols, R, dtype)
             transforms = (transform(a, a, a, a, tiles * C) + transform(3, 3, a, a, C * F)
                           + transform(a, a, m, m, F * tiles) + transform(m, m, a, a, tiles * F)
                           + transform(a, a, 3, 3, C * F) + transform(a, a, a, a, tiles * C))
@@ -630,8 +638,15 @@ def _strategy_costs(rates: ConvCostModel, run_strategy, timer, spreads, history)
                                 run_strategy(method, x, w, b, conv_param))
             work[(method, i)] = rates.work_seconds(method, x_shape, w_shape, conv_param,
                                                    np.float32)
-    timings = _timed(timer, {f"{m}{_ON_LAYER}{i}": fn for (m, i), fn in fns.items()},
-                     history, counts=_counts_for_auto)
+    # The strategies computing in SciPy's BLAS are timed after all the others, in turns
+    # of their own: its threads spin after each product and slow down a NumPy product
+    # right after (Winograd, timed after 'shifted-gemm', came out 3-20x too slow).
+    timings = {}
+    for scipy_blas in (False, True):
+        group = {f"{m}{_ON_LAYER}{i}": fn for (m, i), fn in fns.items()
+                 if (m in SCIPY_BLAS_STRATEGIES) == scipy_blas}
+        if group:
+            timings.update(_timed(timer, group, history, counts=_counts_for_auto))
     best = _fastest(timings, spreads)
     overheads, factors = [], []
     for method in FLOAT32_ERROR_BOUNDS:

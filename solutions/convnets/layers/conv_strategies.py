@@ -31,6 +31,12 @@ from .im2col import col2im_padded, pad_channels_first, receptive_fields
 # Every way this package computes a convolution, by name (conv_forward_fast's method=).
 CONV_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm", "winograd", "winograd4", "fft",
                    "fft-tiled")
+# The strategies whose products run in SciPy's BLAS: a second OpenBLAS beside NumPy's,
+# with a thread pool of its own whose threads spin for about 0.1-0.2 s after each
+# product. A NumPy product started meanwhile shares the cores with them: Winograd on a
+# small 3x3 layer took 1.2-1.4 ms after 'im2col' and 4-22 ms right after
+# 'shifted-gemm'. Whatever times strategies one after another pauses after these.
+SCIPY_BLAS_STRATEGIES = ("shifted-gemm",)
 
 
 def check_conv_method(method, auto: bool) -> None:
