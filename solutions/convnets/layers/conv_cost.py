@@ -141,6 +141,9 @@ EXACT_STRATEGIES = ("im2col", "im2col-grid", "shifted-gemm")
 # layer), while the model predicted the whole-plane FFT at 0.3-0.4 of its measured
 # time there and once chose it for ThreeLayerConvNet, halving its training speed.
 NOT_FOR_AUTO = ("shifted-gemm", "fft")
+# Winograd's passes between NCHW and its tiles, and its transforms, move bytes at
+# about a third of the contiguous copy's rate (see ConvCostModel.work_seconds).
+_STRIDED_PASSES = 3.0
 # How the calibration labels a strategy's timing: f"{method}{_ON_LAYER}{i}".
 _ON_LAYER = " on calibration layer "
 # Smallest GEMM dimensions at which the throughput is measured.
@@ -336,19 +339,21 @@ class ConvCostModel:
             gemms = (self.gemm_seconds(F, C, tiles, dtype, count=a * a)      # M = U V
                      + self.gemm_seconds(F, tiles, C, dtype, count=a * a)    # dU = dM V^T
                      + self.gemm_seconds(C, F, tiles, dtype, count=a * a))   # dV = U^T dM
-            # Each transform is one product over all tiles, by the Kronecker product of
-            # its matrix with itself (WinogradTransform.kron): (rows x cols) planes to
-            # (k x l), R of them.
-
-            def transform(rows, cols, k, l, R):
-                return self.gemm_seconds(k * l, rows * cols, R, dtype)
-            transforms = (transform(a, a, a, a, tiles * C) + transform(3, 3, a, a, C * F)
-                          + transform(a, a, m, m, F * tiles) + transform(m, m, a, a, tiles * F)
-                          + transform(a, a, 3, 3, C * F) + transform(a, a, a, a, tiles * C))
-            # Between NCHW and the tiles: the input's patches gathered and dx's added
-            # back, dout cut into blocks, the output put back.
-            moves = self.copy_seconds(it * (4 * a * a * tiles * C + 4 * m * m * tiles * F))
-            return gemms + transforms + moves + self.calls_seconds(40 + 4 * (a // m + 1) ** 2)
+            # The transforms (one product each, WinogradTransform.kron, inner dimension
+            # a*a at most) run at memory speed, like the moves between NCHW and the
+            # tiles: both are counted as passes over memory, in sizes of the
+            # transformed input V (a*a per tile and channel), the transformed output M
+            # (a*a per tile and filter) and the output O (m*m per tile and filter):
+            # patches, V, the output put back, dout cut, dM, dd and dx added back read
+            # and write 6 V + 2 M + 6 O. Strided, they move bytes at about a third of
+            # the contiguous copy's rate (fitted on 13 3x3 layers, from the calibration
+            # layers to VGG-A's and OverFeat's: time = 0.2 ms + 0.99 GEMMs + 3.0
+            # passes, each layer within 13%; counted as GEMMs at the rate of their
+            # inner dimension, the transforms were fitted a coefficient of 0; the
+            # filters' transforms, 2 passes of a*a*C*F, fitted no better).
+            V, M, O = (it * tiles * n for n in (a * a * C, a * a * F, m * m * F))
+            moves = self.copy_seconds(_STRIDED_PASSES * (6 * V + 2 * M + 6 * O))
+            return gemms + moves + self.calls_seconds(40 + 4 * (a // m + 1) ** 2)
         if method == "fft":
             Hf = scipy.fft.next_fast_len(Hp, real=True)
             Wf = scipy.fft.next_fast_len(Wp, real=True)
