@@ -15,6 +15,7 @@ from convnets.bench.convnet_benchmarks import (
     auto_choices,
     convnet_benchmark_networks,
     quick_run,
+    summary_rows,
     timed_turns,
     write_networks,
 )
@@ -186,3 +187,26 @@ def test_bench_recalibrates_auto_before_its_sections_when_asked(monkeypatch, cap
     assert run.main(["--quick", "--only", "memory", "--recalibrate"]) == 0
     assert calls == [True]
     assert "auto's cost model measured again (--recalibrate)" in capsys.readouterr().out
+
+
+def test_summary_rows_hold_auto_to_torch_and_to_the_strategies_it_may_run():
+    def record(impl, total_ms, auto=False):
+        return {"layer": "L5", "input": "384x13x13", "filters": "384x3x3", "batch": 8,
+                "implementation": impl, "auto": auto, "total_ms": total_ms,
+                "gflops": 100.0, "vs_torch": total_ms / 40.0}
+    # Winograd F(4x4) is the fastest, but auto may not run it in float32 (bound 1e-4).
+    records = [record("im2col", 50.0), record("winograd", 41.0, auto=True),
+               record("winograd4", 30.0), record("torch", 40.0)]
+    networks = [{"network": "VGG-A", "input": "2x3x224x224", "implementation": "numpy",
+                 "total_ms": 540.0, "vs_torch": 0.9},
+                {"network": "VGG-A", "input": "2x3x224x224", "implementation": "torch",
+                 "total_ms": 600.0, "vs_torch": 1.0}]
+    rows = {row.figure: row for row in summary_rows(records, networks)}
+    candidate = rows["auto's time / fastest of auto's candidates' (winograd)"]
+    assert (candidate.value, candidate.target, candidate.met) == ("1.00", "<= 1.2", True)
+    vs_torch = rows["auto's time / torch time"]
+    assert (vs_torch.value, vs_torch.met) == ("1.02", False)            # 41 / 40
+    fastest = rows["fastest time / torch time"]
+    assert fastest.value == "0.75" and fastest.met is None              # reported only
+    assert rows["fastest: winograd4 fwd+bwd"].value.startswith("30 ms")
+    assert rows["time / torch time"].met is True and rows["fwd+bwd"].value == "540 ms"

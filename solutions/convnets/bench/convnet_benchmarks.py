@@ -37,8 +37,12 @@ are not traced ("-").
 the strategy's forward + backward on the layer, and "pred / meas" that prediction over
 the measured total: the model's error, visible per layer and strategy (the model
 need only rank the strategies right, but a strategy whose ratio differs much from the
-others' on a layer is one the model mis-ranks there). The section's summary rows give
-auto's time over the fastest strategy's time per layer (target: at most 1.2).
+others' on a layer is one the model mis-ranks there). The section's summary rows give,
+per layer, auto's time over torch's (the issue's target, at most 1.0: what
+``conv_forward_fast`` runs by default), auto's time over the fastest strategy auto may
+run in float32 (:func:`~convnets.layers.conv_cost.auto_candidates`; target: at most
+1.2) and, for information, the fastest strategy's time over torch's (Winograd F(4x4)
+or the whole-plane FFT included).
 
 Then the four networks of its ``imagenet_winners`` (:data:`NETWORKS`), built with the
 zoo (:mod:`convnets.nn.zoo`) in float32: forward (test mode) and forward+backward
@@ -70,6 +74,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..layers.conv_cost import auto_candidates
 from ..layers.conv_fast import (
     CONV_STRATEGIES,
     conv_backward_fast,
@@ -86,7 +91,7 @@ __all__ = ["CONVNET_BENCHMARK_LAYERS", "BATCH", "QUICK_BATCH", "QUICK_METHODS", 
            "NETWORKS", "NETWORK_BATCH", "sgemm_gflops", "peak_bytes", "convnet_benchmarks",
            "convnet_benchmark_networks", "auto_choices", "write_networks", "quick_run",
            "timed_turns", "FFT_MIN_FILTER", "LAYER_BUDGET", "MAX_TURNS",
-           "section_convnet_benchmarks"]
+           "section_convnet_benchmarks", "summary_rows"]
 
 # name -> (input (C, H, W), filters (F, C, HH, WW)); stride 1, no padding.
 CONVNET_BENCHMARK_LAYERS = {
@@ -523,26 +528,43 @@ def section_convnet_benchmarks(quick: bool) -> list[Row]:
     print(network_table)
     print(f"(written to {OUT_DIR / 'convnet_benchmarks.csv'}, "
           f"{OUT_DIR / 'convnet_benchmarks_networks.csv'} and .json)\n")
+    return summary_rows(records, networks)
+
+
+def summary_rows(records: list[dict], networks: list[dict]) -> list[Row]:
+    """The section's rows for ``make bench``'s table, from the layers' records and the
+    networks' (as :func:`convnet_benchmarks` and :func:`convnet_benchmark_networks`
+    return them): per layer auto's time, the fastest strategy's, auto over the fastest
+    of auto's float32 candidates (at most 1.2), auto over torch (at most 1.0) and the
+    fastest over torch; per network its time and its time over torch's (at most 1.0)."""
     rows = []
+    candidates = auto_candidates(np.float32)
     for layer in dict.fromkeys(r["layer"] for r in records):
         ours = [r for r in records if r["layer"] == layer and r["implementation"] != "torch"]
         best = min(ours, key=lambda r: r["total_ms"])
+        # auto is held to the strategies it may run in float32 (not Winograd F(4x4),
+        # whose error bound is 1e-4, nor NOT_FOR_AUTO's)
+        best_candidate = min((r for r in ours if r["implementation"] in candidates),
+                             key=lambda r: r["total_ms"])
         auto = next(r for r in ours if r["auto"])
         case = f"{layer} {best['input']} {best['filters']} N={best['batch']}"
         rows.append(Row("convnet-benchmarks", case, "float32",
                         f"auto ({auto['implementation']}) fwd+bwd",
-                        f"{auto['total_ms']:.0f} ms"))
+                        f"{auto['total_ms']:.0f} ms, {auto['gflops']:.0f} GFLOP/s"))
         rows.append(Row("convnet-benchmarks", case, "float32",
                         f"fastest: {best['implementation']} fwd+bwd",
                         f"{best['total_ms']:.0f} ms, {best['gflops']:.0f} GFLOP/s"))
-        auto_ratio = auto["total_ms"] / best["total_ms"]
+        auto_ratio = auto["total_ms"] / best_candidate["total_ms"]
         rows.append(Row("convnet-benchmarks", case, "float32",
-                        "auto's time / fastest strategy's time", f"{auto_ratio:.2f}",
+                        f"auto's time / fastest of auto's candidates' "
+                        f"({best_candidate['implementation']})", f"{auto_ratio:.2f}",
                         "<= 1.2", auto_ratio <= 1.2))
-        if "vs_torch" in best:
+        if "vs_torch" in auto:
             rows.append(Row("convnet-benchmarks", case, "float32",
-                            "fastest time / torch time", f"{best['vs_torch']:.2f}",
-                            "<= 1.0", best["vs_torch"] <= 1.0))
+                            "auto's time / torch time", f"{auto['vs_torch']:.2f}",
+                            "<= 1.0", auto["vs_torch"] <= 1.0))
+            rows.append(Row("convnet-benchmarks", case, "float32",
+                            "fastest time / torch time", f"{best['vs_torch']:.2f}"))
     for r in networks:
         if r["implementation"] != "numpy":
             continue
