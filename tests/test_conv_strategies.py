@@ -79,6 +79,8 @@ from convnets.layers.conv_strategies import (
     pointwise_applies,
 )
 from convnets.layers.conv_winograd import (
+    WINOGRAD_F2,
+    WINOGRAD_F4,
     conv_backward_winograd,
     conv_backward_winograd4,
     conv_forward_winograd,
@@ -283,6 +285,22 @@ def test_fft_tiled_cuts_large_planes_into_small_tiles_with_fewer_products():
         H_out = x_shape[2] - w_shape[2] + 1
         direct = x_shape[0] * w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3] * H_out ** 2
         assert fft_tiled_multiplications(x_shape, w_shape, NO_PAD) < direct / 2, name
+
+
+@pytest.mark.parametrize("transform", [WINOGRAD_F2, WINOGRAD_F4], ids=["F2", "F4"])
+def test_winograd_kronecker_products_are_the_two_sided_transforms(transform):
+    # One product by kron(X, X) on a flattened tile is X @ tile @ X.T.
+    rng = np.random.default_rng(0)
+    kron_A, kron_G, kron_B = transform.kron(np.float64)
+    a, m = transform.tile, transform.m
+    for kron, X, side in ((kron_A, transform.AT, a), (kron_G, transform.G, 3),
+                          (kron_B, transform.BT, a)):
+        tile = rng.standard_normal((side, side))
+        assert kron.shape == (X.shape[0] ** 2, side * side)
+        np.testing.assert_allclose(kron @ tile.ravel(), (X @ tile @ X.T).ravel(),
+                                   rtol=1e-12, atol=1e-12)
+    assert kron_A.shape == (m * m, a * a)
+    assert {k.dtype for k in transform.kron(np.float32)} == {np.dtype(np.float32)}
 
 
 def test_winograd4_loses_a_digit_that_f2_keeps_in_float32():

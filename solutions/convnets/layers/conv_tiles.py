@@ -28,8 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["TileGrid", "input_patches", "dout_blocks", "output_to_nchw", "overlap_add",
-           "apply_on_tiles"]
+__all__ = ["TileGrid", "input_patches", "dout_blocks", "output_to_nchw", "overlap_add"]
 
 
 class TileGrid:
@@ -48,16 +47,6 @@ class TileGrid:
         self.B = N * self.th * self.tw
         self.tap_rows = tuple(range(0, self.KH, D))
         self.tap_cols = tuple(range(0, self.KW, D))
-
-
-def apply_on_tiles(planes, left, right):
-    """``left @ plane @ right.T`` for every plane of ``planes`` (rows, cols, R), the
-    planes being the last axis: (left.shape[0], right.shape[0], R). Two matrix
-    products, the columns' first (a transform of every tile at once)."""
-    rows, _, R = planes.shape
-    by_columns = np.matmul(right, planes)                      # (rows, right rows, R)
-    out = left @ by_columns.reshape(rows, -1)
-    return out.reshape(left.shape[0], right.shape[0], R)
 
 
 def input_patches(x, g: TileGrid, P: int, dtype):
