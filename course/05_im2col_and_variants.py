@@ -523,7 +523,9 @@ assert "winograd4" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # shifted-gemm is left out too, for a reason of speed, not accuracy (NOT_FOR_AUTO): it
 # accumulates with SciPy's copy of OpenBLAS, whose threads fight NumPy's for the cores
 # right after any NumPy matrix product, so its time inside a network is not the time
-# the calibration measured alone.
+# the calibration measured alone. (The other way round too: a NumPy product right after
+# it ran 3-20x slower while SciPy's threads still spun, so the calibration times it
+# last, and `make bench` pauses after it.)
 assert "shifted-gemm" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 
 # %% [markdown]
