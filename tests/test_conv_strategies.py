@@ -26,6 +26,7 @@ from convnets.layers.conv_cost import (
     FACTOR_LIMIT,
     FLOAT32_ERROR_BOUNDS,
     FORMAT_VERSION,
+    GEMM_SIZES,
     NOT_FOR_AUTO,
     RETIMES,
     SPREAD_FLOOR,
@@ -576,6 +577,33 @@ def made_up_model(**factors) -> ConvCostModel:
                      ("float64", ((1, 0.5), (16, 10.0), (256, 50.0)))),
         copy_gbytes=10.0, fft_gflops=(("float32", 5.0), ("float64", 3.0)), call_us=1.0,
         matmul_item_us=0.1, strategy_factors=tuple(factors.items()), source="test")
+
+
+def test_a_gemm_is_timed_at_its_inner_dimension_and_its_smaller_outer_one():
+    from dataclasses import replace
+    model = replace(made_up_model(), matmul_item_us=0.0, gemm_outer_gflops=(
+        ("float32", ((1, 10.0), (16, 50.0), (256, 100.0))),
+        ("float64", ((1, 5.0), (16, 25.0), (256, 50.0)))))
+    flops = 2.0 * 16 * 256 * 256
+    # Inner dimension 16: the inner table's 20 GFLOP/s; outer 16: the outer table's 50.
+    assert model.gemm_seconds(256, 16, 256, np.float32) == pytest.approx(flops / 20e9)
+    assert model.gemm_seconds(16, 256, 256, np.float32) == pytest.approx(flops / 50e9)
+    assert model.gemm_seconds(256, 256, 16, np.float32) == pytest.approx(flops / 50e9)
+    # Both small: the lower of the two rates.
+    assert model.gemm_seconds(1, 16, 256, np.float64) == pytest.approx(
+        2.0 * 16 * 256 / 5e9)
+    # Without an outer table, the smallest dimension in the inner one (format 10).
+    plain = replace(model, gemm_outer_gflops=())
+    assert plain.gemm_seconds(16, 256, 256, np.float32) == pytest.approx(flops / 20e9)
+
+
+def test_the_calibration_measures_both_gemm_tables():
+    log = []
+    model = measure_conv_cost_model(never_run, fake_timer(quiet_seconds(), log))
+    assert any(label.startswith("gemm outer float64 ") for label in log[0])
+    for table in (model.gemm_gflops, model.gemm_outer_gflops):
+        assert [name for name, _ in table] == ["float32", "float64"]
+        assert all([s for s, _ in points] == list(GEMM_SIZES) for _, points in table)
 
 
 AUTO_LAYERS = [((2, 3, 8, 8), (4, 3, 3, 3), {"stride": 1, "pad": 1}),

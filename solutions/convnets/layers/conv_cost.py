@@ -6,9 +6,10 @@ Nothing here is a hand-made table of layers. A short calibration, the first time
 2.5 s to 10 s per attempt, two attempts when the first is disturbed; less on a quiet
 machine), measures what the strategies spend their time on:
 
-* GEMM throughput (GFLOP/s) in float32 and float64, as a function of the smallest
-  dimension of the product (a 256 x s @ s x 256 product is far less efficient at
-  s = 4 than at s = 256);
+* GEMM throughput (GFLOP/s) in float32 and float64, as a function of the product's
+  inner dimension (a 256 x s @ s x 256 product is far less efficient at s = 4 than at
+  s = 256), and of its smaller outer one (s x 256 @ 256 x 256, less hurt by a small
+  s);
 * memory copy throughput (GB/s, read + write);
 * ``scipy.fft.rfft2`` throughput, in ``2.5 n log2 n`` operations per real transform of
   ``n`` points;
@@ -107,7 +108,7 @@ from .conv_winograd import WINOGRAD4_FLOAT32_BOUND
 
 __all__ = ["ConvCostModel", "FLOAT32_ERROR_BOUNDS", "AUTO_FLOAT32_BOUND", "EXACT_STRATEGIES",
            "CALIBRATION_LAYERS", "FORMAT_VERSION", "TURNS", "SPREAD_LIMIT", "SPREAD_FLOOR",
-           "FACTOR_LIMIT", "ATTEMPTS", "RETIMES", "NOT_FOR_AUTO", "AUTO_MARGIN",
+           "FACTOR_LIMIT", "GEMM_SIZES", "ATTEMPTS", "RETIMES", "NOT_FOR_AUTO", "AUTO_MARGIN",
            "auto_candidates",
            "preferred", "fit_strategy_costs",
            "time_turns", "machine_identity", "measure_conv_cost_model", "conv_cost_model",
@@ -181,8 +182,9 @@ CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1})
 # large layers computed as (F, K), not transposed. 8: 'im2col' multiplies the input of
 # 1x1 layers in place. 9: 'im2col' computes dx of some stride-1 layers as a convolution.
 # 10: Winograd's transforms are one product each (by Kronecker products); a fourth
-# calibration layer; the tiled strategies' moves weighed as measured.
-FORMAT_VERSION = 10
+# calibration layer; the tiled strategies' moves weighed as measured. 11: the GEMM
+# throughput for a small outer dimension.
+FORMAT_VERSION = 11
 # Timed turns per figure of the calibration; the fastest is kept.
 TURNS = 5
 # A calibration is disturbed when a figure's second-fastest turn exceeds its fastest by
@@ -216,8 +218,12 @@ class ConvCostModel:
     Attributes
     ----------
     gemm_gflops : tuple of (dtype name, ((s, GFLOP/s), ...))
-        GEMM throughput per dtype ('float32', 'float64') at smallest dimension ``s``
-        (interpolated in log-log between the measured sizes, constant beyond them).
+        GEMM throughput per dtype ('float32', 'float64') of products whose inner
+        dimension is ``s``, the others large (interpolated in log-log between the
+        measured sizes, constant beyond them).
+    gemm_outer_gflops : tuple of (dtype name, ((s, GFLOP/s), ...))
+        The same for products whose smaller outer dimension (rows of the result, or
+        columns) is ``s`` and the inner one large; empty: as ``gemm_gflops``.
     copy_gbytes : float
         Memory copy throughput, GB/s (bytes read plus bytes written).
     fft_gflops : tuple of (dtype name, G-operations/s)
@@ -249,6 +255,7 @@ class ConvCostModel:
     strategy_overheads: tuple = ()
     source: str = "given"
     disturbed: str = ""
+    gemm_outer_gflops: tuple = ()
 
     # -- throughputs ------------------------------------------------------------------
 
@@ -257,18 +264,17 @@ class ConvCostModel:
         return dict(table)[name]
 
     def gemm_seconds(self, m: int, k: int, n: int, dtype, count: int = 1) -> float:
-        """Seconds of ``count`` products (m, k) @ (k, n) (2*m*k*n flops each), at the
-        throughput measured for their smallest dimension, plus a call each."""
-        points = self._rate(self.gemm_gflops, dtype)
-        s = max(1, min(m, k, n))
-        sizes = [p[0] for p in points]
-        rates = [p[1] for p in points]
-        if s <= sizes[0]:
-            rate = rates[0]
-        elif s >= sizes[-1]:
-            rate = rates[-1]
+        """Seconds of ``count`` products (m, k) @ (k, n) (2*m*k*n flops each), plus a
+        call each: at the throughput measured for the inner dimension ``k``, or for the
+        smaller outer one, whichever is lower. (A small inner dimension costs more than
+        a small outer one: float32, 512 x 64 @ 64 x 512 ran at 71-136 GFLOP/s, 64 x 512
+        @ 512 x 512 at 121-156; looked up by the smallest dimension alone, im2col's
+        products on the VGG 3x3 case were predicted at 1.2-1.5x their time.)"""
+        rate = _interpolate(self._rate(self.gemm_gflops, dtype), k)
+        if self.gemm_outer_gflops:
+            rate = min(rate, _interpolate(self._rate(self.gemm_outer_gflops, dtype), min(m, n)))
         else:
-            rate = float(np.exp(np.interp(np.log(s), np.log(sizes), np.log(rates))))
+            rate = min(rate, _interpolate(self._rate(self.gemm_gflops, dtype), min(m, n)))
         return count * (2.0 * m * k * n / (rate * 1e9) + self.matmul_item_us * 1e-6)
 
     def copy_seconds(self, nbytes: float) -> float:
@@ -412,6 +418,19 @@ class ConvCostModel:
         moves = self.copy_seconds(_FFT_TILED_MOVES * it * moved)
         calls = 60 + 2 * math.ceil(Th / Mh) * math.ceil(Tw / Mw)
         return gemms + transforms + moves + self.calls_seconds(calls)
+
+
+def _interpolate(points, s: int) -> float:
+    """The throughput at size ``s`` from measured ``(size, rate)`` points: log-log
+    interpolation between them, constant beyond them."""
+    s = max(1, s)
+    sizes = [p[0] for p in points]
+    rates = [p[1] for p in points]
+    if s <= sizes[0]:
+        return rates[0]
+    if s >= sizes[-1]:
+        return rates[-1]
+    return float(np.exp(np.interp(np.log(s), np.log(sizes), np.log(rates))))
 
 
 def auto_candidates(dtype) -> tuple[str, ...]:
@@ -590,6 +609,12 @@ def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> Con
             label = f"gemm {np.dtype(dtype).name} {s}"
             fns[label] = lambda a=a, b=b: a @ b
             gemm_flops[label] = 2.0 * big * s * big
+            # s as the rows of the result instead: (s, big) @ (big, big)
+            rows = rng.standard_normal((s, big)).astype(dtype)
+            square = rng.standard_normal((big, big)).astype(dtype)
+            label = f"gemm outer {np.dtype(dtype).name} {s}"
+            fns[label] = lambda rows=rows, square=square: rows @ square
+            gemm_flops[label] = 2.0 * s * big * big
     src = rng.standard_normal(1 << 21).astype(np.float32)      # 8 MB, past the caches
     dst = np.empty_like(src)
     fns["copy"] = lambda: np.copyto(dst, src)
@@ -602,16 +627,18 @@ def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> Con
     fns["matmul item"] = lambda: np.matmul(stack, stack)
     history = {} if history is None else history
     best = _fastest(_timed(timer, fns, history), spreads)
-    gemm = []
+    gemm, gemm_outer = [], []
     for dtype in ("float32", "float64"):
-        points = [(s, gemm_flops[f"gemm {dtype} {s}"] / best[f"gemm {dtype} {s}"] / 1e9)
-                  for s in GEMM_SIZES]
-        # A larger product is never slower per flop than a smaller one: the running
-        # maximum drops measurements disturbed by other work on a shared machine.
-        gemm.append((dtype, tuple((s, max(r for _, r in points[:i + 1]))
-                                  for i, (s, _) in enumerate(points))))
+        for table, kind in ((gemm, "gemm"), (gemm_outer, "gemm outer")):
+            points = [(s, gemm_flops[f"{kind} {dtype} {s}"] / best[f"{kind} {dtype} {s}"]
+                       / 1e9) for s in GEMM_SIZES]
+            # A larger product is never slower per flop than a smaller one: the running
+            # maximum drops measurements disturbed by other work on a shared machine.
+            table.append((dtype, tuple((s, max(r for _, r in points[:i + 1]))
+                                       for i, (s, _) in enumerate(points))))
     rates = ConvCostModel(
-        gemm_gflops=tuple(gemm), copy_gbytes=2 * src.nbytes / best["copy"] / 1e9,
+        gemm_gflops=tuple(gemm), gemm_outer_gflops=tuple(gemm_outer),
+        copy_gbytes=2 * src.nbytes / best["copy"] / 1e9,
         fft_gflops=tuple((d, 32 * 2.5 * 4096 * 12 / best[f"fft {d}"] / 1e9)
                          for d in ("float32", "float64")),
         call_us=best["call"] / 200 * 1e6, matmul_item_us=best["matmul item"] / 2000 * 1e6)
@@ -731,7 +758,9 @@ def _from_json(data: dict) -> ConvCostModel:
         call_us=float(data["call_us"]), matmul_item_us=float(data["matmul_item_us"]),
         strategy_factors=tuple((str(m), float(f)) for m, f in data["strategy_factors"]),
         strategy_overheads=tuple((str(m), float(s)) for m, s in data["strategy_overheads"]),
-        source=str(data["source"]), disturbed=str(data.get("disturbed", "")))
+        source=str(data["source"]), disturbed=str(data.get("disturbed", "")),
+        gemm_outer_gflops=tuple((name, tuple((int(s), float(r)) for s, r in points))
+                                for name, points in data["gemm_outer_gflops"]))
 
 
 def load_or_measure(run_strategy, cache_dir=None, timer=time_turns, *,
