@@ -482,8 +482,8 @@ def compare_strategies(name, x_shape, w_shape, param):
         assert auto_cache["method"] == "im2col"
         print("  auto ran im2col: this machine's calibration was disturbed")
         return auto_cache
-    # The fastest prediction, or a simpler strategy predicted within 20% of it (the
-    # model's predictions are rough; on a near-tie auto keeps the simpler one).
+    # The fastest prediction, or im2col when predicted within 20% of it (the model's
+    # predictions are rough; on a near-tie auto keeps the notes' strategy).
     assert auto_cache["method"] == preferred(predicted)
     print("  auto's predicted ms:",
           ", ".join(f"{m} {s * 1e3:.1f}" for m, s in sorted(predicted.items(),
@@ -538,7 +538,7 @@ assert "shifted-gemm" not in considered((64, 64, 3, 3), {"stride": 1, "pad": 1})
 # batches (convnet-benchmarks' 9x9 layers in `make bench`). F(4x4)'s float32 error is
 # several times the others', which is why
 # `method="auto"` (a cost model measured on this machine, choosing the fastest predicted
-# strategy, or a simpler one predicted within 20% of it) leaves it out in float32; it
+# strategy, or im2col when predicted within 20% of it) leaves it out in float32; it
 # leaves out shifted-gemm as well, whose speed in a network depends on what ran before
 # it. `make bench` runs the same comparison on
 # convnet-benchmarks' layers and networks, against PyTorch.

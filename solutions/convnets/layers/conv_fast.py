@@ -33,7 +33,7 @@ layer's signature, and ``conv_forward_fast(..., method=name)`` forces one:
 copy and FFT throughput (measured once, kept in the user's cache directory), among the
 strategies that apply to the layer and keep the dtype's accuracy (in float32 and
 float16 not Winograd F(4x4, 3x3), whose float32 error bound is 1e-4); on a near-tie
-(within 20%) the simpler strategy (:func:`~convnets.layers.conv_cost.preferred`).
+with im2col (within 20%) im2col (:func:`~convnets.layers.conv_cost.preferred`).
 ``cache['method']`` records which ran, ``cache['auto_predicted']`` the predicted
 seconds of every candidate (None when the strategy was named).
 
