@@ -169,8 +169,8 @@ GEMM_SIZES = (1, 4, 16, 64, 256)
 # im2col's time). Each forward + backward takes a few milliseconds on a quiet
 # machine. Over three calibrations each, auto's choices on 21 layers (convnet-
 # benchmarks' at batches 2 and 8, VGG-A's, GoogLeNet's and OverFeat's 3x3 layers, the
-# VGG case, the CIFAR layer) took 1.04-1.06 of the fastest strategy's time on
-# average, against 1.11 without the fourth layer. (Larger layers were tried before as
+# VGG case, the CIFAR layer) took 1.03-1.08 of the fastest strategy's time on
+# average, against 1.11-1.13 without the fourth layer. (Larger layers were tried before as
 # a fourth and fifth, when Winograd's calibration was timed right after
 # 'shifted-gemm' and so came out 3-20x too slow; see SCIPY_BLAS_STRATEGIES.)
 CALIBRATION_LAYERS = (((2, 32, 16, 16), (32, 32, 3, 3), {"stride": 1, "pad": 1}),
@@ -270,11 +270,9 @@ class ConvCostModel:
         a small outer one: float32, 512 x 64 @ 64 x 512 ran at 71-136 GFLOP/s, 64 x 512
         @ 512 x 512 at 121-156; looked up by the smallest dimension alone, im2col's
         products on the VGG 3x3 case were predicted at 1.2-1.5x their time.)"""
-        rate = _interpolate(self._rate(self.gemm_gflops, dtype), k)
-        if self.gemm_outer_gflops:
-            rate = min(rate, _interpolate(self._rate(self.gemm_outer_gflops, dtype), min(m, n)))
-        else:
-            rate = min(rate, _interpolate(self._rate(self.gemm_gflops, dtype), min(m, n)))
+        outer = self.gemm_outer_gflops or self.gemm_gflops
+        rate = min(_interpolate(self._rate(self.gemm_gflops, dtype), k),
+                   _interpolate(self._rate(outer, dtype), min(m, n)))
         return count * (2.0 * m * k * n / (rate * 1e9) + self.matmul_item_us * 1e-6)
 
     def copy_seconds(self, nbytes: float) -> float:
