@@ -85,7 +85,7 @@ from ..layers.conv_fast import (
 from ..nn import zoo
 from ..nn.blocks import Block
 from ..nn.layers import Conv
-from .report import SWITCH_PAUSE, Row, best_time, pause_on_switch
+from .report import SWITCH_PAUSE, Row, best_time, best_times
 
 __all__ = ["CONVNET_BENCHMARK_LAYERS", "BATCH", "QUICK_BATCH", "QUICK_METHODS", "OUT_DIR",
            "NETWORKS", "NETWORK_BATCH", "sgemm_gflops", "peak_bytes", "convnet_benchmarks",
@@ -143,22 +143,13 @@ def timed_turns(fns: dict, turns: int, warmup: bool = True, budget: float = 0.0,
     ``budget`` seconds, so that short calls get more chances at an undisturbed run.
     Going between NumPy and PyTorch (keys ``("torch", ...)``), a turn waits ``pause``
     seconds first, until OpenBLAS's threads stop spinning
-    (:data:`~convnets.bench.report.SWITCH_PAUSE`)."""
+    (:data:`~convnets.bench.report.SWITCH_PAUSE`). The turns are
+    :func:`~convnets.bench.report.best_times`' with one timed call each."""
     if warmup:
         for fn in fns.values():
             fn()
-    best = dict.fromkeys(fns, float("inf"))
-    started = time.perf_counter()
-    done = 0
-    library = None
-    while done < turns or (done < max_turns and time.perf_counter() - started < budget):
-        for name, fn in fns.items():
-            library = pause_on_switch(library, name, pause)
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-        done += 1
-    return best
+    return best_times(fns, repeat=turns, inner=1, untimed=0, budget=budget,
+                      max_turns=max_turns, pause=pause)
 
 
 def peak_bytes(fn) -> int:

@@ -84,26 +84,34 @@ def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> flo
 
 
 def best_times(fns: dict[str, Callable[[], object]], repeat: int = 5,
-               inner: int = 2) -> dict[str, float]:
+               inner: int = 2, *, untimed: int = 1, budget: float = 0.0,
+               max_turns: int | None = None,
+               pause: float = SWITCH_PAUSE) -> dict[str, float]:
     """Best seconds per call of several functions, measured in turns.
 
-    Each turn runs one function once untimed (its own thread pool wakes up and the
-    previous function's pool goes idle) and then ``inner`` times timed; the turns go
-    round the functions ``repeat`` times, so that a disturbance from other work on
-    the machine affects all of them alike. Going between NumPy and PyTorch (the key
-    ``"torch"``), a turn first waits :data:`SWITCH_PAUSE`. Returns the fastest call
-    of each.
+    Each turn runs one function ``untimed`` times untimed (its own thread pool wakes up
+    and the previous function's pool goes idle) and then ``inner`` times timed; the
+    turns go round the functions ``repeat`` times, and more (up to ``max_turns``)
+    while they took less than ``budget`` seconds, so that a disturbance from other
+    work on the machine affects all of them alike and short calls get more chances at
+    an undisturbed run. Going between libraries (:func:`library_of`), a turn first
+    waits ``pause`` seconds (:data:`SWITCH_PAUSE`). Returns the fastest call of each.
     """
     best = dict.fromkeys(fns, float("inf"))
     library = None
-    for _ in range(repeat):
+    started = time.perf_counter()
+    done = 0
+    max_turns = repeat if max_turns is None else max_turns
+    while done < repeat or (done < max_turns and time.perf_counter() - started < budget):
         for name, fn in fns.items():
-            library = pause_on_switch(library, name)
-            fn()
+            library = pause_on_switch(library, name, pause)
+            for _ in range(untimed):
+                fn()
             for _ in range(inner):
                 start = time.perf_counter()
                 fn()
                 best[name] = min(best[name], time.perf_counter() - start)
+        done += 1
     return best
 
 

@@ -618,10 +618,9 @@ def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> Con
             fns[label] = lambda a=a, b=b: a @ b
             gemm_flops[label] = 2.0 * big * s * big
             # s as the rows of the result instead: (s, big) @ (big, big)
-            rows = rng.standard_normal((s, big)).astype(dtype)
             square = rng.standard_normal((big, big)).astype(dtype)
             label = f"gemm outer {np.dtype(dtype).name} {s}"
-            fns[label] = lambda rows=rows, square=square: rows @ square
+            fns[label] = lambda b=b, square=square: b @ square
             gemm_flops[label] = 2.0 * s * big * big
     src = rng.standard_normal(1 << 21).astype(np.float32)      # 8 MB, past the caches
     dst = np.empty_like(src)
@@ -758,17 +757,18 @@ def _from_json(data: dict) -> ConvCostModel:
                          f"not {FORMAT_VERSION}")
     if data.get("machine") != machine_identity():
         raise ValueError(f"measured on {data.get('machine')!r}, not {machine_identity()!r}")
+    def rate_table(table):
+        return tuple((name, tuple((int(s), float(r)) for s, r in points))
+                     for name, points in table)
     return ConvCostModel(
-        gemm_gflops=tuple((name, tuple((int(s), float(r)) for s, r in points))
-                          for name, points in data["gemm_gflops"]),
+        gemm_gflops=rate_table(data["gemm_gflops"]),
         copy_gbytes=float(data["copy_gbytes"]),
         fft_gflops=tuple((name, float(r)) for name, r in data["fft_gflops"]),
         call_us=float(data["call_us"]), matmul_item_us=float(data["matmul_item_us"]),
         strategy_factors=tuple((str(m), float(f)) for m, f in data["strategy_factors"]),
         strategy_overheads=tuple((str(m), float(s)) for m, s in data["strategy_overheads"]),
         source=str(data["source"]), disturbed=str(data.get("disturbed", "")),
-        gemm_outer_gflops=tuple((name, tuple((int(s), float(r)) for s, r in points))
-                                for name, points in data["gemm_outer_gflops"]))
+        gemm_outer_gflops=rate_table(data["gemm_outer_gflops"]))
 
 
 def load_or_measure(run_strategy, cache_dir=None, timer=time_turns, *,
