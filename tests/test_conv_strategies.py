@@ -79,6 +79,7 @@ from convnets.layers.conv_strategies import (
     dx_by_convolution_applies,
     pointwise_applies,
 )
+from convnets.layers.conv_tiles import TILE_POSITION_ROWS, TileGrid, output_to_nchw
 from convnets.layers.conv_winograd import (
     WINOGRAD_F2,
     WINOGRAD_F4,
@@ -264,6 +265,32 @@ def test_fft_tiled_matches_naive_on_many_small_tiles(seed):
         for name, got, want in zip(("dx", "dw", "db"), conv_backward_fft_tiled(dout, cache),
                                    grads, strict=True):
             assert_close(got, want, rtol=1e-9, atol=1e-9, what=name, tile=tile)
+
+
+@pytest.mark.parametrize("H, W, Th, Tw, by_position", [
+    (12, 12, 4, 4, True), (11, 13, 4, 4, True), (9, 40, 6, 6, True), (7, 30, 3, 5, True),
+    (20, 20, 12, 12, False), (10, 10, 8, 8, False)])
+def test_tile_outputs_go_to_their_pixels_whichever_way_they_are_copied(H, W, Th, Tw,
+                                                                       by_position):
+    # output_to_nchw copies position by position of the tiles when rows of tiles are
+    # long (TILE_POSITION_ROWS), else tile row by tile row: both put the outputs of tile
+    # (n, i, j) at (p, q) on pixel (i*Mh + p, j*Mw + q) of image n, bias added, the
+    # outputs of the last tiles past H' x W' dropped.
+    rng = np.random.default_rng(H * W)
+    N, F, P = 2, 3, 1
+    g = TileGrid(N, H, W, 3, 3, P, 1, Th, Tw)
+    H_out, W_out = H + 2 * P - 2, W + 2 * P - 2
+    y = rng.standard_normal((g.Mh, g.Mw, F * g.B))
+    b = rng.standard_normal(F)
+    expected = np.empty((N, F, H_out, W_out))
+    tiles = y.reshape(g.Mh, g.Mw, F, N, g.th, g.tw)
+    for r in range(H_out):
+        for c in range(W_out):
+            expected[:, :, r, c] = tiles[r % g.Mh, c % g.Mw, :, :, r // g.Mh, c // g.Mw].T + b
+    out = output_to_nchw(y, g, b, 1, H_out, W_out, np.float64)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, expected)
+    assert (g.tw >= TILE_POSITION_ROWS * g.Mw) == by_position, (g.tw, g.Mw)
 
 
 @pytest.mark.parametrize("tile, rule", [((4, 5), "Th >= 5 and Tw >= 5"), ((5,), "got (5,)"),
