@@ -112,6 +112,15 @@ def load_notebook_json(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> dict:
     return nb
 
 
+def notebook_digest(path: Path) -> str:
+    """SHA-256 of a notebook file's bytes ("" when it cannot be read): what ties a
+    grading result to the very notebook it was computed from."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def cell_source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)

@@ -49,10 +49,10 @@ from .execute import (
     is_test_cell,
     load_notebook_json,
     nbgrader_meta,
+    notebook_digest,
     trusted_notebook,
 )
 from .inert import inert_line, seal_html, shown_id
-from .replay import notebook_digest
 from .sandbox import Limits, SandboxConfig, default_hidden_paths
 
 CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message",

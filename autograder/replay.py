@@ -18,7 +18,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from .execute import format_failure, is_test_cell, nbgrader_meta
+from .execute import format_failure, is_test_cell, nbgrader_meta, notebook_digest
 from .inert import inert_text, seal_html
 
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
@@ -124,15 +124,6 @@ def results_for(results_dir: Path, assignment: str, student: str, notebook: str)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results))
     return results
-
-
-def notebook_digest(path: Path) -> str:
-    import hashlib
-
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 def without_hidden_tests(source: str) -> str:
