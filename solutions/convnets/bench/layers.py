@@ -120,6 +120,27 @@ def gemm_reference(x_shape, w_shape, conv_param, dtype) -> dict[str, Callable[[]
             "gemm dx": lambda: np.dot(w_row.T, dout_row)}
 
 
+def _fast_and_gemm_times(x_shape, w_shape, conv_param, dtype, repeat, others=None):
+    """Best seconds of the fast layer's forward+backward (``'fast'``) and of its three
+    GEMMs on ready operands (``'gemms'``, summed: :func:`gemm_reference`), timed in the
+    same turns as the functions ``others(x, w, b, dout)`` returns (under their own
+    names), all on the same operands in ``dtype``."""
+    x, w, b = _arrays(x_shape, w_shape, dtype)
+    N, _, H, W = x_shape
+    F, _, HH, WW = w_shape
+    out_shape = (N, F, *conv_output_shape(H, W, HH, WW, conv_param["stride"],
+                                          conv_param["pad"]))
+    dout = np.random.default_rng(1).standard_normal(out_shape).astype(dtype)
+    fns = gemm_reference(x_shape, w_shape, conv_param, dtype)
+    gemms = list(fns)
+    if others is not None:
+        fns.update(others(x, w, b, dout))
+    fns["fast"] = _fast_step(x, w, b, conv_param, dout)
+    times = best_times(fns, repeat)
+    times["gemms"] = sum(times.pop(name) for name in gemms)
+    return times
+
+
 def section_gemm_fraction(quick: bool) -> list[Row]:
     """Fast forward+backward as a fraction of the machine's GEMM throughput."""
     x_shape, w_shape, conv_param = GEMM_CASE
@@ -129,14 +150,8 @@ def section_gemm_fraction(quick: bool) -> list[Row]:
     rows = []
     case = _case_name(x_shape, w_shape, conv_param)
     for dtype in (np.float64, np.float32):
-        x, w, b = _arrays(x_shape, w_shape, dtype)
-        out, _ = conv_forward_fast(x, w, b, conv_param)
-        dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
-        fns = gemm_reference(x_shape, w_shape, conv_param, dtype)
-        fns["fast"] = _fast_step(x, w, b, conv_param, dout)
-        times = best_times(fns, repeat)
-        t_fast = times.pop("fast")
-        t_gemm = sum(times.values())
+        times = _fast_and_gemm_times(x_shape, w_shape, conv_param, dtype, repeat)
+        t_fast, t_gemm = times["fast"], times["gemms"]
         fraction = t_gemm / t_fast
         name = np.dtype(dtype).name
         rows += [
@@ -168,25 +183,21 @@ def section_torch(quick: bool) -> list[Row]:
             x_shape = (max(1, x_shape[0] // 4),) + x_shape[1:]
         case = _case_name(x_shape, w_shape, conv_param)
         for dtype, limit in ((np.float64, 1.0), (np.float32, FLOAT32_TORCH_TARGET)):
-            x, w, b = _arrays(x_shape, w_shape, dtype)
-            out, _ = conv_forward_fast(x, w, b, conv_param)
-            dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
-            tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-            tdout = torch.tensor(dout)
+            def torch_steps(x, w, b, dout, S=conv_param["stride"], P=conv_param["pad"]):
+                tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+                tdout = torch.tensor(dout)
 
-            def torch_step(tx=tx, tw=tw, tb=tb, tdout=tdout, S=conv_param["stride"],
-                           P=conv_param["pad"]):
-                y = tf.conv2d(tx, tw, tb, stride=S, padding=P)
-                y.backward(tdout)
-                tx.grad = tw.grad = tb.grad = None
+                def torch_step():
+                    y = tf.conv2d(tx, tw, tb, stride=S, padding=P)
+                    y.backward(tdout)
+                    tx.grad = tw.grad = tb.grad = None
+                return {"torch": torch_step}
 
-            # The layer's three GEMMs alone, on ready operands: what im2col cannot go
-            # below whatever its copies cost, timed in the same turns.
-            fns = gemm_reference(x_shape, w_shape, conv_param, dtype)
-            fns.update({"torch": torch_step, "fast": _fast_step(x, w, b, conv_param, dout)})
-            times = best_times(fns, repeat)
-            t_torch, t_fast = times.pop("torch"), times.pop("fast")
-            t_gemm = sum(times.values())
+            # The layer's three GEMMs alone, on ready operands, are what im2col cannot go
+            # below whatever its copies cost.
+            times = _fast_and_gemm_times(x_shape, w_shape, conv_param, dtype, repeat,
+                                         torch_steps)
+            t_torch, t_fast, t_gemm = times["torch"], times["fast"], times["gemms"]
             ratio = t_fast / t_torch
             name = np.dtype(dtype).name
             rows += [

@@ -610,6 +610,7 @@ def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> Con
     spreads: dict = {}
     fns, gemm_flops = {}, {}
     for dtype in (np.float32, np.float64):
+        squares = {}        # (big, big) operands of the outer products, one per size
         for s in GEMM_SIZES:
             big = 512 if s == GEMM_SIZES[-1] else 256
             a = rng.standard_normal((big, s)).astype(dtype)
@@ -618,7 +619,9 @@ def measure_conv_cost_model(run_strategy, timer=time_turns, history=None) -> Con
             fns[label] = lambda a=a, b=b: a @ b
             gemm_flops[label] = 2.0 * big * s * big
             # s as the rows of the result instead: (s, big) @ (big, big)
-            square = rng.standard_normal((big, big)).astype(dtype)
+            if big not in squares:
+                squares[big] = rng.standard_normal((big, big)).astype(dtype)
+            square = squares[big]
             label = f"gemm outer {np.dtype(dtype).name} {s}"
             fns[label] = lambda b=b, square=square: b @ square
             gemm_flops[label] = 2.0 * s * big * big

@@ -87,18 +87,17 @@ def output_to_nchw(y, g: TileGrid, b, S: int, H_out: int, W_out: int, dtype):
     F*B), filters then tiles, put in place (every S-th of the stride-1 outputs), plus
     the bias ``b`` (F,)."""
     F = b.shape[0]
+    y = y.reshape(g.Mh, g.Mw, F, g.N, g.th, g.tw)
+    bias = b.astype(dtype)[:, None, None]
     if S == 1 and g.tw >= TILE_POSITION_ROWS * g.Mw:
-        y = y.reshape(g.Mh, g.Mw, F, g.N, g.th, g.tw)
         out = np.empty((g.N, F, H_out, W_out), dtype=dtype)
-        bias = b.astype(dtype)[:, None, None]
         for p in range(min(g.Mh, H_out)):
             for q in range(min(g.Mw, W_out)):
                 block = out[:, :, p::g.Mh, q::g.Mw]     # outputs at (p, q) of their tile
                 rows, cols = block.shape[2:]
                 np.add(y[p, q, :, :, :rows, :cols].transpose(1, 0, 2, 3), bias, out=block)
         return out
-    y = y.reshape(g.Mh, g.Mw, F, g.N, g.th, g.tw).transpose(3, 2, 4, 0, 5, 1)
-    bias = b.astype(dtype)[:, None, None]
+    y = y.transpose(3, 2, 4, 0, 5, 1)
     if S == 1 and (g.th * g.Mh, g.tw * g.Mw) == (H_out, W_out):
         out = np.empty((g.N, F, H_out, W_out), dtype=dtype)
         np.add(y, bias[..., None, None], out=out.reshape(y.shape))
